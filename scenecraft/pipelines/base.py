@@ -1,0 +1,193 @@
+"""The pipeline contract: Params (validated, with hard limits), Context, Result, Pipeline.
+
+A pipeline is ``run(params, ctx) -> Result``. The same function runs in-process (CLI, Python) and
+in a Celery worker; only the Context differs (where progress goes, how cancel is signalled).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from scenecraft.errors import Cancelled
+from scenecraft.pipelines.artifacts import ArtifactRef, ArtifactStore, JobArtifacts
+from scenecraft.settings import get_settings
+
+Queue = Literal["gpu", "cpu"]
+MAX_SEED = 2**32 - 1
+
+
+def _limits():
+    return get_settings().limits
+
+
+class Params(BaseModel):
+    """Base of every pipeline's params: unknown fields are errors; ``seed`` is always there."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    seed: int | None = Field(
+        None, ge=0, le=MAX_SEED, description="random seed; chosen and recorded when omitted"
+    )
+
+
+def check_side(v: int, field_name: str = "size") -> int:
+    limit = _limits().max_side
+    if v > limit:
+        raise ValueError(f"{field_name} {v} is larger than the limit {limit} px")
+    return v
+
+
+def check_steps(v: int) -> int:
+    limit = _limits().max_steps
+    if v > limit:
+        raise ValueError(f"{v} steps is more than the limit {limit}")
+    return v
+
+
+def check_prompt(v: str) -> str:
+    limit = _limits().max_prompt_chars
+    if not v.strip():
+        raise ValueError("prompt is empty")
+    if len(v) > limit:
+        raise ValueError(f"prompt has {len(v)} characters; the limit is {limit}")
+    return v
+
+
+class PromptParams(Params):
+    """Common fields of text-to-image pipelines; limits come from settings."""
+
+    prompt: str = Field(description="what to draw")
+    width: int = Field(128, ge=8, description="pixels")
+    height: int = Field(128, ge=8, description="pixels")
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, v: str) -> str:
+        return check_prompt(v)
+
+    @field_validator("width", "height")
+    @classmethod
+    def _side(cls, v: int, info) -> int:
+        return check_side(v, info.field_name)
+
+
+ProgressHook = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Context:
+    """What a running pipeline may use. Built by the runner (CLI, worker, Python API)."""
+
+    seed: int
+    artifacts: JobArtifacts
+    device: str = "cpu"
+    models: dict[Any, Any] = field(default_factory=dict)  # process-wide warm model cache
+    on_progress: ProgressHook | None = None
+    is_cancelled: Callable[[], bool] = lambda: False
+    preview_interval_s: float = 1.0
+    stage: str = ""
+    _last_preview: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        import torch
+
+        self.generator = torch.Generator("cpu").manual_seed(self.seed)
+        self.rng = np.random.default_rng(self.seed)
+
+    def set_stage(self, stage: str) -> None:
+        self.stage = stage
+        self.progress(0, 0)
+
+    def progress(self, step: int, total: int, preview: bytes | None = None) -> None:
+        """Report progress; a PNG ``preview`` is passed on at most once per preview interval.
+
+        Also the cooperative cancel point: raises ``Cancelled`` when the job was cancelled.
+        """
+        if self.is_cancelled():
+            raise Cancelled(f"cancelled at {self.stage or 'run'} step {step}/{total}")
+        if self.on_progress is None:
+            return
+        event: dict[str, Any] = {"stage": self.stage, "step": step, "total": total}
+        now = time.monotonic()
+        if preview is not None and now - self._last_preview >= self.preview_interval_s:
+            self._last_preview = now
+            event["preview"] = preview
+        self.on_progress(event)
+
+    def cancelled(self) -> bool:
+        return self.is_cancelled()
+
+    def check_cancelled(self) -> None:
+        if self.is_cancelled():
+            raise Cancelled(f"cancelled during {self.stage or 'run'}")
+
+    def torch_device(self):
+        import torch
+
+        return torch.device(self.device)
+
+
+@dataclass
+class Result:
+    """What a run returns: artifact refs, numbers worth reporting, and a reproducible record."""
+
+    artifacts: dict[str, ArtifactRef]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "artifacts": {k: v.to_dict() for k, v in self.artifacts.items()},
+            "metrics": self.metrics,
+            "record": self.record,
+        }
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    params: type[Params]
+    run: Callable[[Any, Context], Result]
+    queue: Queue = "cpu"
+    description: str = ""
+    final: str = "final.png"  # name of the artifact a contact sheet shows
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randint(0, MAX_SEED)
+
+
+def make_context(
+    store: ArtifactStore,
+    seed: int | None,
+    device: str = "auto",
+    models: dict | None = None,
+    on_progress: ProgressHook | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+) -> Context:
+    return Context(
+        seed=new_seed() if seed is None else seed,
+        artifacts=JobArtifacts(store),
+        device=resolve_device(device),
+        models=MODEL_CACHE if models is None else models,
+        on_progress=on_progress,
+        is_cancelled=is_cancelled or (lambda: False),
+    )
+
+
+MODEL_CACHE: dict[Any, Any] = {}
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

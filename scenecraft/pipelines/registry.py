@@ -1,0 +1,105 @@
+"""The registry of pipelines, and ``execute``: the one way any pipeline is run."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import time
+from typing import Any
+
+from pydantic import ValidationError
+
+from scenecraft.errors import InvalidParams, UnknownPipeline
+from scenecraft.pipelines.base import Context, Params, Pipeline, Result
+
+# Modules that define built-in pipelines (each exposes ``PIPELINES: list[Pipeline]``). They keep
+# heavy imports (torch models, diffusers) inside their run functions, so listing them is cheap.
+BUILTIN_MODULES: list[str] = [
+    "scenecraft.pipelines.world_render",
+]
+
+_REGISTRY: dict[str, Pipeline] = {}
+_loaded = False
+
+
+def register(pipeline: Pipeline) -> Pipeline:
+    if pipeline.name in _REGISTRY and _REGISTRY[pipeline.name] is not pipeline:
+        raise ValueError(f"pipeline {pipeline.name!r} is already registered")
+    _REGISTRY[pipeline.name] = pipeline
+    return pipeline
+
+
+def _load_builtins() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for mod in BUILTIN_MODULES:
+        for p in importlib.import_module(mod).PIPELINES:
+            register(p)
+    _loaded = True
+
+
+def pipelines() -> dict[str, Pipeline]:
+    _load_builtins()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get_pipeline(name: str) -> Pipeline:
+    _load_builtins()
+    if name not in _REGISTRY:
+        raise UnknownPipeline(name, sorted(_REGISTRY))
+    return _REGISTRY[name]
+
+
+def validation_errors(err: ValidationError, prefix: str = "params") -> list[dict[str, str]]:
+    """pydantic errors as ``[{field: 'params.width', message: ...}]``."""
+    out = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        out.append({"field": f"{prefix}.{loc}" if loc else prefix, "message": msg})
+    return out
+
+
+def validate(name: str, params: dict[str, Any] | Params) -> tuple[Pipeline, Params]:
+    """Look up a pipeline and validate its params; raises UnknownPipeline / InvalidParams."""
+    pipe = get_pipeline(name)
+    if isinstance(params, pipe.params):
+        return pipe, params
+    if not isinstance(params, dict):
+        raise InvalidParams.single("params", "must be a JSON object")
+    try:
+        return pipe, pipe.params.model_validate(params)
+    except ValidationError as e:
+        raise InvalidParams(validation_errors(e)) from None
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("scenecraft", "torch", "diffusers", "transformers", "numpy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def execute(pipe: Pipeline, params: Params, ctx: Context) -> Result:
+    """Run a validated pipeline with a context; fills the reproducibility record."""
+    params = params.model_copy(update={"seed": ctx.seed})
+    started = time.time()
+    t0 = time.perf_counter()
+    result = pipe.run(params, ctx)
+    result.record = {
+        "pipeline": pipe.name,
+        "params": params.model_dump(mode="json"),
+        "seed": ctx.seed,
+        "device": ctx.device,
+        "versions": versions(),
+        "started_at": started,
+        "seconds": round(time.perf_counter() - t0, 4),
+        **result.record,
+    }
+    return result
