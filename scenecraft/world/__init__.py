@@ -1,1 +1,1 @@
-"""ShapesWorld: procedural 2D scenes of coloured shapes, with exact rasters, SVG, masks and prompts."""
+"""ShapesWorld: procedural 2D scenes of coloured shapes, rendered exactly, with prompts."""

@@ -18,7 +18,9 @@ from scenecraft.world.scene import Scene, ShapeObject, place, random_background
 _COUNTS = {w: n for n, w in NUMBER_WORDS.items() if n > 0} | {"a": 1, "an": 1, "single": 1}
 _SHAPE_FORMS = {plural(s): s for s in SHAPES} | {s: s for s in SHAPES}
 _NEGATORS = {"without", "no", "not", "none"}
-_BACKGROUND_RE = re.compile(r"\b(?:on|against|over) an? (%s) background\b" % "|".join(BACKGROUNDS))
+_BACKGROUND_RE = re.compile(
+    r"\b(?:on|against|over) an? ({}) background\b".format("|".join(BACKGROUNDS))
+)
 _RELATION_WORDS = {"left": "left of", "right": "right of", "above": "above", "below": "below"}
 
 

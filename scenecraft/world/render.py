@@ -76,7 +76,7 @@ def _fmt(v: float) -> str:
 
 
 def _object_element(obj: ShapeObject, width: int, height: int) -> str:
-    fill = "#%02x%02x%02x" % COLORS[obj.color]
+    fill = "#{:02x}{:02x}{:02x}".format(*COLORS[obj.color])
     if obj.shape == "circle":
         # circles are only round on square canvases; otherwise fall through to an ellipse
         return (
@@ -97,8 +97,8 @@ def _object_element(obj: ShapeObject, width: int, height: int) -> str:
 
 def scene_svg(scene: Scene, width: int, height: int) -> str:
     """Exact SVG of a scene: a background layer and one named ``<g>`` per object."""
-    top = "#%02x%02x%02x" % BACKGROUNDS[scene.background[0]]
-    bottom = "#%02x%02x%02x" % BACKGROUNDS[scene.background[1]]
+    top = "#{:02x}{:02x}{:02x}".format(*BACKGROUNDS[scene.background[0]])
+    bottom = "#{:02x}{:02x}{:02x}".format(*BACKGROUNDS[scene.background[1]])
     lines = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}">',
