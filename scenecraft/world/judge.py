@@ -1,0 +1,98 @@
+"""Does an image satisfy a prompt? Counts, colours, shapes, relations, negations, with reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scenecraft.contracts import Detection, ObjectSpec, SceneSpec
+from scenecraft.world.grammar import COLORS, SHAPES
+
+RELATION_MARGIN = 0.02  # centres must differ by this much (fraction of the canvas)
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    reasons: list[str] = field(default_factory=list)  # why not, one line per failed check
+    checks: dict[str, bool] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "reasons": self.reasons, "checks": self.checks}
+
+
+def matches(det_label: str, obj: ObjectSpec) -> bool:
+    """Does a detection ('red circle') match an object spec (name + optional colour)?"""
+    colour, _, shape = det_label.partition(" ")
+    if shape != obj.name:
+        return False
+    wanted = [a for a in obj.attributes if a in COLORS]
+    return not wanted or colour in wanted
+
+
+def _centre(d: Detection) -> tuple[float, float]:
+    x, y, w, h = d.box
+    return x + w / 2, y + h / 2
+
+
+def _describe(obj: ObjectSpec) -> str:
+    return " ".join([*[a for a in obj.attributes if a in COLORS], obj.name])
+
+
+def judge(detections: list[Detection], spec: SceneSpec) -> Verdict:
+    """Check detections against a spec. Unrequested extra objects are allowed (as in LMD)."""
+    reasons: list[str] = []
+    checks: dict[str, bool] = {}
+    groups: list[list[Detection]] = []
+    for obj in spec.objects:
+        found = [d for d in detections if matches(d.label, obj)]
+        groups.append(found)
+        key = f"count {_describe(obj)}"
+        if obj.name not in SHAPES:
+            checks[key] = False
+            reasons.append(f"{obj.name!r} is not a ShapesWorld shape; it cannot be judged")
+            continue
+        checks[key] = len(found) == obj.count
+        if not checks[key]:
+            reasons.append(f"wanted {obj.count} {_describe(obj)}, found {len(found)}")
+    for neg in spec.negations:
+        found = [d for d in detections if matches(d.label, neg)]
+        key = f"no {_describe(neg)}"
+        checks[key] = not found
+        if found:
+            reasons.append(f"wanted no {_describe(neg)}, found {len(found)}")
+    for rel in spec.relations:
+        subj, obj = groups[rel.subject], groups[rel.object]
+        key = f"{_describe(spec.objects[rel.subject])} {rel.relation} " + _describe(
+            spec.objects[rel.object]
+        )
+        if not subj or not obj:
+            checks[key] = False
+            reasons.append(f"cannot check '{key}': an object is missing")
+            continue
+        ok = all(
+            _relation_holds(a, b, rel.relation, groups, rel.object2) for a in subj for b in obj
+        )
+        checks[key] = ok
+        if not ok:
+            reasons.append(f"'{key}' does not hold")
+    return Verdict(ok=all(checks.values()), reasons=reasons, checks=checks)
+
+
+def _relation_holds(
+    a: Detection, b: Detection, relation: str, groups: list[list[Detection]], other: int | None
+) -> bool:
+    (ax, ay), (bx, by) = _centre(a), _centre(b)
+    m = RELATION_MARGIN
+    if relation == "left of":
+        return ax < bx - m
+    if relation == "right of":
+        return ax > bx + m
+    if relation == "above":
+        return ay < by - m
+    if relation == "below":
+        return ay > by + m
+    if relation == "next to":
+        return ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 < 0.45
+    if relation == "between" and other is not None:
+        return all(min(bx, _centre(c)[0]) < ax < max(bx, _centre(c)[0]) for c in groups[other])
+    return False
