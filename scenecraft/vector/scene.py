@@ -127,20 +127,29 @@ class Scene:
     shape_groups: list[ShapeGroup]
     background: Tensor | None = None  # [4] straight RGBA; None = transparent
 
+    @property
+    def device(self) -> torch.device:
+        """Where the scene's tensors live (the first shape's); CPU for an empty scene."""
+        for shape in self.shapes:
+            for value in vars(shape).values():
+                if isinstance(value, Tensor) and value.is_floating_point():
+                    return value.device
+        return torch.device("cpu")
+
     def validate(self) -> None:
         """Raise :class:`InvalidParams` naming the first bad field (size, ids, NaNs)."""
         if self.canvas_width <= 0 or self.canvas_height <= 0:
             raise InvalidParams.single(
-                "scene.canvas", f"canvas must be at least 1x1, got {self.canvas_width}x"
-                f"{self.canvas_height}"
+                "scene.canvas",
+                f"canvas must be at least 1x1, got {self.canvas_width}x{self.canvas_height}",
             )
         for i, shape in enumerate(self.shapes):
             for name, value in vars(shape).items():
-                if isinstance(value, Tensor) and value.is_floating_point():
-                    if not torch.isfinite(value).all():
-                        raise InvalidParams.single(
-                            f"scene.shapes[{i}].{name}", "contains NaN or infinite values"
-                        )
+                floating = isinstance(value, Tensor) and value.is_floating_point()
+                if floating and not torch.isfinite(value).all():
+                    raise InvalidParams.single(
+                        f"scene.shapes[{i}].{name}", "contains NaN or infinite values"
+                    )
             if isinstance(shape, Path):
                 _check_path_layout(shape, i)
         for g, group in enumerate(self.shape_groups):
