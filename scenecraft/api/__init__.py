@@ -1,0 +1,1 @@
+"""FastAPI service: jobs, batches, events, artifacts, pipelines."""

@@ -1,0 +1,1 @@
+"""SVGCraft: LLM layout -> per-box masked latents -> fused diffusion -> optimised SVG."""

@@ -1,0 +1,1 @@
+"""Celery workers: one task that runs any registered pipeline."""
