@@ -39,7 +39,9 @@ def layer_boxes(a: Tensor, b: Tensor, layer: Tensor, num_layers: int, w: int, h:
     """Integer pixel boxes of each layer's edges, clipped to the canvas."""
     pts = torch.cat([a, b]).detach()
     ids = torch.cat([layer, layer])
-    big = torch.full((num_layers, 2), torch.finfo(pts.dtype).max, device=pts.device)
+    big = torch.full(
+        (num_layers, 2), torch.finfo(pts.dtype).max, device=pts.device, dtype=pts.dtype
+    )
     index = ids[:, None].expand(-1, 2)
     lo = big.scatter_reduce(0, index, pts, "amin")
     hi = (-big).scatter_reduce(0, index, pts, "amax")
@@ -96,7 +98,7 @@ def coverage(a: Tensor, b: Tensor, layer: Tensor, even_odd: Tensor, boxes: Layer
     every = torch.arange(n, device=dev)
     edge_of = torch.cat([every, e_x, e_y, every])
     zero = torch.zeros(n, device=dev)
-    t = torch.cat([zero, t_x.detach(), t_y.detach(), zero + 1])
+    t = torch.cat([zero, t_x.detach().float(), t_y.detach().float(), zero + 1])
     order = torch.argsort(edge_of.double() * 2 + t.double())
     pts = torch.cat([a, p_x, p_y, b])[order]  # [V, 2]
     is_end = (torch.arange(len(order), device=dev) >= n + len(e_x) + len(e_y))[order]
@@ -126,7 +128,7 @@ def coverage(a: Tensor, b: Tensor, layer: Tensor, even_odd: Tensor, boxes: Layer
     csum = torch.cumsum(acc, 0)
     row_start = torch.cumsum(row_len, 0) - row_len
     before = csum[row_start] - acc[row_start]  # [R] sum of everything ahead of each row
-    winding = (csum - before[row_of]).abs().float()
+    winding = (csum - before[row_of]).abs().to(a.dtype)
 
     layer_of = torch.repeat_interleave(torch.arange(n_layers, device=dev), (bw + 1) * bh)
     odd = even_odd[layer_of]

@@ -39,7 +39,7 @@ def _transform(ctrl: Tensor, matrix: Tensor | None, scale: Tensor) -> Tensor:
 
 
 def _layers(scene: Scene, width: int, height: int) -> _Layered:
-    dtype, dev = torch.float32, scene.device
+    dtype, dev = scene.dtype, scene.device
     scale = torch.tensor(
         [width / scene.canvas_width, height / scene.canvas_height], dtype=dtype, device=dev
     )
@@ -74,7 +74,12 @@ def _layers(scene: Scene, width: int, height: int) -> _Layered:
 
     if not colors or not ctrls:
         empty = Layers([], [], [], [], [])
-        return _Layered(torch.zeros(0, device=dev), torch.zeros(0, 4, device=dev), empty, [])
+        return _Layered(
+            torch.zeros(0, device=dev, dtype=dtype),
+            torch.zeros(0, 4, device=dev, dtype=dtype),
+            empty,
+            [],
+        )
 
     counts = torch.tensor([len(c) for c in ctrls], device=dev)
     ctrl = torch.cat(ctrls)  # [S, 4, 2]
@@ -129,9 +134,9 @@ def render_torch(scene: Scene, width: int, height: int) -> Tensor:
     layered = _layers(scene, width, height)
     bg = scene.background
     if bg is None:
-        premul_bg = torch.zeros(4, device=scene.device)
+        premul_bg = torch.zeros(4, device=scene.device, dtype=scene.dtype)
     else:
-        bg = bg.to(scene.device, torch.float32)
+        bg = bg.to(scene.device, scene.dtype)
         premul_bg = torch.cat([bg[:3] * bg[3], bg[3:]])
     premul = over(layered.cov, layered.colors, premul_bg, layered.boxes, height, width)
     alpha = premul[..., 3:]  # [H, W, 1]
@@ -143,7 +148,7 @@ def group_visibility(scene: Scene, width: int, height: int) -> Tensor:
     """[num_groups] pixels of each group (fill + stroke) left visible in the final image."""
     layered = _layers(scene, width, height)
     area = visible_area(layered.cov.detach(), layered.colors.detach(), layered.boxes, height, width)
-    out = torch.zeros(len(scene.shape_groups), device=scene.device)
+    out = torch.zeros(len(scene.shape_groups), device=scene.device, dtype=area.dtype)
     if layered.group:
-        out.index_add_(0, torch.tensor(layered.group, device=scene.device), area.float())
+        out.index_add_(0, torch.tensor(layered.group, device=scene.device), area)
     return out

@@ -130,11 +130,19 @@ class Scene:
     @property
     def device(self) -> torch.device:
         """Where the scene's tensors live (the first shape's); CPU for an empty scene."""
+        return self._first_tensor().device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """float64 when the shapes are float64 (for gradient checks), else float32."""
+        return torch.float64 if self._first_tensor().dtype == torch.float64 else torch.float32
+
+    def _first_tensor(self) -> Tensor:
         for shape in self.shapes:
             for value in vars(shape).values():
                 if isinstance(value, Tensor) and value.is_floating_point():
-                    return value.device
-        return torch.device("cpu")
+                    return value
+        return torch.zeros(())
 
     def validate(self) -> None:
         """Raise :class:`InvalidParams` naming the first bad field (size, ids, NaNs)."""
