@@ -50,13 +50,13 @@ def render(
     width / height default to the scene's canvas; other sizes scale the scene. ``num_samples``
     and ``seed`` only matter to diffvg (the torch backend's coverage is exact, not sampled).
     """
+    scene.validate()
     width = scene.canvas_width if width is None else width
     height = scene.canvas_height if height is None else height
     if width <= 0 or height <= 0:
         raise InvalidParams.single(
             "size", f"width and height must be positive, not {width}x{height}"
         )
-    scene.validate()
     if resolve_backend(backend) == "diffvg":
         return diffvg_backend.render_diffvg(scene, width, height, num_samples, seed)
     return render_torch(scene, width, height)
