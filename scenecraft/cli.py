@@ -13,6 +13,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 eval_app = typer.Typer(no_args_is_help=True, help="Benchmarks: print a table, write JSON.")
 app.add_typer(eval_app, name="eval")
+train_app = typer.Typer(no_args_is_help=True, help="Train the embedded models.")
+app.add_typer(train_app, name="train")
 console = Console(stderr=True)
 
 
@@ -149,6 +151,145 @@ def eval_detector(
     from scenecraft.eval.detector import main
 
     main(n=n, size=size, out=out)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 for all)"),
+    port: int = typer.Option(8000),
+    include: list[str] = typer.Option([], help="extra modules that register pipelines"),
+) -> None:
+    """Run the REST API (jobs, batches, events, artifacts) over the Redis in settings."""
+    import importlib
+
+    import uvicorn
+
+    from scenecraft.api.app import create_app
+
+    for module in include:
+        importlib.import_module(module)
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    queues: str = typer.Option("gpu,cpu", help="queues to take jobs from, comma-separated"),
+    concurrency: int = typer.Option(1, help="job processes (one per GPU is typical)"),
+    name: str = typer.Option("scenecraft@%h", help="node name, unique per worker on a machine"),
+    include: list[str] = typer.Option([], help="extra modules that register pipelines"),
+    loglevel: str = typer.Option("info"),
+) -> None:
+    """Run a Celery worker that takes jobs from the given queues."""
+    from scenecraft.worker.app import celery_app
+    from scenecraft.worker.store import QUEUES
+
+    unknown = sorted(set(queues.split(",")) - set(QUEUES))
+    if unknown:
+        console.print(f"[red]unknown queue(s) {', '.join(unknown)}; use {', '.join(QUEUES)}[/red]")
+        raise typer.Exit(2)
+    argv = ["worker", "-Q", queues, "-c", str(concurrency), "-P", "prefork", "-n", name]
+    argv += ["-l", loglevel, "--without-gossip", "--without-mingle"]
+    for module in include:
+        argv += ["-I", module]
+    celery_app.worker_main(argv)
+
+
+@app.command()
+def submit(
+    jobs: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL or CSV of jobs"),
+    server: str = typer.Option(..., envvar="SCENECRAFT_SERVER", help="e.g. http://host:8000"),
+    key: str = typer.Option(..., envvar="SCENECRAFT_KEY", help="API key"),
+    out: Path = typer.Option(Path("out/submit"), "--out", "-o", help="output folder"),
+) -> None:
+    """Submit a jobs file to a server as one batch, follow it, download the artifacts.
+
+    Running it again after an interruption resumes the same batch without resubmitting.
+    """
+    from scenecraft.api.remote import submit_file
+
+    failed = submit_file(jobs, server, key, out, console)
+    for f in failed:
+        where = f"line {f.line}" if f.line else "batch"
+        job = f" job {f.job_id}" if f.job_id else ""
+        console.print(f"[red]{where}[/red] ({f.pipeline or '?'}){job}: {f.error}")
+    if failed:
+        raise typer.Exit(1)
+    console.print(f"all jobs succeeded; artifacts in {out}")
+
+
+@train_app.command("world-model")
+def train_world_model(
+    out: Path = typer.Option(Path("runs/world-model"), "--out", "-o", help="run folder"),
+    resume: bool = typer.Option(False, "--resume", help="continue the run in --out"),
+    steps: int | None = typer.Option(None, "--steps", help="total UNet steps (default: config)"),
+    device: str = typer.Option("cpu", "--device", help="torch device"),
+) -> None:
+    """Train the ShapesWorld world model (VAE, text encoder, GLIGEN UNet); exports <out>/model."""
+    from scenecraft.models.world_model.train import train
+
+    try:
+        model = train(out, steps=steps, resume=resume, device=device)
+    except FileExistsError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    print(model.resolve())
+
+
+@train_app.command("slate")
+def train_slate(
+    out: Path = typer.Option(
+        Path("runs/slate"), "--out", "-o", help="run folder (resumed if it exists)"
+    ),
+    preset: str = typer.Option("ship", help="config preset: ship | small | reference"),
+    steps: int = typer.Option(20000, help="slot-attention + decoder steps (after the dVAE)"),
+    dvae_steps: int | None = typer.Option(None, help="dVAE steps (default: the tau schedule)"),
+    train_images: int = typer.Option(10000, help="ShapesWorld training scenes"),
+    images: Path | None = typer.Option(None, file_okay=False, help="train on this image folder"),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("cpu", help="torch device"),
+    checkpoint_every: float = typer.Option(300.0, help="seconds between checkpoints"),
+    threads: int = typer.Option(0, help="torch CPU threads (0: torch's default)"),
+) -> None:
+    """Train SLATE on ShapesWorld (or --images); checkpoints to --out, resumes from it."""
+    import torch
+
+    from scenecraft.slate.config import PRESETS
+    from scenecraft.slate.train import TrainSpec, train
+
+    if preset not in PRESETS:
+        console.print(f"[red]--preset must be one of {', '.join(PRESETS)}[/red]")
+        raise typer.Exit(2)
+    if threads > 0:
+        torch.set_num_threads(threads)
+    spec = TrainSpec(
+        out=out,
+        config=PRESETS[preset],
+        steps=steps,
+        dvae_steps=dvae_steps,
+        train_images=train_images,
+        images=images,
+        seed=seed,
+        device=device,
+        checkpoint_every_s=checkpoint_every,
+    )
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}")]
+    with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, step: int, total: int, numbers: dict[str, float]) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total, info="")
+            info = " ".join(f"{k} {v:.4g}" for k, v in numbers.items())
+            bar.update(tasks[stage], completed=step, total=total, info=info)
+            if "val_ce" in numbers:
+                console.print(f"{stage} step {step}: {info}")
+
+        try:
+            summary = train(spec, on_progress)
+        except ValueError as e:
+            console.print(f"[red]{e}[/red]")
+            raise typer.Exit(2) from None
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

@@ -1,1 +1,1 @@
-"""Celery workers: one task that runs any registered pipeline."""
+"""The job service's workers: a Celery app on Redis, the one task, and job state in Redis."""

@@ -1,0 +1,23 @@
+"""``/v1/pipelines``: what can be run, with the JSON schema of each pipeline's params."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from scenecraft.api.schemas import PipelineInfo
+from scenecraft.pipelines.registry import pipelines
+
+router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
+
+
+@router.get("", response_model=list[PipelineInfo])
+def list_pipelines() -> list[PipelineInfo]:
+    return [
+        PipelineInfo(
+            name=name,
+            queue=p.queue,
+            description=p.description,
+            params_schema=p.params.model_json_schema(),
+        )
+        for name, p in pipelines().items()
+    ]

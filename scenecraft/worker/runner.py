@@ -1,0 +1,208 @@
+"""Claim the next job and run it through the registry: the plain function behind the Celery task.
+
+The pipeline runs through the same ``validate`` / ``make_context`` / ``execute`` as the CLI; only
+the context differs: progress and previews go to the job's Redis stream, cancel is a flag on the
+job record, and a lease renewed from a side thread tells other workers this process is alive.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from celery.exceptions import SoftTimeLimitExceeded
+
+from scenecraft.errors import Cancelled, ScenecraftError
+from scenecraft.pipelines.artifacts import ArtifactStore
+from scenecraft.pipelines.base import make_context
+from scenecraft.pipelines.registry import execute, validate
+from scenecraft.worker import metrics
+from scenecraft.worker.config import ServiceSettings
+from scenecraft.worker.store import JobRecord, JobStore, State
+
+log = logging.getLogger(__name__)
+
+
+def holder_id() -> str:
+    """Who runs a job: ``host:pid``, so a worker on the same host can tell a dead holder."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_is_dead(holder: str) -> bool:
+    """True when the holder ran on this host and its process is gone."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine: only its lease running out tells
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@dataclass
+class Runner:
+    """Everything a worker process needs to run jobs; built once per process (after fork)."""
+
+    store: JobStore
+    artifacts: ArtifactStore
+    svc: ServiceSettings
+    device: str
+
+    def run_next(self, queue: str, task_id: str) -> dict[str, Any]:
+        """Handle one token from ``queue``: run the job it claims (or re-claims after a loss)."""
+        holder = holder_id()
+        while True:
+            out = self.store.claim(
+                queue,
+                task_id,
+                holder,
+                lease_s=self.svc.lease_ttl_s,
+                max_attempts=self.svc.max_attempts,
+                retention_s=self.svc.job_retention_s,
+            )
+            kind = out[0]
+            if kind == "empty":
+                return {"job": None}
+            if kind in ("done", "gave_up"):
+                if kind == "gave_up":
+                    self._count("jobs_failed", out[1])
+                return {"job": out[1], "outcome": kind}
+            if kind == "leased":
+                # the message came back while a process still holds the job: wait until that
+                # process finishes or is known to be gone, never run the job twice at once
+                job_id, other = out[1], out[2]
+                if holder_is_dead(other):
+                    self.store.break_lease(job_id, other)
+                else:
+                    time.sleep(self.svc.lease_ttl_s / 3)
+                continue
+            return self.run_job(out[1], int(out[2]), holder)
+
+    def run_job(self, job_id: str, attempt: int, holder: str) -> dict[str, Any]:
+        rec = self.store.get(job_id)
+        assert rec is not None, f"claimed job {job_id} has no record"
+        stop = threading.Event()
+        beat = threading.Thread(target=self._renew, args=(job_id, holder, stop), daemon=True)
+        beat.start()
+        try:
+            state, fields, result = self._execute(rec)
+        finally:
+            stop.set()
+            beat.join()
+        if self.store.finish(
+            job_id, attempt, state, self.svc.job_retention_s, result=result, **fields
+        ):
+            self._observe(rec, state)
+        return {"job": job_id, "outcome": state}
+
+    def _execute(self, rec: JobRecord) -> tuple[State, dict[str, str], dict[str, Any] | None]:
+        first_preview = True
+
+        def on_progress(event: dict[str, Any]) -> None:
+            nonlocal first_preview
+            preview = event.pop("preview", None)
+            try:
+                self.store.progress(rec.id, event)
+                if preview is not None:
+                    data = base64.b64encode(preview).decode()
+                    self.store.preview(
+                        rec.id, {**event, "media_type": "image/png", "data": data}, first_preview
+                    )
+                    first_preview = False
+            except redis.RedisError as e:  # progress is best effort; the result is not
+                log.warning("job %s: progress not recorded: %s", rec.id, e)
+
+        def is_cancelled() -> bool:
+            try:
+                return self.store.is_cancel_requested(rec.id)
+            except redis.RedisError:
+                return False
+
+        try:
+            pipe, params = validate(rec.pipeline, rec.params)
+            ctx = make_context(
+                self.artifacts,
+                params.seed,
+                self.device,
+                on_progress=on_progress,
+                is_cancelled=is_cancelled,
+            )
+            ctx.preview_interval_s = self.svc.preview_interval_s
+            result = execute(pipe, params, ctx)
+        except Cancelled as e:
+            return "canceled", {"error": str(e)}, None
+        except SoftTimeLimitExceeded:
+            limit = self.svc.job_soft_time_limit_s
+            return "failed", {"error": f"the job ran past the time limit of {limit:g} s"}, None
+        except ScenecraftError as e:
+            return "failed", {"error": str(e)}, None
+        except Exception as e:  # a pipeline bug fails its job, not the worker; keep the trace
+            log.exception("job %s failed", rec.id)
+            trace = traceback.format_exc(limit=6)
+            return "failed", {"error": f"{type(e).__name__}: {e}\n{trace}"}, None
+        out = result.to_dict()
+        fields = {
+            "artifacts": json.dumps(out["artifacts"]),
+            "metrics": json.dumps(out["metrics"], default=str),
+            "record": json.dumps(out["record"], default=str),
+        }
+        summary = {"artifacts": out["artifacts"], "metrics": out["metrics"]}
+        return "succeeded", fields, json.loads(json.dumps(summary, default=str))
+
+    def _renew(self, job_id: str, holder: str, stop: threading.Event) -> None:
+        while not stop.wait(self.svc.lease_ttl_s / 3):
+            try:
+                self.store.renew(job_id, holder, self.svc.lease_ttl_s)
+            except redis.RedisError as e:
+                log.warning("job %s: lease not renewed: %s", job_id, e)
+
+    def _observe(self, rec: JobRecord, state: State) -> None:
+        done = self.store.get(rec.id)
+        if done is None or done.started_at is None or done.finished_at is None:
+            return
+        pipe = self.store.r.pipeline(transaction=False)
+        metrics.count(pipe, f"jobs_{state}", rec.pipeline)
+        metrics.observe(
+            pipe, "job_duration_seconds", rec.pipeline, done.finished_at - done.started_at
+        )
+        if done.attempts == 1:
+            wait = done.started_at - done.created_at
+            metrics.observe(pipe, "job_queue_wait_seconds", rec.pipeline, wait)
+        first = self.store.first_preview_at(rec.id)
+        if first is not None:
+            ttfp = first - done.started_at
+            metrics.observe(pipe, "time_to_first_preview_seconds", rec.pipeline, ttfp)
+        pipe.execute()
+
+    def _count(self, name: str, job_id: str) -> None:
+        rec = self.store.get(job_id)
+        if rec is not None:
+            pipe = self.store.r.pipeline(transaction=False)
+            metrics.count(pipe, name, rec.pipeline)
+            pipe.execute()
+
+    def fail_after_hard_limit(self, task_id: str) -> None:
+        """Called in the worker's main process when a job's process was killed at the hard limit."""
+        job_id = self.store.claimed_by(task_id)
+        if job_id is None:
+            return
+        rec = self.store.get(job_id)
+        holder = self.store.lease_holder(job_id)
+        if rec is None or rec.state != "running" or (holder and not holder_is_dead(holder)):
+            return
+        limit = self.svc.job_time_limit_s
+        msg = f"the job ran past the hard time limit of {limit:g} s and was killed"
+        if self.store.finish(job_id, rec.attempts, "failed", self.svc.job_retention_s, error=msg):
+            self._count("jobs_failed", job_id)
