@@ -1,0 +1,1 @@
+"""Model backends behind small protocols: diffusion, detection, segmentation, the world model."""

@@ -1,0 +1,1 @@
+"""The embedded world model: a tiny Stable-Diffusion-architecture model trained on ShapesWorld."""

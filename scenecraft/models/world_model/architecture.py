@@ -1,0 +1,157 @@
+"""Components of the world model, built from configs: tokenizer, text encoder, VAE, UNet, scheduler.
+
+Every part is a stock diffusers / transformers class, so the trained folder loads with
+``StableDiffusionPipeline.from_pretrained`` exactly like Stable Diffusion 1.x with GLIGEN.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+from scenecraft.world.grammar import (
+    BACKGROUNDS,
+    COLORS,
+    NUMBER_WORDS,
+    RELATIONS,
+    SHAPES,
+    SIZES,
+    plural,
+)
+
+BOS, EOS = "<|startoftext|>", "<|endoftext|>"
+# Words the prompt grammar and the benchmark use besides shapes, colours and sizes.
+GLUE_WORDS = (
+    "a an and the of to on in with without any no not none single couple pair empty scene "
+    "background gradient next between beside objects object"
+)
+
+
+@dataclass(frozen=True)
+class WorldModelConfig:
+    """Sizes of every component; the defaults are the shipped model."""
+
+    image_size: int = 128
+    latent_channels: int = 4
+    vae_channels: tuple[int, ...] = (32, 64, 64, 64)  # factor 2**(len-1) = 8 -> 16x16 latents
+    text_hidden: int = 128
+    text_layers: int = 3
+    text_heads: int = 4
+    max_tokens: int = 32  # longest 5-object caption is about 22 tokens
+    unet_channels: tuple[int, ...] = (64, 128, 128)
+    # cross-attention (and GLIGEN gated self-attention) only where latents are small
+    unet_down: tuple[str, ...] = ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D")
+    unet_up: tuple[str, ...] = ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D")
+    unet_head_dim: int = 32
+    unet_layers: int = 1
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+def vocabulary_words() -> list[str]:
+    """Every word the ShapesWorld grammar writes, so each becomes exactly one token."""
+    words = set(GLUE_WORDS.split())
+    words |= set(SHAPES) | {plural(s) for s in SHAPES} | set(COLORS) | set(SIZES)
+    words |= {w for name in BACKGROUNDS for w in name.split()}
+    words |= {w for r in RELATIONS for w in r.split()} | {"left", "right"}
+    words |= set(NUMBER_WORDS.values())
+    return sorted(words)
+
+
+def build_tokenizer(max_tokens: int) -> CLIPTokenizer:
+    """A CLIP BPE tokenizer whose merges make every ShapesWorld word one token.
+
+    The BPE is trained with the same normaliser and byte-level pre-tokeniser CLIPTokenizer uses,
+    over the grammar's words plus every single character (so unknown words still tokenise).
+    """
+    bpe = Tokenizer(models.BPE(unk_token=EOS, end_of_word_suffix="</w>"))
+    bpe.normalizer = normalizers.Lowercase()
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    trainer = trainers.BpeTrainer(
+        vocab_size=4096,
+        min_frequency=1,
+        special_tokens=[BOS, EOS],
+        initial_alphabet=alphabet,
+        end_of_word_suffix="</w>",
+        show_progress=False,
+    )
+    corpus = vocabulary_words() + [c for c in alphabet if c.isprintable()] + list("0123456789,.#")
+    bpe.train_from_iterator(corpus, trainer)
+    model = json.loads(bpe.to_str())["model"]
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
+    return CLIPTokenizer(vocab=model["vocab"], merges=merges, model_max_length=max_tokens)
+
+
+def build_text_encoder(cfg: WorldModelConfig, tokenizer: CLIPTokenizer) -> CLIPTextModel:
+    config = CLIPTextConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=cfg.text_hidden,
+        intermediate_size=cfg.text_hidden * 4,
+        num_hidden_layers=cfg.text_layers,
+        num_attention_heads=cfg.text_heads,
+        max_position_embeddings=cfg.max_tokens,
+        projection_dim=cfg.text_hidden,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return CLIPTextModel(config)
+
+
+def build_vae(cfg: WorldModelConfig) -> AutoencoderKL:
+    n = len(cfg.vae_channels)
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * n,
+        up_block_types=("UpDecoderBlock2D",) * n,
+        block_out_channels=cfg.vae_channels,
+        layers_per_block=1,
+        latent_channels=cfg.latent_channels,
+        norm_num_groups=16,
+        sample_size=cfg.image_size,
+        # no attention: the VAE is fully convolutional, so it trains on crops and runs at any size
+        mid_block_add_attention=False,
+    )
+
+
+def build_unet(cfg: WorldModelConfig) -> UNet2DConditionModel:
+    return UNet2DConditionModel(
+        sample_size=cfg.image_size // 2 ** (len(cfg.vae_channels) - 1),
+        in_channels=cfg.latent_channels,
+        out_channels=cfg.latent_channels,
+        down_block_types=cfg.unet_down,
+        up_block_types=cfg.unet_up,
+        block_out_channels=cfg.unet_channels,
+        layers_per_block=cfg.unet_layers,
+        cross_attention_dim=cfg.text_hidden,
+        attention_head_dim=cfg.unet_head_dim,
+        norm_num_groups=32,
+        attention_type="gated",  # GLIGEN: gated self-attention over visual + box tokens
+    )
+
+
+def build_scheduler() -> DDIMScheduler:
+    """SD's noise schedule, rescaled to zero terminal SNR, with v-prediction.
+
+    Zero terminal SNR lets the model make the light backgrounds ShapesWorld is full of (SD's
+    schedule leaks the mean of the image at t = T and samples come out mid-grey).
+    """
+    return DDIMScheduler(
+        num_train_timesteps=1000,
+        beta_schedule="scaled_linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+        prediction_type="v_prediction",
+        rescale_betas_zero_snr=True,
+        timestep_spacing="trailing",
+    )

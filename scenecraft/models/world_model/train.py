@@ -1,0 +1,559 @@
+"""Train the world model in resumable stages: VAE, latent cache, then UNet + text encoder.
+
+Everything lives under one run folder; each stage writes atomic checkpoints every few minutes and
+a rerun with ``resume=True`` continues where the last one stopped (sessions get cut without
+warning). The finished model is exported as a diffusers folder (``<out>/model``).
+
+    <out>/vae/                 AutoencoderKL (diffusers), written when the VAE stage finishes
+    <out>/vae_state.pt         VAE stage checkpoint (weights, optimiser, step, wall time)
+    <out>/latents.pt           cached posterior means of the training scenes + their scenes
+    <out>/unet_state.pt        UNet + text encoder (+ EMA) checkpoint
+    <out>/log.jsonl            one line per logged step; evals.jsonl: judge accuracy per eval
+    <out>/loss_vae.png, loss_unet.png
+    <out>/model/               the exported pipeline folder
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from scenecraft.models.world_model.architecture import (
+    WorldModelConfig,
+    build_scheduler,
+    build_text_encoder,
+    build_tokenizer,
+    build_unet,
+    build_vae,
+)
+from scenecraft.models.world_model.data import make_caption, training_scene
+from scenecraft.world.render import render_scene
+from scenecraft.world.scene import Scene
+
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 0
+    vae_steps: int = 1500
+    vae_batch: int = 16
+    vae_crop: int = 64  # the VAE is fully convolutional: crops cost 4x less than 128^2 images
+    vae_lr: float = 1e-3
+    vae_kl: float = 1e-4  # small: latents stay near-deterministic but bounded for diffusion
+    n_latents: int = 16_000  # cached training scenes
+    unet_steps: int = 30_000
+    batch: int = 32
+    lr: float = 5e-4
+    warmup: int = 500
+    ema_decay: float = 0.999
+    min_snr_gamma: float = 5.0
+    p_drop_text: float = 0.1
+    p_drop_boxes: float = 0.1
+    p_plain: float = 0.3  # steps trained without the GLIGEN fuser (plain text-to-image)
+    max_objs: int = 8  # boxes per sample in training; inference pads to any number
+    checkpoint_s: float = 300.0
+    eval_every: int = 500
+    eval_samples: int = 24
+
+
+def _save_atomic(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _image_tensor(scene: Scene, size: int) -> torch.Tensor:
+    img = render_scene(scene, size).image  # [H, W, 3] uint8
+    return torch.from_numpy(img).permute(2, 0, 1).float() / 127.5 - 1.0  # [3, H, W] in [-1, 1]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _log(out: Path, name: str, row: dict) -> None:
+    with open(out / name, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def _plot(out: Path, stage: str, keys: tuple[str, ...]) -> None:
+    """Loss curves of one stage from log.jsonl to ``loss_<stage>.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = out / "log.jsonl"
+    rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    rows = [r for r in rows if r.get("stage") == stage]
+    if not rows:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for k in keys:
+        ax.plot([r["step"] for r in rows], [r[k] for r in rows], label=k)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.legend()
+    ax.set_title(f"world model: {stage}")
+    fig.tight_layout()
+    fig.savefig(out / f"loss_{stage}.png", dpi=100)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 1: the VAE
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR in dB of two [-1, 1] image batches."""
+    mse = ((a - b) / 2).pow(2).mean().item()
+    return 10 * math.log10(1 / max(mse, 1e-12))
+
+
+def _crop(x: torch.Tensor, size: int, rng: np.random.Generator) -> torch.Tensor:
+    """A random ``size`` x ``size`` window of a [3, H, W] image."""
+    y0, x0 = (int(rng.integers(0, d - size + 1)) for d in x.shape[1:])
+    return x[:, y0 : y0 + size, x0 : x0 + size]
+
+
+def vae_check(vae, n: int = 32, size: int = 128) -> dict:
+    """Reconstruction PSNR and detector agreement on validation scenes (never trained on)."""
+    from scenecraft.world.detect import detect
+    from scenecraft.world.scene import sample_scene, split_seed
+
+    scenes = [sample_scene(split_seed("val", i)) for i in range(n)]
+    x = torch.stack([_image_tensor(s, size) for s in scenes])
+    with torch.no_grad():
+        rec = vae.decode(vae.encode(x).latent_dist.mode()).sample.clamp(-1, 1)
+    agree = 0
+    for orig, r in zip(x, rec, strict=True):
+        to_u8 = lambda t: ((t.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()  # noqa: E731
+        want = sorted(d.label for d in detect(to_u8(orig)))
+        got = sorted(d.label for d in detect(to_u8(r)))
+        agree += want == got
+    return {"psnr": psnr(x, rec), "detector_agreement": agree / n}
+
+
+def train_vae(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str) -> None:
+    if (out / "vae" / "config.json").exists():
+        return
+    torch.manual_seed(tc.seed)
+    vae = build_vae(cfg).to(device)
+    opt = torch.optim.AdamW(vae.parameters(), lr=tc.vae_lr, weight_decay=0.0)
+    step, wall = 0, 0.0
+    state_path = out / "vae_state.pt"
+    if state_path.exists():
+        st = torch.load(state_path, map_location=device, weights_only=False)
+        vae.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        step, wall = st["step"], st["wall"]
+        console.print(f"resumed VAE at step {step}")
+    rng = np.random.default_rng([tc.seed, step])
+    sched = lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * s / tc.vae_steps))  # noqa: E731
+    last_ckpt = time.monotonic()
+    with _progress() as bar:
+        task = bar.add_task("VAE", total=tc.vae_steps, completed=step, info="")
+        while step < tc.vae_steps:
+            t0 = time.monotonic()
+            # scene index offset by step so a resumed run sees new scenes
+            idx = range(step * tc.vae_batch, (step + 1) * tc.vae_batch)
+            x = torch.stack(
+                [
+                    _crop(_image_tensor(training_scene(i), cfg.image_size), tc.vae_crop, rng)
+                    for i in idx
+                ]
+            )
+            x = x.to(device)  # [B, 3, crop, crop]
+            post = vae.encode(x).latent_dist
+            rec = vae.decode(post.sample()).sample
+            mse = F.mse_loss(rec, x)
+            l1 = F.l1_loss(rec, x)
+            kl = post.kl().mean() / post.mean[0].numel()  # per latent element
+            loss = mse + l1 + tc.vae_kl * kl
+            for g in opt.param_groups:
+                g["lr"] = tc.vae_lr * sched(step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+            opt.step()
+            step += 1
+            wall += time.monotonic() - t0
+            if step % 20 == 0:
+                _log(
+                    out,
+                    "log.jsonl",
+                    {
+                        "stage": "vae",
+                        "step": step,
+                        "mse": mse.item(),
+                        "l1": l1.item(),
+                        "kl": kl.item(),
+                        "wall": wall,
+                    },
+                )
+            bar.update(task, completed=step, info=f"mse {mse.item():.4f} kl {kl.item():.2f}")
+            if time.monotonic() - last_ckpt > tc.checkpoint_s or step == tc.vae_steps:
+                _save_atomic(
+                    {
+                        "model": vae.state_dict(),
+                        "opt": opt.state_dict(),
+                        "step": step,
+                        "wall": wall,
+                    },
+                    state_path,
+                )
+                _plot(out, "vae", ("mse", "l1"))
+                last_ckpt = time.monotonic()
+    vae.eval()
+    check = vae_check(vae)
+    # scale latents to unit variance for the diffusion model, as SD's 0.18215 does
+    with torch.no_grad():
+        x = torch.stack(
+            [_image_tensor(training_scene(10**5 + i), cfg.image_size) for i in range(128)]
+        ).to(device)
+        std = vae.encode(x).latent_dist.mode().std().item()
+    vae.register_to_config(scaling_factor=1.0 / std)
+    vae.save_pretrained(out / "vae")
+    row = {"stage": "vae_done", "step": step, "wall": wall, "latent_std": std, **check}
+    _log(out, "evals.jsonl", row)
+    console.print(f"VAE done: {row}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 2: latent cache
+
+
+def cache_latents(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str) -> None:
+    """Encode the training scenes once (posterior means, scaled), in resumable chunks."""
+    from diffusers import AutoencoderKL
+
+    path = out / "latents.pt"
+    if path.exists():
+        return
+    vae = AutoencoderKL.from_pretrained(out / "vae").to(device).eval()
+    part = out / "latents.part.pt"
+    st = torch.load(part, weights_only=False) if part.exists() else {"latents": [], "scenes": []}
+    done = sum(len(c) for c in st["latents"])
+    chunk = 256
+    last_ckpt = time.monotonic()
+    with _progress() as bar, torch.no_grad():
+        task = bar.add_task("latents", total=tc.n_latents, completed=done, info="")
+        while done < tc.n_latents:
+            idx = range(done, min(done + chunk, tc.n_latents))
+            scenes = [training_scene(i) for i in idx]
+            x = torch.stack([_image_tensor(s, cfg.image_size) for s in scenes]).to(device)
+            z = vae.encode(x).latent_dist.mode() * vae.config.scaling_factor  # [B, 4, h, w]
+            st["latents"].append(z.half().cpu())
+            st["scenes"].extend(s.to_dict() for s in scenes)
+            done += len(scenes)
+            bar.update(task, completed=done)
+            if time.monotonic() - last_ckpt > tc.checkpoint_s:
+                _save_atomic(st, part)
+                last_ckpt = time.monotonic()
+    _save_atomic({"latents": torch.cat(st["latents"]), "scenes": st["scenes"]}, path)
+    part.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 3: UNet + text encoder
+
+
+def _encode_text(text_encoder, tokenizer, texts: list[str], device: str):
+    ids = tokenizer(
+        texts,
+        padding="max_length",
+        max_length=tokenizer.model_max_length,
+        truncation=True,
+        return_tensors="pt",
+    ).input_ids.to(device)
+    out = text_encoder(ids)
+    return out.last_hidden_state, out.pooler_output  # [B, T, D], [B, D]
+
+
+def _min_snr_weight(scheduler, t: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Min-SNR-gamma loss weights for v-prediction: min(snr, gamma) / (snr + 1)."""
+    ac = scheduler.alphas_cumprod.to(t.device)[t]
+    snr = ac / (1 - ac).clamp(min=1e-8)
+    return snr.clamp(max=gamma) / (snr + 1)
+
+
+class _EMA:
+    def __init__(self, params: list[torch.Tensor]):
+        self.shadow = [p.detach().clone() for p in params]
+
+    @torch.no_grad()
+    def update(self, params: list[torch.Tensor], decay: float) -> None:
+        torch._foreach_lerp_(self.shadow, [p.detach() for p in params], 1 - decay)
+
+    @torch.no_grad()
+    def copy_to(self, params: list[torch.Tensor]) -> None:
+        for s, p in zip(self.shadow, params, strict=True):
+            p.copy_(s)
+
+
+def _pipeline(vae, text_encoder, tokenizer, unet, scheduler):
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def single_object_accuracy(pipe, n: int, seed: int = 0, steps: int = 20) -> dict:
+    """Fraction of "a red star" samples the judge reads as exactly that one object."""
+    from scenecraft.world.detect import detect
+    from scenecraft.world.grammar import COLORS, SHAPES
+
+    colors = list(COLORS)
+    prompts = [
+        (SHAPES[i % len(SHAPES)], colors[(i // len(SHAPES) + i) % len(colors)]) for i in range(n)
+    ]
+    gen = torch.Generator("cpu").manual_seed(seed)
+    images = pipe(
+        [f"a {c} {s}" for s, c in prompts],
+        num_inference_steps=steps,
+        guidance_scale=3.0,
+        generator=gen,
+        output_type="np",
+    ).images
+    right = shape_ok = color_ok = one = 0
+    for (s, c), img in zip(prompts, images, strict=True):
+        labels = [d.label for d in detect((img * 255).round().astype(np.uint8))]
+        one += len(labels) == 1
+        right += labels == [f"{c} {s}"]
+        shape_ok += any(lab.endswith(" " + s) for lab in labels)
+        color_ok += any(lab.startswith(c + " ") for lab in labels)
+    return {
+        "single_ok": right / n,
+        "shape": shape_ok / n,
+        "color": color_ok / n,
+        "exactly_one": one / n,
+    }
+
+
+def train_unet(
+    out: Path,
+    cfg: WorldModelConfig,
+    tc: TrainConfig,
+    device: str,
+    on_eval: Callable[[dict], None] | None = None,
+) -> None:
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(tc.seed)
+    tokenizer = build_tokenizer(cfg.max_tokens)
+    text_encoder = build_text_encoder(cfg, tokenizer).to(device)
+    unet = build_unet(cfg).to(device)
+    scheduler = build_scheduler()
+    vae = AutoencoderKL.from_pretrained(out / "vae").to(device).eval()
+    data = torch.load(out / "latents.pt", weights_only=False)
+    latents = data["latents"]  # [N, 4, h, w] float16
+    scenes = [Scene.from_dict(d) for d in data["scenes"]]
+    params = [*unet.parameters(), *text_encoder.parameters()]
+    opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=0.01)
+    ema = _EMA(params)
+    step, wall = 0, 0.0
+    state_path = out / "unet_state.pt"
+    rng = np.random.default_rng(tc.seed)
+    if state_path.exists():
+        st = torch.load(state_path, map_location=device, weights_only=False)
+        unet.load_state_dict(st["unet"])
+        text_encoder.load_state_dict(st["text_encoder"])
+        opt.load_state_dict(st["opt"])
+        ema.shadow = [t.to(device) for t in st["ema"]]
+        step, wall = st["step"], st["wall"]
+        rng = np.random.default_rng([tc.seed, step])  # fresh stream after a resume
+        torch.manual_seed(tc.seed + step)
+        console.print(f"resumed UNet at step {step} ({wall / 3600:.2f} h)")
+
+    def checkpoint() -> None:
+        _save_atomic(
+            {
+                "unet": unet.state_dict(),
+                "text_encoder": text_encoder.state_dict(),
+                "opt": opt.state_dict(),
+                "ema": ema.shadow,
+                "step": step,
+                "wall": wall,
+                "model_config": cfg.to_json(),
+            },
+            state_path,
+        )
+        _plot(out, "unet", ("loss",))
+
+    def evaluate() -> dict:
+        live = [p.detach().clone() for p in params]
+        ema.copy_to(params)
+        unet.eval()
+        text_encoder.eval()
+        pipe = _pipeline(vae, text_encoder, tokenizer, unet, scheduler)
+        with torch.no_grad():
+            acc = single_object_accuracy(pipe, tc.eval_samples)
+        with torch.no_grad():
+            for p, v in zip(params, live, strict=True):
+                p.copy_(v)
+        unet.train()
+        text_encoder.train()
+        return acc
+
+    last_ckpt = time.monotonic()
+    running = None
+    with _progress() as bar:
+        task = bar.add_task("UNet", total=tc.unet_steps, completed=step, info="")
+        while step < tc.unet_steps:
+            t0 = time.monotonic()
+            idx = rng.integers(0, len(scenes), tc.batch)
+            z0 = latents[idx].float().to(device)  # [B, 4, h, w]
+            caps = [make_caption(scenes[i], rng) for i in idx]
+            grounded = rng.random() >= tc.p_plain
+            texts = [
+                c.text if (grounded or c.complete) and rng.random() >= tc.p_drop_text else ""
+                for c in caps
+            ]
+            ctx, _ = _encode_text(text_encoder, tokenizer, texts, device)  # [B, T, D]
+            kwargs = None
+            if grounded:
+                boxes = torch.zeros(tc.batch, tc.max_objs, 4)
+                masks = torch.zeros(tc.batch, tc.max_objs)
+                phrase_of: list[tuple[int, int, str]] = []
+                for b, c in enumerate(caps):
+                    if rng.random() < tc.p_drop_boxes:
+                        continue
+                    for k, (ph, bx) in enumerate(
+                        zip(c.phrases[: tc.max_objs], c.boxes, strict=False)
+                    ):
+                        boxes[b, k] = torch.tensor(bx)
+                        masks[b, k] = 1
+                        phrase_of.append((b, k, ph))
+                emb = torch.zeros(tc.batch, tc.max_objs, cfg.text_hidden, device=device)
+                if phrase_of:
+                    uniq = sorted({p for _, _, p in phrase_of})
+                    _, pooled = _encode_text(text_encoder, tokenizer, uniq, device)  # [U, D]
+                    row = {p: i for i, p in enumerate(uniq)}
+                    bi = torch.tensor([b for b, _, _ in phrase_of])
+                    ki = torch.tensor([k for _, k, _ in phrase_of])
+                    emb = emb.index_put((bi, ki), pooled[[row[p] for _, _, p in phrase_of]])
+                kwargs = {
+                    "gligen": {
+                        "boxes": boxes.to(device),
+                        "positive_embeddings": emb,
+                        "masks": masks.to(device),
+                    }
+                }
+            noise = torch.randn_like(z0)
+            t = torch.randint(0, scheduler.config.num_train_timesteps, (tc.batch,), device=device)
+            zt = scheduler.add_noise(z0, noise, t)
+            target = scheduler.get_velocity(z0, noise, t)
+            pred = unet(zt, t, ctx, cross_attention_kwargs=kwargs).sample
+            per = (pred - target).pow(2).mean(dim=(1, 2, 3))  # [B]
+            loss = (per * _min_snr_weight(scheduler, t, tc.min_snr_gamma)).mean()
+            lr = tc.lr * min(1.0, (step + 1) / tc.warmup)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            ema.update(params, min(tc.ema_decay, (1 + step) / (10 + step)))
+            step += 1
+            wall += time.monotonic() - t0
+            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+            if step % 20 == 0:
+                _log(
+                    out,
+                    "log.jsonl",
+                    {"stage": "unet", "step": step, "loss": running, "lr": lr, "wall": wall},
+                )
+            bar.update(task, completed=step, info=f"loss {running:.4f}")
+            if step % tc.eval_every == 0:
+                acc = {"stage": "unet", "step": step, "wall": wall, **evaluate()}
+                _log(out, "evals.jsonl", acc)
+                console.print(f"eval {acc}")
+                if on_eval is not None:
+                    on_eval(acc)
+            if time.monotonic() - last_ckpt > tc.checkpoint_s or step == tc.unet_steps:
+                checkpoint()
+                last_ckpt = time.monotonic()
+    checkpoint()
+
+
+# ---------------------------------------------------------------------------------------------
+# Export
+
+
+def export(out: Path, dest: Path, device: str = "cpu") -> Path:
+    """Write the EMA weights of the latest checkpoint as a diffusers pipeline folder."""
+    from diffusers import AutoencoderKL
+
+    st = torch.load(out / "unet_state.pt", map_location=device, weights_only=False)
+    cfg_dict = json.loads(st["model_config"])
+    cfg = WorldModelConfig(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in cfg_dict.items()}
+    )
+    tokenizer = build_tokenizer(cfg.max_tokens)
+    text_encoder = build_text_encoder(cfg, tokenizer)
+    unet = build_unet(cfg)
+    params = [*unet.parameters(), *text_encoder.parameters()]
+    with torch.no_grad():
+        for p, s in zip(params, st["ema"], strict=True):
+            p.copy_(s)
+    vae = AutoencoderKL.from_pretrained(out / "vae")
+    pipe = _pipeline(vae, text_encoder, tokenizer, unet, build_scheduler())
+    pipe.save_pretrained(dest)
+    return dest
+
+
+def train(
+    out: Path,
+    steps: int | None = None,
+    resume: bool = False,
+    device: str = "cpu",
+    config: WorldModelConfig | None = None,
+    train_config: TrainConfig | None = None,
+) -> Path:
+    """Run every stage not yet done, then export ``<out>/model``."""
+    out.mkdir(parents=True, exist_ok=True)
+    started = any((out / n).exists() for n in ("vae_state.pt", "vae", "unet_state.pt"))
+    if started and not resume:
+        raise FileExistsError(f"{out} holds a run already; pass --resume to continue it")
+    cfg = config or WorldModelConfig()
+    tc = train_config or TrainConfig()
+    if steps is not None:
+        tc = TrainConfig(**{**tc.__dict__, "unet_steps": steps})
+    (out / "config.json").write_text(
+        json.dumps({"model": json.loads(cfg.to_json()), "train": tc.__dict__}, indent=1)
+    )
+    if device == "cpu":
+        torch.set_num_threads(min(2, os.cpu_count() or 1))
+    train_vae(out, cfg, tc, device)
+    cache_latents(out, cfg, tc, device)
+    train_unet(out, cfg, tc, device)
+    return export(out, out / "model")
