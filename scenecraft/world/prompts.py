@@ -1,12 +1,16 @@
 """Prompts of ShapesWorld: a slot-filling parser for its grammar, and scenes placed from a spec.
 
 The parser reads the canonical benchmark sentences and the ordinary English around them
-("3 red circles", "a couple of stars", "a star to the left of a heart", "without any hearts").
+("3 red circles", "a couple of discs coloured violet", "to the left of a star is a heart",
+"no hearts, just a triangle"), and falls back to generic noun phrases for nouns it does not know
+("a brown dog next to a wooden chair"), so a real-world prompt still yields objects to detect.
+It is the offline planner's parser too: one set of rules for planner, judge and benchmark.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,85 +19,392 @@ from scenecraft.errors import InvalidParams
 from scenecraft.world.grammar import BACKGROUNDS, COLORS, NUMBER_WORDS, SHAPES, SIZES, plural
 from scenecraft.world.scene import Scene, ShapeObject, place, random_background
 
-_COUNTS = {w: n for n, w in NUMBER_WORDS.items() if n > 0} | {"a": 1, "an": 1, "single": 1}
-_SHAPE_FORMS = {plural(s): s for s in SHAPES} | {s: s for s in SHAPES}
-_NEGATORS = {"without", "no", "not", "none"}
-_BACKGROUND_RE = re.compile(
-    r"\b(?:on|against|over) an? ({}) background\b".format("|".join(BACKGROUNDS))
+_TEENS = ("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen")
+_COUNTS = (
+    {w: n for n, w in NUMBER_WORDS.items() if n > 0}
+    | {w: 11 + i for i, w in enumerate(_TEENS)}
+    | {"eighteen": 18, "nineteen": 19, "twenty": 20, "single": 1, "lone": 1}
 )
-_RELATION_WORDS = {"left": "left of", "right": "right of", "above": "above", "below": "below"}
+_ARTICLES = {"a", "an"}
+_DETERMINERS = {"the", "some", "several", "many", "few", "these", "those", "this", "that"}
+# every written form of a shape -> (shape, is the form plural?)
+_SHAPE_FORMS: dict[str, tuple[str, bool]] = (
+    {s: (s, False) for s in SHAPES}
+    | {plural(s): (s, True) for s in SHAPES}
+    | {"disc": ("circle", False), "disk": ("circle", False)}
+    | {"discs": ("circle", True), "disks": ("circle", True)}
+)
+_COLOR_SYNONYMS = {
+    "violet": "purple",
+    "magenta": "pink",
+    "turquoise": "cyan",
+    "aqua": "cyan",
+    "teal": "cyan",
+    "scarlet": "red",
+    "crimson": "red",
+}
+_SIZE_SYNONYMS = {"big": "large", "huge": "large", "tiny": "small", "little": "small"}
+# colours a real detector knows but ShapesWorld does not draw; kept as plain attributes
+_OTHER_COLORS = {"black", "white", "gray", "brown", "gold", "silver", "beige", "golden"}
+_NEGATORS = {"without", "no", "not", "none", "zero", "excluding"}
+_RELATIONS = {
+    "leftof": "left of",
+    "rightof": "right of",
+    "above": "above",
+    "below": "below",
+    "nextto": "next to",
+    "between": "between",
+}
+_SIDES = {"sideleft": "left", "sideright": "right", "sidetop": "top", "sidebottom": "bottom"}
+_PRONOUNS = {"it", "them"}
+# words that end a clause: a negation stops here, and the next word may start a noun phrase
+_BOUNDARIES = {",", "and", "but", "plus", "with", "while", "whereas", "just", "only", "then"}
+# words that never start or continue a generic noun phrase
+_STOPWORD_TEXT = (
+    "is are was were be being has have there here its their they which who that whose of in "
+    "on at to from by for into onto as so also all any each every both well or nor exactly "
+    "precisely placed positioned located sits sit sitting stands standing lies lying shown "
+    "seen drawn appears appear featuring coloured colored colour color shaped shape shapes "
+    "side hand very left right top bottom middle center centre corner other another we you i "
+    "me"
+)
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_ADJECTIVE_SUFFIXES = ("ful", "ous", "less", "ish", "ic", "ive", "en", "ed", "ing", "y")
+# "-ing" words that are nouns, not verbs ("a man riding a horse" has two objects, "a building" one)
+_ING_NOUNS = {
+    "building",
+    "ceiling",
+    "clothing",
+    "dumpling",
+    "duckling",
+    "earring",
+    "evening",
+    "morning",
+    "painting",
+    "pudding",
+    "sibling",
+    "spring",
+    "string",
+    "wedding",
+}
+_IRREGULAR_PLURALS = {
+    "people": "person",
+    "men": "man",
+    "women": "woman",
+    "children": "child",
+    "mice": "mouse",
+    "geese": "goose",
+    "feet": "foot",
+    "teeth": "tooth",
+}
+_MAX_COUNT = 20
+_SCENE_NOUNS = (
+    "park|forest|beach|kitchen|street|room|living room|bedroom|field|garden|desert|city|sky|"
+    "ocean|sea|meadow|lake|snow|office|classroom|library|farm|jungle|countryside|space"
+)
+_SHAPE_ALT = "|".join(SHAPES)
+
+# Rewrites applied in order before tokenising: idioms become words or single tokens the parser
+# knows ("to the left of" -> "leftof", "a couple of" -> "two", "on the right" -> "sideright").
+_REWRITES = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"\b(?:please )?(?:draw|generate|create|render|make|paint|produce|show)(?: me)?\b", " "),
+        (
+            r"\b(?:a|an|the) (?:photo|photograph|picture|image|drawing|painting|illustration|"
+            r"rendering|render|sketch|scene|view|composition) (?:of|with|showing|containing|"
+            r"featuring|that shows)\b",
+            " ",
+        ),
+        (r"&", " and "),
+        (r"\b(?:a|one) (?:couple|pair) of\b", " two "),
+        (r"\ba trio of\b", " three "),
+        (r"\ba dozen\b", " twelve "),
+        (r"\b(?:not|without) (?:a single|one|any)\b", " no "),
+        (r"\bnone of the\b", " no "),
+        (r"\b(?:circular|round) (?:shape|object|thing|figure)(s?)\b", r" circle\1 "),
+        (r"\b(?:triangular|three sided) (?:shape|object|thing|figure)(s?)\b", r" triangle\1 "),
+        (r"\b(?:hexagonal|six sided) (?:shape|object|thing|figure)(s?)\b", r" hexagon\1 "),
+        (r"\blove (hearts?)\b", r" \1 "),
+        (rf"\b({_SHAPE_ALT}) shaped (?:object|thing|figure)(s?)\b", r" \1\2 "),
+        (rf"\b({_SHAPE_ALT}) shape(s?)\b", r" \1\2 "),
+        (r"\b(?:medium|mid) sized?\b", " medium "),
+        (r"\b(?:to|on) (?:its|their) (left|right)\b", r" \1of it "),
+        (r"\b(?:to|on|at) the (left|right)(?: hand)?(?: side)? of\b", r" \1of "),
+        (r"\b(left|right)(?: hand)?(?: side)? of\b", r" \1of "),
+        (r"\b(?:to|on|at) the (left|right)(?: hand)?(?: side)?\b", r" side\1 "),
+        (r"\b(?:on top of|atop|over|higher than|further up than)\b", " above "),
+        (r"\b(?:under|underneath|beneath|lower than|further down than)\b", " below "),
+        (r"\bon top\b", " sidetop "),
+        (
+            r"\b(?:at|on|in) the (top|bottom)(?: of the (?:picture|image|scene|canvas))?\b",
+            r" side\1 ",
+        ),
+        (r"\b(?:next to|beside|alongside|near|close to|adjacent to|by the side of)\b", " nextto "),
+        (r"\bin between\b", " between "),
+        (r"\b(?:as well as|along with|together with|in addition to)\b", " and "),
+    )
+)
+_BACKGROUND_RES = (
+    re.compile(
+        r"\b(?:on|against|over|with|in front of) (?:a |an |the )?((?:[a-z]+ ){0,2}?[a-z]+)"
+        r" (?:colou?red )?background\b"
+    ),
+    re.compile(rf"\b(?:in|at|on) (?:a |an |the )((?:[a-z]+ )?(?:{_SCENE_NOUNS}))$"),
+)
+
+
+def _normalise(text: str) -> tuple[str, str | None]:
+    """Lower-case, cut out the background phrase (returned separately), rewrite idioms."""
+    text = " " + re.sub(r"[-_/]", " ", text.lower()) + " "
+    text = re.sub(r"\bgrey\b", "gray", text)
+    background = None
+    for pattern in _BACKGROUND_RES:
+        m = pattern.search(text.rstrip(" .!"))
+        if m:
+            background = m.group(1)
+            text = text[: m.start()] + " , " + text[m.end() :]
+            break
+    for pattern, repl in _REWRITES:
+        text = pattern.sub(repl, text)
+    return text, background
 
 
 def _tokens(text: str) -> list[str]:
-    text = text.lower()
-    text = re.sub(r"\ba (couple|pair) of\b", "two", text)
-    text = re.sub(r"\bnext to\b", "nextto", text)
-    text = re.sub(r"\bnot any\b", "no", text)
-    return re.findall(r"[a-z]+|\d+", text)
+    return [t if t.isalnum() else "," for t in re.findall(r"[a-z]+|\d+|[,;.:!?]", text)]
+
+
+def _singular(word: str) -> str:
+    if word in _IRREGULAR_PLURALS:
+        return _IRREGULAR_PLURALS[word]
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def _is_adjective(word: str) -> bool:
+    return (
+        word in COLORS
+        or word in SIZES
+        or word in _OTHER_COLORS
+        or (len(word) > 4 and word.endswith(_ADJECTIVE_SUFFIXES))
+    )
+
+
+def _is_verb_form(word: str) -> bool:
+    return len(word) > 5 and word.endswith(("ing", "ed")) and word not in _ING_NOUNS
+
+
+def _canonical_attributes(attrs: list[str]) -> list[str]:
+    """Sizes, then colours, then anything else, without repeats ('red big' -> 'large red')."""
+    out: list[str] = []
+    for group in (
+        [a for a in attrs if a in SIZES],
+        [a for a in attrs if a in COLORS],
+        [a for a in attrs if a not in SIZES and a not in COLORS],
+    ):
+        out += [a for a in group if a not in out]
+    return out
+
+
+@dataclass
+class _Pending:
+    """A relation read but not complete: its subject (if read yet) and the references so far."""
+
+    relation: str
+    subject: int | None  # None: the subject comes after the references ("left of X is Y")
+    refs: list[int] = field(default_factory=list)
+
+    @property
+    def refs_needed(self) -> int:
+        return 2 if self.relation == "between" else 1
+
+
+class _Parser:
+    """Reads tokens left to right, filling (count, attributes, noun) slots into objects."""
+
+    def __init__(self) -> None:
+        self.objects: list[ObjectSpec] = []
+        self.negations: list[ObjectSpec] = []
+        self.relations: list[RelationSpec] = []
+        self.sides: dict[int, str] = {}
+        self.count: int | None = None
+        self.from_article = False
+        self.attrs: list[str] = []
+        self.words: list[str] = []  # unknown words of a generic noun phrase being read
+        self.open = True  # may an unknown word start a noun phrase here?
+        self.negating = False
+        self.pending: _Pending | None = None
+        self.pending_side: str | None = None
+        self.last: ObjectSpec | None = None  # the object (or negation) read last
+        self.last_idx: int | None = None  # its index when it is an object, not a negation
+        self.after_noun = False  # only filler read since the last noun
+        self.definite = False  # "the": the noun may name an object already mentioned
+
+    def feed(self, toks: list[str]) -> None:
+        for t in toks:
+            self.step(_COLOR_SYNONYMS.get(t, _SIZE_SYNONYMS.get(t, t)))
+        self.end_phrase(boundary=True)
+        p = self.pending
+        if p and p.subject is None and len(p.refs) == p.refs_needed and p.refs[0] > 0:
+            # "X, to the left of Y": no subject followed, so it is the object before Y
+            self.add_relation(p.refs[0] - 1, p)
+
+    def step(self, t: str) -> None:
+        if t in _SHAPE_FORMS:
+            shape, is_plural = _SHAPE_FORMS[t]
+            self.attrs += self.words  # "a wooden star": unknown words before a shape modify it
+            self.emit(shape, is_plural)
+        elif t.isdigit() or t in _COUNTS or t in _ARTICLES:
+            self.end_phrase()
+            self.count = int(t) if t.isdigit() else _COUNTS.get(t, 1)
+            self.from_article = t in _ARTICLES
+            self.open = True
+        elif t in _DETERMINERS:
+            self.end_phrase()
+            self.definite = t == "the"
+            self.open = True
+        elif t in COLORS or t in SIZES or t in _OTHER_COLORS:
+            self.attrs.append(t)
+            self.open = True
+        elif t in _NEGATORS:
+            self.end_phrase()
+            self.negating = self.open = True
+        elif t in _RELATIONS:
+            self.end_phrase(boundary=True)
+            self.start_relation(_RELATIONS[t])
+        elif t in _SIDES:
+            self.end_phrase(boundary=True)
+            if self.after_noun and self.last_idx is not None:
+                self.sides[self.last_idx] = _SIDES[t]
+            else:
+                self.pending_side = _SIDES[t]
+        elif t in _PRONOUNS:
+            self.resolve_pronoun()
+        elif t in _BOUNDARIES:
+            self.end_phrase(boundary=True)
+            self.negating = self.after_noun = False
+        elif t in _STOPWORDS:
+            self.end_phrase()
+        elif self.words and _is_verb_form(t):
+            self.end_phrase()  # "a man riding a horse": the verb ends the first noun phrase
+        elif self.open or self.words:
+            self.words.append(t)
+
+    def emit(self, name: str, is_plural: bool) -> None:
+        if is_plural:
+            count = 2 if self.count is None or self.from_article else self.count
+        else:
+            count = self.count or 1
+        if count > _MAX_COUNT:
+            raise InvalidParams.single(
+                "prompt", f"at most {_MAX_COUNT} of one kind of object; got {count} {name}"
+            )
+        attrs = _canonical_attributes(self.attrs)
+        known = [
+            i
+            for i, o in enumerate(self.objects)
+            if self.definite and o.name == name and set(attrs) <= set(o.attributes)
+        ]
+        if self.negating:
+            self.last, self.last_idx = ObjectSpec(name=name, count=0, attributes=attrs), None
+            self.negations.append(self.last)
+            self.reset_phrase()
+            return
+        if known:
+            # "a red circle left of a blue square, the square above a star": the same square
+            idx = known[-1]
+        else:
+            self.objects.append(ObjectSpec(name=name, count=count, attributes=attrs))
+            idx = len(self.objects) - 1
+        self.last, self.last_idx = self.objects[idx], idx
+        self.link(idx)
+        if self.pending_side:
+            self.sides[idx] = self.pending_side
+            self.pending_side = None
+        self.reset_phrase()
+
+    def reset_phrase(self) -> None:
+        self.count, self.from_article, self.attrs, self.words = None, False, [], []
+        self.open, self.after_noun, self.definite = False, True, False
+
+    def end_phrase(self, boundary: bool = False) -> None:
+        """Close a generic noun phrase. Attributes with no noun of their own belong to the last
+        object when no new phrase started ('circles coloured red', 'the star is blue')."""
+        if self.words:
+            *mods, head = self.words
+            n_adj = next((i for i, w in enumerate(mods) if not _is_adjective(w)), len(mods))
+            self.attrs += mods[:n_adj]
+            noun = _singular(head)
+            self.emit(" ".join([*mods[n_adj:], noun]), is_plural=noun != head)
+        elif self.attrs and self.count is None and self.last is not None:
+            self.last.attributes = _canonical_attributes(self.last.attributes + self.attrs)
+            self.attrs = []
+        if boundary:
+            self.count, self.from_article, self.attrs = None, False, []
+            self.open = True
+
+    def start_relation(self, relation: str) -> None:
+        subject = self.last_idx if self.after_noun else None
+        self.pending = _Pending(relation, subject)
+        self.negating = self.after_noun = False
+
+    def resolve_pronoun(self) -> None:
+        """'X with Y to its left' (Y left of X) or 'X, and to its left, Y' (Y left of X)."""
+        p = self.pending
+        if p is None or p.relation == "between" or p.refs:
+            return
+        if p.subject is not None:
+            if p.subject > 0:  # the relation followed Y directly; "it" is the object before Y
+                p.refs = [p.subject - 1]
+                self.add_relation(p.subject, p)
+        elif self.objects:
+            p.refs = [len(self.objects) - 1]
+
+    def link(self, idx: int) -> None:
+        """Give a newly read object to the relation waiting for it (as reference or subject)."""
+        p = self.pending
+        if p is None:
+            return
+        if len(p.refs) < p.refs_needed:
+            p.refs.append(idx)
+            if len(p.refs) == p.refs_needed and p.subject is not None:
+                self.add_relation(p.subject, p)
+        elif p.subject is None:
+            self.add_relation(idx, p)
+
+    def add_relation(self, subject: int, p: _Pending) -> None:
+        object2 = p.refs[1] if p.relation == "between" else None
+        self.relations.append(
+            RelationSpec(subject=subject, relation=p.relation, object=p.refs[0], object2=object2)
+        )
+        self.pending = None
+
+    def side_relations(self) -> list[RelationSpec]:
+        """'X on the left and Y on the right' -> X left of Y (and likewise top and bottom)."""
+        out = []
+        for first, second, relation in (("left", "right", "left of"), ("top", "bottom", "above")):
+            a = [i for i, s in self.sides.items() if s == first]
+            b = [i for i, s in self.sides.items() if s == second]
+            if len(a) == 1 and len(b) == 1:
+                out.append(RelationSpec(subject=a[0], relation=relation, object=b[0]))
+        return out
 
 
 def parse_prompt(text: str) -> SceneSpec:
-    """Parse a ShapesWorld prompt into a SceneSpec (objects, relations, negations, background)."""
-    background = None
-    m = _BACKGROUND_RE.search(text.lower())
-    if m:
-        background = m.group(1)
-        text = text[: m.start()] + text[m.end() :]
-    toks = _tokens(text)
-    objects: list[ObjectSpec] = []
-    negations: list[ObjectSpec] = []
-    relations: list[RelationSpec] = []
-    count: int | None = None
-    attrs: list[str] = []
-    negating = False
-    pending_rel: str | None = None
-    last_obj: int | None = None
-    between: list[int] = []
-    for i, t in enumerate(toks):
-        if t.isdigit() or t in _COUNTS:
-            count = int(t) if t.isdigit() else _COUNTS[t]
-        elif t in COLORS or t in SIZES:
-            attrs.append(t)
-        elif t in _NEGATORS:
-            negating = True
-        elif t in _RELATION_WORDS and (t in ("above", "below") or toks[i + 1 : i + 2] == ["of"]):
-            pending_rel = _RELATION_WORDS[t]
-        elif t in ("nextto", "beside"):
-            pending_rel = "next to"
-        elif t == "between":
-            pending_rel = "between"
-        elif t in _SHAPE_FORMS:
-            shape = _SHAPE_FORMS[t]
-            is_plural = t != shape
-            n = count if count is not None else (2 if is_plural else 1)
-            spec = ObjectSpec(name=shape, count=n, attributes=attrs)
-            if negating:
-                negations.append(spec.model_copy(update={"count": 0}))
-            else:
-                objects.append(spec)
-                idx = len(objects) - 1
-                if pending_rel == "between":
-                    between.append(idx)
-                    if len(between) == 2 and last_obj is not None:
-                        relations.append(
-                            RelationSpec(
-                                subject=last_obj,
-                                relation="between",
-                                object=between[0],
-                                object2=between[1],
-                            )
-                        )
-                        pending_rel, between = None, []
-                elif pending_rel is not None and last_obj is not None:
-                    relations.append(
-                        RelationSpec(subject=last_obj, relation=pending_rel, object=idx)
-                    )
-                    pending_rel = None
-                if pending_rel != "between":
-                    last_obj = idx
-            count, attrs = None, []
+    """Parse a prompt into a SceneSpec (objects, relations, negations, background)."""
+    norm, background = _normalise(text)
+    parser = _Parser()
+    parser.feed(_tokens(norm))
     return SceneSpec(
-        objects=objects, relations=relations, negations=negations, background=background
+        objects=parser.objects,
+        relations=parser.relations + parser.side_relations(),
+        negations=parser.negations,
+        background=background,
     )
 
 

@@ -1,0 +1,252 @@
+"""Offline corrections (SLD's controller): what a detector found -> the layout the prompt wants.
+
+The rules, in order: delete anything the prompt negates; keep every object that matches the
+spec where it is; of too many, delete those that break the spec's relations most (then the
+least confident); recolour a same-shaped leftover in place before adding a new object; move
+objects that break a relation only as far as the relation needs (to the nearest free spot that
+satisfies it); add what is still missing in free space, near where a fresh layout would put it.
+Objects the prompt does not mention are left alone (extra objects are allowed, as in LMD).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from scenecraft.contracts import Box, Detection, Layout, ObjectSpec, RelationSpec, SceneSpec
+from scenecraft.planner.geometry import (
+    between,
+    centre,
+    free_box,
+    holds,
+    label_matches,
+    layout_problems,
+    negative_prompt,
+    numbered,
+    relation_mask,
+    words_of,
+)
+from scenecraft.planner.layout import place_kinds, plan_layout
+from scenecraft.world.grammar import SIZES
+from scenecraft.world.judge import RELATION_MARGIN
+
+log = logging.getLogger(__name__)
+
+_CLEAR = RELATION_MARGIN / 2 + 0.01  # how far past the dividing line a moved object goes
+_SHRINK = (1.0, 0.85, 0.7)  # when no free spot fits a new object, try it smaller
+
+
+@dataclass
+class _Obj:
+    phrase: str
+    box: Box
+    kind: int | None  # index into spec.objects; None for objects the prompt does not mention
+    score: float = 1.0
+
+
+class _Corrector:
+    def __init__(self, spec: SceneSpec, detections: list[Detection]):
+        self.spec = spec
+        self.ideal = place_kinds(spec)
+        negated = [d for d in detections if any(label_matches(d.label, n) for n in spec.negations)]
+        self.objs = [
+            _Obj(" ".join(words_of(d.label)), list(d.box), None, d.score)
+            for d in detections
+            if d not in negated
+        ]
+
+    def of_kind(self, k: int) -> list[_Obj]:
+        return [o for o in self.objs if o.kind == k]
+
+    def run(self) -> list[_Obj]:
+        self.assign()
+        self.recolour()
+        for _ in range(3):
+            broken = [r for r in self.spec.relations if not self.relation_ok(r)]
+            if not broken:
+                break
+            for r in broken:
+                self.fix(r)
+        self.add_missing()
+        return self.objs
+
+    def assign(self) -> None:
+        """Give each detection to the most specific kind it matches; drop the extras."""
+        kinds = sorted(
+            range(len(self.spec.objects)),
+            key=lambda k: -len([a for a in self.spec.objects[k].attributes if a not in SIZES]),
+        )
+        for o in self.objs:
+            o.kind = next((k for k in kinds if label_matches(o.phrase, self.spec.objects[k])), None)
+        for k, want in enumerate(self.spec.objects):
+            found = self.of_kind(k)
+            if len(found) > want.count:
+                # the extras farthest from the spec (relations broken most, then least sure) go
+                found.sort(key=lambda o: (self.violation(o), -o.score))
+                for o in found[want.count :]:
+                    self.objs.remove(o)
+
+    def recolour(self) -> None:
+        """A leftover of the right shape but the wrong colour becomes the missing object."""
+        for k, want in enumerate(self.spec.objects):
+            missing = want.count - len(self.of_kind(k))
+            same_noun = [
+                o
+                for o in self.objs
+                if o.kind is None and label_matches(o.phrase, ObjectSpec(name=want.name))
+            ]
+            for o in sorted(same_noun, key=lambda o: -o.score)[: max(missing, 0)]:
+                o.phrase, o.kind = want.phrase, k
+
+    def violation(self, o: _Obj) -> float:
+        """How far (canvas fractions) ``o`` is from keeping its kind's relations."""
+        total = 0.0
+        cx, cy = centre(o.box)
+        for r in self.spec.relations:
+            if o.kind not in (r.subject, r.object):
+                continue
+            other = r.object if o.kind == r.subject else r.subject
+            for b in self.of_kind(other):
+                bx, by = centre(b.box)
+                gap = {
+                    "left of": cx - bx,
+                    "right of": bx - cx,
+                    "above": cy - by,
+                    "below": by - cy,
+                }.get(r.relation, 0.0)
+                total += max(0.0, gap + RELATION_MARGIN) * (1 if o.kind == r.subject else 1)
+        return total
+
+    def relation_ok(self, r: RelationSpec) -> bool:
+        subj, obj = self.of_kind(r.subject), self.of_kind(r.object)
+        if r.relation == "between" and r.object2 is not None:
+            obj2 = self.of_kind(r.object2)
+            return all(between(a.box, b.box, c.box) for a in subj for b in obj for c in obj2)
+        return all(holds(a.box, b.box, r.relation) for a in subj for b in obj)
+
+    def others_mask(self, o: _Obj, skip: RelationSpec | None, cx, cy) -> np.ndarray:
+        """Candidate centres at which ``o`` keeps every relation of its kind but ``skip``."""
+        ok = np.ones_like(cx, dtype=bool)
+        for r in self.spec.relations:
+            if r is skip or r.relation == "between" or o.kind not in (r.subject, r.object):
+                continue
+            as_subject = o.kind == r.subject
+            other = r.object if as_subject else r.subject
+            boxes = [b.box for b in self.of_kind(other) if b is not o]
+            ok &= relation_mask(r.relation, boxes, as_subject, cx, cy)
+        for r in self.spec.relations:
+            if r is not skip and r.relation == "between" and o.kind == r.subject:
+                ok &= self.between_mask(r, cx)
+        return ok
+
+    def between_mask(self, r: RelationSpec, cx: np.ndarray) -> np.ndarray:
+        assert r.object2 is not None
+        pairs = [
+            (centre(b.box)[0], centre(c.box)[0])
+            for b in self.of_kind(r.object)
+            for c in self.of_kind(r.object2)
+        ]
+        lo = max((min(p) for p in pairs), default=0.0) + RELATION_MARGIN
+        hi = min((max(p) for p in pairs), default=1.0) - RELATION_MARGIN
+        return (cx > lo) & (cx < hi)
+
+    def move(self, o: _Obj, skip: RelationSpec, extra) -> None:
+        """Move ``o`` to the nearest free spot where ``extra`` and its other relations hold."""
+        occupied = [b.box for b in self.objs if b is not o]
+        _, _, w, h = o.box
+
+        def allowed(cx, cy):
+            return extra(cx, cy) & self.others_mask(o, skip, cx, cy)
+
+        box = free_box(w, h, occupied, centre(o.box), allowed)
+        if box is not None:
+            o.box = box
+
+    def fix(self, r: RelationSpec) -> None:
+        subj, obj = self.of_kind(r.subject), self.of_kind(r.object)
+        if not subj or not obj:
+            return
+        if r.relation == "next to":
+            boxes = [b.box for b in obj]
+            for a in subj:
+                if not all(holds(a.box, b, "next to") for b in boxes):
+                    self.move(a, r, lambda cx, cy: relation_mask("next to", boxes, True, cx, cy))
+        elif r.relation == "between":
+            for a in subj:
+                self.move(a, r, lambda cx, cy: self.between_mask(r, cx))
+        else:
+            self.split(r, subj, obj)
+
+    def split(self, r: RelationSpec, subj: list[_Obj], obj: list[_Obj]) -> None:
+        """Fix 'left of' and the like: pick the dividing line that needs the least movement
+        (moving the subject when it costs the same), then move only what is on the wrong side."""
+        axis = 0 if r.relation in ("left of", "right of") else 1
+        first, second = (subj, obj) if r.relation in ("left of", "above") else (obj, subj)
+        pos = [[centre(o.box)[axis] for o in group] for group in (first, second)]
+        half = [[o.box[2 + axis] / 2 for o in group] for group in (first, second)]
+        t_min, t_max = max(half[0]) + _CLEAR, 1 - max(half[1]) - _CLEAR
+        if t_min > t_max:
+            return
+        weight = (1.0, 1.001) if first is subj else (1.001, 1.0)
+
+        def cost(t: float) -> float:
+            before = sum(max(0.0, c - (t - _CLEAR)) for c in pos[0])
+            after = sum(max(0.0, (t + _CLEAR) - c) for c in pos[1])
+            return weight[0] * before + weight[1] * after
+
+        candidates = [c + _CLEAR for c in pos[0]] + [c - _CLEAR for c in pos[1]] + [t_min, t_max]
+        t = min((float(np.clip(c, t_min, t_max)) for c in candidates), key=cost)
+        for o, c in zip(first, pos[0], strict=True):
+            if c > t - _CLEAR:
+                self.move(o, r, lambda cx, cy: (cx, cy)[axis] <= t - _CLEAR)
+        for o, c in zip(second, pos[1], strict=True):
+            if c < t + _CLEAR:
+                self.move(o, r, lambda cx, cy: (cx, cy)[axis] >= t + _CLEAR)
+
+    def add_missing(self) -> None:
+        for k, want in enumerate(self.spec.objects):
+            have = self.of_kind(k)
+            for i in range(len(have), want.count):
+                ideal = self.ideal[k][i]
+                w, h = (
+                    (
+                        float(np.median([o.box[2] for o in have])),
+                        float(np.median([o.box[3] for o in have])),
+                    )
+                    if have
+                    else (ideal[2], ideal[3])
+                )
+                new = _Obj(want.phrase, [0.0, 0.0, w, h], k)
+                occupied = [o.box for o in self.objs]
+                for scale in _SHRINK:
+                    box = free_box(
+                        w * scale,
+                        h * scale,
+                        occupied,
+                        centre(ideal),
+                        lambda cx, cy, new=new: self.others_mask(new, None, cx, cy),
+                    )
+                    if box is not None:
+                        new.box = box
+                        self.objs.append(new)
+                        break
+
+
+def correct_layout(spec: SceneSpec, detections: list[Detection]) -> Layout:
+    """The layout that repairs ``detections`` into what ``spec`` asks for, changing least."""
+    objs = _Corrector(spec, detections).run()
+    layout = Layout(
+        items=numbered([(o.phrase, o.box) for o in objs]),
+        background=spec.background or "",
+        negative_prompt=negative_prompt(spec),
+    )
+    problems = layout_problems(layout, spec, max_iou=1.0)
+    if problems:
+        log.warning(
+            "could not repair the detections in place (%s); planning the layout afresh",
+            "; ".join(problems),
+        )
+        return plan_layout(spec)
+    return layout

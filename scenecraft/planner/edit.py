@@ -1,0 +1,322 @@
+"""Offline edits (SLD's editing mode): an instruction and the detections -> the edited layout.
+
+One instruction may hold several steps separated by ';' or 'then'. Each step is one of
+
+- move:     "move the red circle to the left of the blue square" / "to the top right" / "up"
+- swap:     "swap the red circle and the blue square"
+- resize:   "make the star bigger" / "shrink the heart" / "make the circle large"
+- recolour: "make the red circle blue" / "change the colour of the star to green"
+- remove:   "remove the hearts" / "delete the leftmost star"
+- add:      "add two green stars below the circle" / "add a heart in the top left corner"
+- replace:  "replace the red circle with a blue star" / "turn the square into a heart"
+
+Objects are named as in prompts ("the red circle", "the stars", "all hearts"); when several
+match a singular name, a position word picks one ("the leftmost star", "the top circle").
+Moved, resized and added objects go to the nearest free spot that satisfies the instruction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from scenecraft.contracts import Box, Detection, Layout, ObjectSpec
+from scenecraft.errors import PlannerError
+from scenecraft.planner.geometry import (
+    centre,
+    free_box,
+    label_matches,
+    numbered,
+    relation_mask,
+    words_of,
+)
+from scenecraft.world.grammar import COLORS, SIZES
+from scenecraft.world.prompts import parse_prompt
+
+_COLOR_ALT = "|".join(COLORS)
+_SIZE_ALT = "|".join(SIZES)
+_FACTORS = {"bigger": 1.5, "larger": 1.5, "enlarge": 1.5, "grow": 1.5, "double": 2.0}
+_FACTORS |= {"smaller": 1 / 1.5, "tinier": 1 / 1.5, "shrink": 1 / 1.5, "halve": 0.5}
+_NUDGE = 0.2  # "move it left": a fifth of the canvas ("a bit": half that)
+_REGION = 0.35  # "on the left": centre within this fraction of the canvas from that edge
+_PICKERS: dict[str, Callable[[Box], float]] = {
+    "leftmost": lambda b: centre(b)[0],
+    "left": lambda b: centre(b)[0],
+    "rightmost": lambda b: -centre(b)[0],
+    "right": lambda b: -centre(b)[0],
+    "topmost": lambda b: centre(b)[1],
+    "top": lambda b: centre(b)[1],
+    "upper": lambda b: centre(b)[1],
+    "bottommost": lambda b: -centre(b)[1],
+    "bottom": lambda b: -centre(b)[1],
+    "lower": lambda b: -centre(b)[1],
+    "largest": lambda b: -b[2] * b[3],
+    "biggest": lambda b: -b[2] * b[3],
+    "smallest": lambda b: b[2] * b[3],
+}
+_PLACE = (
+    r"(?P<rel>to the left of|left of|to the right of|right of|above|over|below|under|beneath|"
+    r"next to|beside|between)\s+(?P<ref>.+)"
+)
+_STEP_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple(
+    (kind, re.compile(p))
+    for kind, p in (
+        ("remove", r"^(?:remove|delete|erase|get rid of|take away|take out) (?P<a>.+)$"),
+        (
+            "swap",
+            r"^(?:swap|switch|exchange) (?:the (?:positions|places) of )?(?P<a>.+?) "
+            r"(?:and|with) (?P<b>.+)$",
+        ),
+        ("replace", r"^(?:replace|substitute) (?P<a>.+?) (?:with|by) (?P<b>.+)$"),
+        ("replace", r"^(?:turn|change|transform|convert) (?P<a>.+?) into (?P<b>.+)$"),
+        ("recolour", rf"^(?:change|set) the colou?r of (?P<a>.+?) to (?P<c>{_COLOR_ALT})$"),
+        (
+            "recolour",
+            rf"^(?:make|turn|paint|colou?r|recolou?r|change) (?P<a>.+?) "
+            rf"(?:to |into )?(?P<c>{_COLOR_ALT})$",
+        ),
+        ("resize", r"^make (?P<a>.+?) (?P<f>bigger|larger|smaller|tinier)$"),
+        ("resize", r"^make (?P<a>.+?) (?P<f>twice as (?:big|large)|half (?:the|its) size)$"),
+        ("resize", rf"^make (?P<a>.+?) (?P<s>{_SIZE_ALT})$"),
+        ("resize", r"^(?P<f>enlarge|grow|shrink) (?P<a>.+)$"),
+        ("resize", r"^(?P<f>double|halve) the size of (?P<a>.+)$"),
+        (
+            "move",
+            rf"^(?:move|shift|put|place|drag|push|slide) (?P<a>(?:the|all|every) .+?) "
+            rf"{_PLACE}$",
+        ),
+        (
+            "move",
+            r"^(?:move|shift|put|place|drag|push|slide) (?P<a>(?:the|all|every) .+?) "
+            r"(?:to|into|in|towards?) the (?P<where>(?:top|bottom|upper|lower)?\s*"
+            r"(?:left|right|centre|center|middle|top|bottom)?)(?: (?:corner|side|edge))?$",
+        ),
+        (
+            "move",
+            r"^(?:move|shift|drag|push|slide) (?P<a>.+?) (?P<dir>up|down|left|right)"
+            r"(?P<bit> a bit| slightly| a little)?$",
+        ),
+        ("add", rf"^(?:add|insert|put|place|draw) (?P<a>.+?) {_PLACE}$"),
+        (
+            "add",
+            r"^(?:add|insert|put|place|draw) (?P<a>.+?) (?:to|into|in|at|on) the "
+            r"(?P<where>(?:top|bottom|upper|lower)?\s*(?:left|right|centre|center|middle|top|"
+            r"bottom)?)(?: (?:corner|side|edge))?$",
+        ),
+        ("add", r"^(?:add|insert|put|place|draw) (?P<a>.+)$"),
+    )
+)
+_RELATION_OF = {
+    "to the left of": "left of",
+    "left of": "left of",
+    "to the right of": "right of",
+    "right of": "right of",
+    "above": "above",
+    "over": "above",
+    "below": "below",
+    "under": "below",
+    "beneath": "below",
+    "next to": "next to",
+    "beside": "next to",
+    "between": "between",
+}
+
+
+@dataclass
+class _Item:
+    phrase: str
+    box: Box
+
+
+def _steps(instruction: str) -> list[str]:
+    text = re.sub(r"[-_]", " ", instruction.lower()).strip(" .!")
+    text = re.sub(r"\bplease\b", " ", text)
+    parts = re.split(r"\s*(?:;|\.\s|,?\s*\bthen\b|,?\s*\band then\b)\s*", text)
+    return [re.sub(r"\s+", " ", p).strip(" ,") for p in parts if p.strip(" ,")]
+
+
+def _object(phrase: str) -> ObjectSpec:
+    spec = parse_prompt(phrase)
+    if not spec.objects:
+        raise PlannerError(f"could not tell which object {phrase!r} means")
+    return spec.objects[0]
+
+
+class _Editor:
+    def __init__(self, detections: list[Detection]):
+        self.items = [_Item(" ".join(words_of(d.label)), list(d.box)) for d in detections]
+
+    def select(self, phrase: str) -> list[_Item]:
+        """The items a noun phrase names: all for plurals/'all', one for a singular name."""
+        words = phrase.split()
+        obj = _object(phrase)
+        found = [it for it in self.items if label_matches(it.phrase, obj)]
+        if not found:
+            seen = ", ".join(it.phrase for it in self.items) or "nothing"
+            raise PlannerError(f"nothing in the image matches {obj.phrase!r}; it shows {seen}")
+        picker = next((w for w in words if w in _PICKERS), None)
+        if picker is not None:
+            return [min(found, key=lambda it: _PICKERS[picker](it.box))]
+        if words[0] in ("all", "every", "both") or obj.count > 1 or len(found) == 1:
+            return found
+        raise PlannerError(
+            f"{len(found)} objects match {obj.phrase!r}; say which one "
+            "(leftmost, rightmost, top, bottom, largest, smallest) or 'all'"
+        )
+
+    def place(
+        self,
+        item: _Item,
+        prefer: tuple[float, float],
+        allowed: Callable | None = None,
+        ignore: tuple[_Item, ...] = (),
+    ) -> None:
+        """Put ``item`` at the free spot nearest ``prefer`` that ``allowed`` accepts."""
+        occupied = [it.box for it in self.items if it is not item and it not in ignore]
+        _, _, w, h = item.box
+        box = free_box(w, h, occupied, prefer, allowed)
+        if box is None:
+            raise PlannerError(f"no free space to put the {item.phrase} there")
+        item.box = box
+
+    def where(self, m: re.Match) -> tuple[tuple[float, float], Callable]:
+        """Preferred centre and allowed-centre test for a place phrase in the match."""
+        groups = m.groupdict()
+        if groups.get("rel"):
+            relation = _RELATION_OF[groups["rel"]]
+            if relation == "between":
+                first, _, second = groups["ref"].partition(" and ")
+                a, b = self.select(first)[0].box, self.select(second)[0].box
+                lo, hi = sorted((centre(a)[0], centre(b)[0]))
+                cy = (centre(a)[1] + centre(b)[1]) / 2
+                return ((lo + hi) / 2, cy), lambda cx, cy: (cx > lo + 0.03) & (cx < hi - 0.03)
+            refs = [it.box for it in self.select(groups["ref"])]
+            rx = float(np.mean([centre(b)[0] for b in refs]))
+            ry = float(np.mean([centre(b)[1] for b in refs]))
+            shift = {"left of": (-0.25, 0), "right of": (0.25, 0), "above": (0, -0.25)}
+            dx, dy = shift.get(relation, (0, 0.25) if relation == "below" else (0.2, 0))
+            return (rx + dx, ry + dy), lambda cx, cy: relation_mask(relation, refs, True, cx, cy)
+        region = (
+            (groups.get("where") or "centre").replace("upper", "top").replace("lower", "bottom")
+        )
+        tx, ty = 0.5, 0.5
+        tests = []
+        if "left" in region:
+            tx = _REGION / 2
+            tests.append(lambda cx, cy: cx <= _REGION)
+        if "right" in region:
+            tx = 1 - _REGION / 2
+            tests.append(lambda cx, cy: cx >= 1 - _REGION)
+        if "top" in region:
+            ty = _REGION / 2
+            tests.append(lambda cx, cy: cy <= _REGION)
+        if "bottom" in region:
+            ty = 1 - _REGION / 2
+            tests.append(lambda cx, cy: cy >= 1 - _REGION)
+        if not tests:  # centre / middle
+            tests.append(lambda cx, cy: (abs(cx - 0.5) <= 0.15) & (abs(cy - 0.5) <= 0.15))
+
+        def allowed(cx, cy):
+            ok = np.ones_like(cx, dtype=bool)
+            for t in tests:
+                ok &= t(cx, cy)
+            return ok
+
+        return (tx, ty), allowed
+
+    def apply(self, step: str) -> None:
+        for kind, pattern in _STEP_PATTERNS:
+            m = pattern.match(step)
+            if m:
+                getattr(self, kind)(m)
+                return
+        raise PlannerError(
+            f"could not understand the edit {step!r}; say move, swap, resize, recolour, "
+            "remove, add or replace, e.g. 'move the red circle to the left of the star'"
+        )
+
+    def remove(self, m: re.Match) -> None:
+        for it in self.select(m["a"]):
+            self.items.remove(it)
+
+    def swap(self, m: re.Match) -> None:
+        (a,), (b,) = self.select(m["a"])[:1], self.select(m["b"])[:1]
+        ca, cb = centre(a.box), centre(b.box)
+        for it, target in ((a, cb), (b, ca)):
+            it.box = _at(it.box, target)
+        for it, target in ((a, cb), (b, ca)):
+            self.place(it, target)
+
+    def replace(self, m: re.Match) -> None:
+        new = _object(m["b"])
+        for it in self.select(m["a"]):
+            it.phrase = new.phrase
+
+    def recolour(self, m: re.Match) -> None:
+        for it in self.select(m["a"]):
+            kept = [w for w in it.phrase.split() if w not in COLORS]
+            it.phrase = " ".join([m["c"], *kept])
+
+    def resize(self, m: re.Match) -> None:
+        groups = m.groupdict()
+        for it in self.select(m["a"]):
+            x, y, w, h = it.box
+            if groups.get("s"):
+                factor = 2 * SIZES[groups["s"]] / max(w, h)
+            elif groups["f"].startswith(("twice", "half")):
+                factor = 2.0 if groups["f"].startswith("twice") else 0.5
+            else:
+                factor = _FACTORS[groups["f"]]
+            factor = min(factor, 0.95 / max(w, h))
+            it.box = _at([0, 0, w * factor, h * factor], centre(it.box))
+            self.place(it, centre(it.box))
+
+    def move(self, m: re.Match) -> None:
+        groups = m.groupdict()
+        for it in self.select(m["a"]):
+            if groups.get("dir"):
+                step = _NUDGE / 2 if groups.get("bit") else _NUDGE
+                dx, dy = {"up": (0, -step), "down": (0, step), "left": (-step, 0)}.get(
+                    groups["dir"], (step, 0)
+                )
+                cx, cy = centre(it.box)
+                self.place(it, (cx + dx, cy + dy))
+                continue
+            prefer, allowed = self.where(m)
+            if not groups.get("rel"):
+                # into a region: the nearest spot in it, not its middle (move only as needed)
+                prefer = centre(it.box)
+            self.place(it, prefer, allowed)
+
+    def add(self, m: re.Match) -> None:
+        obj = _object(m["a"])
+        placed = "rel" in m.groupdict() or "where" in m.groupdict()
+        prefer, allowed = self.where(m) if placed else ((0.5, 0.5), None)
+        sides = [max(it.box[2], it.box[3]) for it in self.items]
+        side = float(np.median(sides)) if sides else 2 * SIZES["medium"]
+        for _ in range(obj.count):
+            it = _Item(obj.phrase, [0.0, 0.0, side, side])
+            self.items.append(it)
+            self.place(it, prefer, allowed)
+
+
+def _at(box: Box, c: tuple[float, float]) -> Box:
+    """``box``'s size centred on ``c``, shifted back onto the canvas."""
+    _, _, w, h = box
+    x = float(np.clip(c[0] - w / 2, 0.0, 1.0 - w))
+    y = float(np.clip(c[1] - h / 2, 0.0, 1.0 - h))
+    return [x, y, w, h]
+
+
+def edit_layout(instruction: str, detections: list[Detection]) -> Layout:
+    """The layout after applying ``instruction`` to the detected objects."""
+    editor = _Editor(detections)
+    steps = _steps(instruction)
+    if not steps:
+        raise PlannerError("the edit instruction is empty")
+    for step in steps:
+        editor.apply(step)
+    return Layout(items=numbered([(it.phrase, it.box) for it in editor.items]))

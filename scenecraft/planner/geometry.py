@@ -1,0 +1,175 @@
+"""Geometry the planners share: which label is which object, relation tests, free-space search,
+and the checklist a layout must pass against a spec (counts, negations, relations, overlaps).
+
+Relations use the judge's semantics (box centres, ``RELATION_MARGIN``), so a layout that passes
+here is one the judge would pass if every object were drawn inside its box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from scenecraft.contracts import Box, Layout, LayoutItem, ObjectSpec, SceneSpec
+from scenecraft.eval.common import box_iou
+from scenecraft.world.grammar import SIZES
+from scenecraft.world.judge import RELATION_MARGIN
+
+NEXT_TO = 0.45  # "next to": centres closer than this (the judge's threshold)
+MAX_IOU = 0.1  # most overlap a planned layout allows between two boxes
+GAP = 0.01  # free space left around a box the planner places
+
+# vectorised test of candidate centres (cx, cy arrays) -> bool array
+Allowed = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def centre(box: Box) -> tuple[float, float]:
+    x, y, w, h = box
+    return x + w / 2, y + h / 2
+
+
+def words_of(label: str) -> list[str]:
+    """Words of a label without its instance suffix ('red circle #2' -> ['red', 'circle'])."""
+    return label.split("#")[0].split()
+
+
+def label_matches(label: str, obj: ObjectSpec) -> bool:
+    """Is a detected or planned object with this label an instance of ``obj``?
+
+    The label must end with the object's name and carry every attribute that is not a size
+    (detectors name colours, not sizes): 'red circle' is a 'large red circle' and a 'circle'."""
+    words = words_of(label)
+    name = obj.name.split()
+    if words[-len(name) :] != name:
+        return False
+    return all(a in words for a in obj.attributes if a not in SIZES)
+
+
+def holds(a: Box, b: Box, relation: str) -> bool:
+    """Does ``a relation b`` hold between two boxes ('between' is checked by ``between``)?"""
+    (ax, ay), (bx, by) = centre(a), centre(b)
+    m = RELATION_MARGIN
+    return {
+        "left of": ax < bx - m,
+        "right of": ax > bx + m,
+        "above": ay < by - m,
+        "below": ay > by + m,
+        "next to": float(np.hypot(ax - bx, ay - by)) < NEXT_TO,
+    }[relation]
+
+
+def between(a: Box, b: Box, c: Box) -> bool:
+    ax, bx, cx = centre(a)[0], centre(b)[0], centre(c)[0]
+    return min(bx, cx) < ax < max(bx, cx)
+
+
+def layout_problems(layout: Layout, spec: SceneSpec, max_iou: float = MAX_IOU) -> list[str]:
+    """Everything in which ``layout`` fails ``spec``, one line each; empty when it satisfies it.
+
+    Unrequested extra objects are allowed (as in LMD and the judge); boxes are in bounds by
+    construction (``LayoutItem`` validates them)."""
+    problems = []
+    groups = [[it for it in layout.items if label_matches(it.label, o)] for o in spec.objects]
+    for o, found in zip(spec.objects, groups, strict=True):
+        if len(found) != o.count:
+            problems.append(f"wanted {o.count} {o.phrase}, planned {len(found)}")
+    for n in spec.negations:
+        found = [it for it in layout.items if label_matches(it.label, n)]
+        if found:
+            problems.append(f"wanted no {n.phrase}, planned {len(found)}")
+    for r in spec.relations:
+        subj, obj = groups[r.subject], groups[r.object]
+        name = f"{spec.objects[r.subject].phrase} {r.relation} {spec.objects[r.object].phrase}"
+        if r.relation == "between" and r.object2 is not None:
+            ok = all(
+                between(a.box, b.box, c.box) for a in subj for b in obj for c in groups[r.object2]
+            )
+        else:
+            ok = all(holds(a.box, b.box, r.relation) for a in subj for b in obj)
+        if not ok:
+            problems.append(f"'{name}' does not hold")
+    items = layout.items
+    for i, a in enumerate(items):
+        for b in items[i + 1 :]:
+            if box_iou(a.box, b.box) > max_iou:
+                problems.append(
+                    f"{a.label} and {b.label} overlap (IoU {box_iou(a.box, b.box):.2f})"
+                )
+    return problems
+
+
+def free_box(
+    w: float,
+    h: float,
+    occupied: list[Box],
+    prefer: tuple[float, float],
+    allowed: Allowed | None = None,
+    step: float = 0.01,
+) -> Box | None:
+    """The box of size (w, h) nearest to centre ``prefer`` that stays on the canvas, keeps
+    ``GAP`` from every occupied box, and whose centre ``allowed`` accepts; None if none does."""
+    xs = np.arange(w / 2, 1 - w / 2 + 1e-9, step)
+    ys = np.arange(h / 2, 1 - h / 2 + 1e-9, step)
+    if len(xs) == 0 or len(ys) == 0:
+        return None
+    cx, cy = (g.ravel() for g in np.meshgrid(xs, ys))
+    ok = np.ones_like(cx, dtype=bool)
+    for ox, oy, ow, oh in occupied:
+        apart_x = (cx + w / 2 + GAP <= ox) | (cx - w / 2 >= ox + ow + GAP)
+        apart_y = (cy + h / 2 + GAP <= oy) | (cy - h / 2 >= oy + oh + GAP)
+        ok &= apart_x | apart_y
+    if allowed is not None:
+        ok &= allowed(cx, cy)
+    if not ok.any():
+        return None
+    d = (cx - prefer[0]) ** 2 + (cy - prefer[1]) ** 2
+    i = int(np.argmin(np.where(ok, d, np.inf)))
+    x0 = float(np.clip(cx[i] - w / 2, 0.0, 1.0 - w))
+    y0 = float(np.clip(cy[i] - h / 2, 0.0, 1.0 - h))
+    return [x0, y0, w, h]
+
+
+def relation_mask(
+    relation: str,
+    others: list[Box],
+    as_subject: bool,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    margin: float = RELATION_MARGIN + 0.005,
+) -> np.ndarray:
+    """Which candidate centres keep ``relation`` with every box in ``others``: the candidate is
+    the relation's subject (``as_subject``) or its reference object."""
+    ok = np.ones_like(cx, dtype=bool)
+    for box in others:
+        bx, by = centre(box)
+        rel = relation if as_subject else _CONVERSE.get(relation, relation)
+        if rel == "left of":
+            ok &= cx < bx - margin
+        elif rel == "right of":
+            ok &= cx > bx + margin
+        elif rel == "above":
+            ok &= cy < by - margin
+        elif rel == "below":
+            ok &= cy > by + margin
+        elif rel == "next to":
+            ok &= np.hypot(cx - bx, cy - by) < NEXT_TO - margin
+    return ok
+
+
+_CONVERSE = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+
+
+def numbered(pairs: list[tuple[str, Box]]) -> list[LayoutItem]:
+    """Layout items from (phrase, box) pairs, numbering instances per phrase ('star #2')."""
+    seen: dict[str, int] = {}
+    items = []
+    for phrase, box in pairs:
+        phrase = " ".join(words_of(phrase))
+        seen[phrase] = seen.get(phrase, 0) + 1
+        items.append(LayoutItem(label=f"{phrase} #{seen[phrase]}", box=box))
+    return items
+
+
+def negative_prompt(spec: SceneSpec) -> str:
+    return ", ".join(n.phrase for n in spec.negations)
