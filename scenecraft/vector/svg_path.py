@@ -61,6 +61,8 @@ def _arc(
     p1: tuple[float, float],
 ) -> list[tuple[tuple[float, float], ...]]:
     """SVG endpoint arc -> cubic control triples (c1, c2, end), per the SVG 1.1 appendix F.6."""
+    if not all(math.isfinite(v) for v in (*p0, rx, ry, angle, *p1)):
+        raise SVGError("path data: an arc has a non-finite number")
     if p0 == p1:
         return []
     rx, ry = abs(rx), abs(ry)

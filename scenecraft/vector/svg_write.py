@@ -42,8 +42,10 @@ def _shape_d(shape: Shape, precision: int) -> str:
     """One shape -> path data (circles and ellipses as two arcs, exact in SVG)."""
     f = lambda v: number(float(v), precision)  # noqa: E731
     if isinstance(shape, Circle | Ellipse):
+        # round first so the arc chord is exactly 2r: a radius rounded away from half the chord
+        # would move the arc's centre by sqrt(2 r dr)
         (cx, cy), r = shape.center.tolist(), shape.radius.reshape(-1).tolist()
-        rx, ry = r[0], r[-1]
+        cx, cy, rx, ry = (round(v, precision) for v in (cx, cy, r[0], r[-1]))
         arc = f"A{f(rx)} {f(ry)} 0 1 1"
         return f"M{f(cx + rx)} {f(cy)}{arc} {f(cx - rx)} {f(cy)}{arc} {f(cx + rx)} {f(cy)}Z"
     if isinstance(shape, Rect):
