@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 
 _CLEAR = RELATION_MARGIN / 2 + 0.01  # how far past the dividing line a moved object goes
 _SHRINK = (1.0, 0.85, 0.7)  # when no free spot fits a new object, try it smaller
+# how far subject centre s is on the wrong side of object centre t (> 0: the relation fails)
+_AXIS_GAP = {
+    "left of": lambda s, t: s[0] - t[0] + RELATION_MARGIN,
+    "right of": lambda s, t: t[0] - s[0] + RELATION_MARGIN,
+    "above": lambda s, t: s[1] - t[1] + RELATION_MARGIN,
+    "below": lambda s, t: t[1] - s[1] + RELATION_MARGIN,
+}
 
 
 @dataclass
@@ -103,20 +110,13 @@ class _Corrector:
     def violation(self, o: _Obj) -> float:
         """How far (canvas fractions) ``o`` is from keeping its kind's relations."""
         total = 0.0
-        cx, cy = centre(o.box)
         for r in self.spec.relations:
-            if o.kind not in (r.subject, r.object):
+            if o.kind not in (r.subject, r.object) or r.relation not in _AXIS_GAP:
                 continue
-            other = r.object if o.kind == r.subject else r.subject
-            for b in self.of_kind(other):
-                bx, by = centre(b.box)
-                gap = {
-                    "left of": cx - bx,
-                    "right of": bx - cx,
-                    "above": cy - by,
-                    "below": by - cy,
-                }.get(r.relation, 0.0)
-                total += max(0.0, gap + RELATION_MARGIN) * (1 if o.kind == r.subject else 1)
+            as_subject = o.kind == r.subject
+            for b in self.of_kind(r.object if as_subject else r.subject):
+                s, t = (o, b) if as_subject else (b, o)
+                total += max(0.0, _AXIS_GAP[r.relation](centre(s.box), centre(t.box)))
         return total
 
     def relation_ok(self, r: RelationSpec) -> bool:
