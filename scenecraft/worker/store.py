@@ -186,7 +186,7 @@ return 1
 """
 )
 
-# ARGV: id, owner, now, retention. Returns the outcome: canceled | cancel_requested | <state>.
+# ARGV: id, owner, now, retention. Returns dequeued | cancel_requested | the final state it had.
 _CANCEL = (
     _LUA_LIB
     + """
@@ -198,7 +198,7 @@ if cur[1] == 'queued' then
   redis.call('DECR', 'sc:depth:' .. cur[3])
   redis.call('DECR', 'sc:queued:' .. owner)
   finish(id, 'canceled', now, retention, {})
-  return 'canceled'
+  return 'dequeued'
 end
 if cur[1] == 'running' then
   if cur[4] ~= '1' then
@@ -451,6 +451,8 @@ class JobStore:
         self._withdraw(args=[owner, idempotency_key, *ids])
 
     def cancel(self, owner: str, job_id: str, retention_s: int) -> str:
+        """``dequeued`` (a queued job is now canceled), ``cancel_requested`` (a running job stops
+        at its next step), or the final state the job already had."""
         return self._cancel(args=[job_id, owner, now_s(), retention_s])
 
     def batch(self, batch_id: str) -> dict[str, Any] | None:

@@ -21,9 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-import uvicorn
-
 import steps_pipeline  # noqa: F401  (registers test.steps in this process, as workers do)
+import uvicorn
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent

@@ -90,9 +90,7 @@ def test_idempotency_key_returns_the_first_job(client_a):
 
 
 def test_list_filters_and_pages(client_b):
-    ids = [
-        client_b.post("/v1/jobs", json={**RENDER, "priority": p}).json()["id"] for p in range(5)
-    ]
+    ids = [client_b.post("/v1/jobs", json={**RENDER, "priority": p}).json()["id"] for p in range(5)]
     page1 = client_b.get("/v1/jobs", params={"limit": 3, "pipeline": "world.render"}).json()
     page2 = client_b.get("/v1/jobs", params={"limit": 3, "cursor": page1["next_cursor"]}).json()
     listed = [j["id"] for j in page1["jobs"] + page2["jobs"]]

@@ -104,7 +104,7 @@ def build(job_create: Any, max_jobs: int) -> APIRouter:
         for rec in _records(svc, who, batch_id)[1]:
             if rec.state not in TERMINAL and svc.store.cancel(
                 who, rec.id, svc.svc.job_retention_s
-            ) == "canceled":  # fmt: skip
+            ) == "dequeued":  # fmt: skip
                 svc.count_canceled(rec.pipeline)
         return _batch(svc, who, batch_id)
 

@@ -97,7 +97,7 @@ def build(job_create: Any) -> APIRouter:
         next step (``cancel_requested`` until then). A finished job answers 409."""
         rec = owned_job(svc, who, job_id)
         outcome = svc.store.cancel(who, job_id, svc.svc.job_retention_s)
-        if outcome == "canceled":
+        if outcome == "dequeued":
             svc.count_canceled(rec.pipeline)
         elif outcome != "cancel_requested":
             raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} already {outcome}")

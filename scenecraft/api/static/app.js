@@ -27,7 +27,7 @@ function h(tag, props = {}, ...children) {
     else if (k in el && typeof v !== "string") el[k] = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -345,8 +345,18 @@ function fieldRank(name, kind) {
   return { string: 1, enum: 1, number: 2, boolean: 2, json: 3 }[kind];
 }
 
+// pydantic's own titles ("Step S"), for the fields it leaves untitled ($refs)
+const titleOf = (name) => name.split("_").map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(" ");
+
+function jsonHint(s) {
+  if (s.type === "object" && s.properties) return `JSON object with ${Object.keys(s.properties).join(", ")}`;
+  if (s.type === "array") return "JSON list";
+  return "JSON";
+}
+
 function buildField(name, schema, required, defs, idPrefix) {
   const { s, nullable } = resolveSchema(schema, defs);
+  const title = schema.title || titleOf(name);
   const kind = fieldKind(s);
   const id = `${idPrefix}-${name}`;
   const hintId = `${id}-hint`;
@@ -359,7 +369,6 @@ function buildField(name, schema, required, defs, idPrefix) {
     control = h("select", common);
     if (!required) control.append(h("option", { value: "", text: s.default != null ? `default (${s.default})` : "—" }));
     for (const v of values) control.append(h("option", { value: JSON.stringify(v), text: String(v) }));
-    control.dataset.kind = "enum";
   } else if (kind === "boolean") {
     control = h("input", { ...common, type: "checkbox", checked: s.default === true });
   } else if (kind === "number") {
@@ -394,11 +403,11 @@ function buildField(name, schema, required, defs, idPrefix) {
   const label = h(
     "label",
     { for: id },
-    s.title || name,
+    title,
     required ? h("span", { class: "req", "aria-hidden": "true", text: " *" }) : null,
     required ? h("span", { class: "visually-hidden", text: " (required)" }) : null,
   );
-  const hintParts = [s.description, limitsText(s), kind === "json" ? "JSON" : "", nullable && !required ? "optional" : ""];
+  const hintParts = [s.description, limitsText(s), kind === "json" ? jsonHint(s) : "", nullable && !required ? "optional" : ""];
   const hint = h("p", { class: "hint", id: hintId, text: hintParts.filter(Boolean).join(" · ") });
   const err = h("p", { class: "field-error", id: errId });
   const wrap = h("div", { class: `field field-${kind}`, "data-field": path });
@@ -452,6 +461,7 @@ function jobForm(box, pipes) {
     value: "5",
     inputmode: "numeric",
     "data-path": "priority",
+    "data-kind": "number",
     "aria-describedby": "priority-hint priority-error",
   });
   const submit = h("button", { type: "submit", class: "primary", text: "Submit job" });
@@ -509,7 +519,7 @@ function jobForm(box, pipes) {
       if (v) params[el.name] = v.value;
     }
     const body = { pipeline: select.value, params };
-    const prio = readField(priority.tap ? priority : Object.assign(priority, { dataset: priority.dataset }));
+    const prio = readField(priority);
     if (prio) body.priority = prio.value;
     submit.disabled = true;
     status.textContent = "Submitting…";
@@ -574,8 +584,8 @@ function galleryView(box, pipes, signal) {
     h("div", { class: "gallery-head" },
       h("h2", { id: "jobs-title", text: "Your jobs" }),
       h("form", { class: "filters", role: "search", "aria-label": "Filter jobs", onsubmit: (e) => e.preventDefault() },
-        h("label", { for: "filter-status", text: "State" }), statusSel,
-        h("label", { for: "filter-pipeline", text: "Pipeline" }), pipeSel,
+        h("label", { for: "filter-status", text: "Filter by state" }), statusSel,
+        h("label", { for: "filter-pipeline", text: "Filter by pipeline" }), pipeSel,
         h("button", { type: "button", class: "secondary", onclick: () => load(), text: "Refresh" }))),
     note,
     list,
@@ -889,20 +899,20 @@ const VIEWS = {
   sld: "rounds",
 };
 
+// Built off-page and swapped in at the end, so overlapping refreshes never interleave.
 async function renderResults(box, job) {
   const artifacts = [...(job.artifacts || [])].sort((a, b) => natural(a.name, b.name));
-  box.replaceChildren();
-  if (!artifacts.length) return;
-  const kind = job.pipeline.split(".")[0];
-  const view = VIEWS[kind];
-  const claimed = new Set();
-  if (view === "rounds") box.append(await roundsView(job, artifacts, claimed));
-  else if (view) for (const section of view) box.append(await sectionView(job, section, artifacts, claimed));
-  const rest = artifacts.filter((a) => isImage(a) && !claimed.has(a.name));
-  if (rest.length) {
-    box.append(panelRow(view ? "Other images" : "Images", rest.map((a) => figure(job, a, a.name))));
+  const out = [];
+  if (artifacts.length) {
+    const view = VIEWS[job.pipeline.split(".")[0]];
+    const claimed = new Set();
+    if (view === "rounds") out.push(await roundsView(job, artifacts, claimed));
+    else if (view) for (const section of view) out.push(await sectionView(job, section, artifacts, claimed));
+    const rest = artifacts.filter((a) => isImage(a) && !claimed.has(a.name));
+    if (rest.length) out.push(panelRow(view ? "Other images" : "Images", rest.map((a) => figure(job, a, a.name))));
+    out.push(filesTable(job, artifacts));
   }
-  box.append(filesTable(job, artifacts));
+  box.replaceChildren(...out);
 }
 
 async function sectionView(job, section, artifacts, claimed) {
@@ -974,6 +984,7 @@ function figure(job, a, caption, sets = null) {
   // SVG is only ever shown through <img>: scripts inside it cannot run there.
   artifactBlob(a.url)
     .then(({ url }) => {
+      if (/mask/i.test(a.name) && a.media_type === "image/png") img.addEventListener("load", () => colourLabels(img), { once: true });
       img.src = url;
     })
     .catch((err) => img.replaceWith(h("p", { class: "error", text: describe(err) })));
@@ -986,6 +997,35 @@ function figure(job, a, caption, sets = null) {
     h("figcaption", {}, h("span", { text: caption }), " ", downloadLink(job, a)),
     sets?.length ? boxesText(sets) : null,
   );
+}
+
+// An instance mask stores object k as grey level k, which reads as black; give each id a colour.
+// Soft masks (many grey levels) are left as they are.
+const LABEL_COLOURS = [[0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
+  [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128]];
+
+function colourLabels(img) {
+  const c = document.createElement("canvas");
+  c.width = img.naturalWidth;
+  c.height = img.naturalHeight;
+  const g = c.getContext("2d");
+  g.drawImage(img, 0, 0);
+  const px = g.getImageData(0, 0, c.width, c.height);
+  const d = px.data;
+  let max = 0;
+  for (let i = 0; i < d.length; i += 4) max = Math.max(max, d[i]);
+  if (max === 0 || max > 32) return;
+  for (let i = 0; i < d.length; i += 4) {
+    const v = d[i];
+    const [r, gg, b] = v === 0 ? LABEL_COLOURS[0] : LABEL_COLOURS[1 + ((v - 1) % (LABEL_COLOURS.length - 1))];
+    d[i] = r;
+    d[i + 1] = gg;
+    d[i + 2] = b;
+    d[i + 3] = 255;
+  }
+  g.putImageData(px, 0, 0);
+  img.src = c.toDataURL("image/png");
+  img.classList.add("labels");
 }
 
 function boxesFigure(job, caption, sets) {
