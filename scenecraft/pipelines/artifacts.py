@@ -67,7 +67,11 @@ class LocalArtifactStore:
 
 
 def open_store(location: str) -> ArtifactStore:
-    """The store named by a settings value (a local folder)."""
+    """The store named by a settings value: ``s3://bucket/prefix`` or a local folder."""
+    if location.startswith("s3://"):
+        from scenecraft.pipelines.s3store import S3ArtifactStore  # boto3 only when used
+
+        return S3ArtifactStore.from_url(location)
     return LocalArtifactStore(location)
 
 
