@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint format install dev redis clean
+.PHONY: demo test lint format install dev redis chromium clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,11 +25,15 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-dev: $(VENV)/.dev redis
+dev: $(VENV)/.dev redis chromium
 
 # tests start their own redis-server on a free port; make sure the binary exists
 redis:
 	@command -v redis-server >/dev/null || (apt-get update -q && apt-get install -y -q redis-server)
+
+# the browser tests drive Debian's chromium through Playwright (which downloads no browser)
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
 demo: install
 	$(BIN)/scenecraft render examples/prompts.jsonl --out out/demo
