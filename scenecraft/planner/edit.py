@@ -152,7 +152,7 @@ class _Editor:
     def select(self, phrase: str) -> list[_Item]:
         """The items a noun phrase names: all for plurals/'all', one for a singular name."""
         words = phrase.split()
-        obj = _object(phrase)
+        obj = _object(" ".join(w for w in words if w not in _PICKERS))
         found = [it for it in self.items if label_matches(it.phrase, obj)]
         if not found:
             seen = ", ".join(it.phrase for it in self.items) or "nothing"

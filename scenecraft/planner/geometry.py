@@ -114,6 +114,10 @@ def free_box(
     if len(xs) == 0 or len(ys) == 0:
         return None
     cx, cy = (g.ravel() for g in np.meshgrid(xs, ys))
+    # the preferred spot itself is a candidate, so an object that need not move stays exactly
+    px = float(np.clip(prefer[0], w / 2, 1 - w / 2))
+    py = float(np.clip(prefer[1], h / 2, 1 - h / 2))
+    cx, cy = np.append(cx, px), np.append(cy, py)
     ok = np.ones_like(cx, dtype=bool)
     for ox, oy, ow, oh in occupied:
         apart_x = (cx + w / 2 + GAP <= ox) | (cx - w / 2 >= ox + ow + GAP)

@@ -66,7 +66,7 @@ _STOPWORD_TEXT = (
     "precisely placed positioned located sits sit sitting stands standing lies lying shown "
     "seen drawn appears appear featuring coloured colored colour color shaped shape shapes "
     "side hand very left right top bottom middle center centre corner other another we you i "
-    "me hello hi hey please"
+    "me hello hi hey please nothing something anything everything"
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _ADJECTIVE_SUFFIXES = ("ful", "ous", "less", "ish", "ic", "ive", "en", "ed", "ing", "y")

@@ -1,0 +1,103 @@
+"""Offline corrections: keep what is right where it is, delete extras, add what is missing in
+free space, recolour in place, and move only as much as a relation needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenecraft.contracts import Detection, Layout
+from scenecraft.eval.planner import correction_case
+from scenecraft.planner.geometry import centre, layout_problems
+from scenecraft.planner.offline import OfflinePlanner
+from scenecraft.world.prompts import parse_prompt
+
+
+def _correct(prompt: str, dets: list[tuple[str, list[float], float]]) -> Layout:
+    spec = parse_prompt(prompt)
+    layout = OfflinePlanner().correct(prompt, spec, [Detection(*d) for d in dets])
+    assert layout_problems(layout, spec) == []
+    return layout
+
+
+def _boxes(layout: Layout, phrase: str) -> list[list[float]]:
+    return [it.box for it in layout.items if it.phrase == phrase]
+
+
+def test_a_missing_object_is_added_in_free_space_and_the_rest_stay_put():
+    layout = _correct(
+        "two red circles and a blue star",
+        [("red circle", [0.1, 0.1, 0.2, 0.2], 0.9), ("blue star", [0.6, 0.6, 0.2, 0.2], 0.9)],
+    )
+    assert _boxes(layout, "red circle")[0] == [0.1, 0.1, 0.2, 0.2]
+    assert _boxes(layout, "blue star") == [[0.6, 0.6, 0.2, 0.2]]
+    assert len(_boxes(layout, "red circle")) == 2
+
+
+def test_the_extra_that_breaks_a_relation_is_the_one_deleted():
+    layout = _correct(
+        "a red circle to the left of a blue square",
+        [
+            ("red circle", [0.05, 0.4, 0.2, 0.2], 0.6),  # right side of the relation, less sure
+            ("blue square", [0.4, 0.4, 0.2, 0.2], 0.9),
+            ("red circle", [0.75, 0.4, 0.2, 0.2], 0.95),  # wrong side: goes first
+        ],
+    )
+    assert _boxes(layout, "red circle") == [[0.05, 0.4, 0.2, 0.2]]
+
+
+def test_with_no_relation_at_stake_the_least_confident_extra_goes():
+    layout = _correct(
+        "a green star",
+        [("green star", [0.1, 0.1, 0.2, 0.2], 0.4), ("green star", [0.6, 0.6, 0.2, 0.2], 0.8)],
+    )
+    assert _boxes(layout, "green star") == [[0.6, 0.6, 0.2, 0.2]]
+
+
+def test_a_wrong_colour_is_recoloured_in_place():
+    layout = _correct(
+        "a red circle and a blue star",
+        [
+            ("green circle", [0.1, 0.1, 0.2, 0.2], 0.9),
+            ("blue star", [0.6, 0.6, 0.2, 0.2], 0.9),
+        ],
+    )
+    assert _boxes(layout, "red circle") == [[0.1, 0.1, 0.2, 0.2]]
+    assert not _boxes(layout, "green circle")
+
+
+def test_a_wrong_side_object_moves_just_past_its_reference():
+    layout = _correct(
+        "a red circle to the left of a blue square",
+        [("red circle", [0.7, 0.4, 0.2, 0.2], 0.9), ("blue square", [0.4, 0.1, 0.2, 0.2], 0.9)],
+    )
+    assert _boxes(layout, "blue square") == [[0.4, 0.1, 0.2, 0.2]]
+    (circle,) = _boxes(layout, "red circle")
+    # left of the square's centre (0.5), but not sent to the far edge
+    assert 0.35 < centre(circle)[0] < 0.5
+    assert circle[1] == pytest.approx(0.4)  # no vertical move was needed
+
+
+def test_negated_objects_are_deleted_and_unmentioned_ones_kept():
+    layout = _correct(
+        "a red circle without any hearts",
+        [
+            ("red circle", [0.1, 0.1, 0.2, 0.2], 0.9),
+            ("pink heart", [0.6, 0.1, 0.2, 0.2], 0.9),
+            ("cyan square", [0.6, 0.6, 0.2, 0.2], 0.9),
+        ],
+    )
+    assert [it.label for it in layout.items] == ["red circle #1", "cyan square #1"]
+    assert layout.negative_prompt == "heart"
+
+
+@pytest.mark.parametrize("perturbation", ["missing", "extra", "wrong-colour", "wrong-side"])
+def test_synthetic_cases_end_satisfied_with_uninvolved_objects_in_place(perturbation):
+    category = "spatial" if perturbation == "wrong-side" else "attribute"
+    for seed in range(10):  # test seeds, not the evaluation's held-out ones
+        case = correction_case(perturbation, category, seed)
+        assert case is not None
+        layout = OfflinePlanner().correct(case.prompt, case.spec, case.detections)
+        assert layout_problems(layout, case.spec) == [], case.id
+        kept = [it.box for it in layout.items]
+        for i in case.uninvolved:
+            assert case.detections[i].box in kept, case.id

@@ -1,0 +1,76 @@
+"""Offline edits: move, swap, resize, recolour, remove, add, replace, with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenecraft.contracts import Detection, Layout
+from scenecraft.errors import PlannerError
+from scenecraft.planner.geometry import centre, holds
+from scenecraft.planner.offline import OfflinePlanner
+
+SCENE = [
+    Detection("red circle", [0.1, 0.4, 0.2, 0.2], 0.9),
+    Detection("blue square", [0.6, 0.4, 0.2, 0.2], 0.9),
+    Detection("green star", [0.4, 0.75, 0.15, 0.15], 0.9),
+]
+
+
+def _edit(instruction: str, dets: list[Detection] = SCENE) -> dict[str, list[float]]:
+    layout: Layout = OfflinePlanner().edit(instruction, dets)
+    return {it.label: it.box for it in layout.items}
+
+
+def test_move_next_to_a_reference_keeps_everything_else():
+    boxes = _edit("move the red circle to the right of the blue square")
+    assert holds(boxes["red circle #1"], boxes["blue square #1"], "right of")
+    assert boxes["blue square #1"] == SCENE[1].box
+    assert boxes["green star #1"] == SCENE[2].box
+
+
+def test_move_into_a_region_and_nudge():
+    assert centre(_edit("move the star to the top left corner")["green star #1"])[1] <= 0.35
+    nudged = _edit("move the star up a bit")["green star #1"]
+    assert nudged[1] == pytest.approx(SCENE[2].box[1] - 0.1)
+
+
+def test_swap_exchanges_places():
+    boxes = _edit("swap the red circle and the blue square")
+    assert boxes["red circle #1"] == pytest.approx(SCENE[1].box)
+    assert boxes["blue square #1"] == pytest.approx(SCENE[0].box)
+
+
+def test_resize_keeps_the_centre():
+    bigger = _edit("make the star bigger")["green star #1"]
+    assert bigger[2] == pytest.approx(0.225)
+    assert centre(bigger) == pytest.approx(centre(SCENE[2].box))
+    assert _edit("make the circle large")["red circle #1"][2] == pytest.approx(0.26)
+
+
+def test_recolour_and_replace_keep_the_box():
+    assert _edit("make the red circle yellow")["yellow circle #1"] == SCENE[0].box
+    assert _edit("change the colour of the square to pink")["pink square #1"] == SCENE[1].box
+    assert _edit("replace the red circle with a blue star")["blue star #1"] == SCENE[0].box
+    assert _edit("turn the square into a heart")["heart #1"] == SCENE[1].box
+
+
+def test_remove_and_add_in_several_steps():
+    boxes = _edit("remove the star; then add two purple hearts above the blue square")
+    assert "green star #1" not in boxes
+    for k in (1, 2):
+        assert holds(boxes[f"purple heart #{k}"], boxes["blue square #1"], "above")
+
+
+def test_a_position_word_picks_one_of_several():
+    two = [*SCENE, Detection("red circle", [0.4, 0.05, 0.2, 0.2], 0.9)]
+    boxes = _edit("remove the leftmost red circle", two)
+    assert list(boxes.values()).count(SCENE[0].box) == 0
+    with pytest.raises(PlannerError, match="say which one"):
+        _edit("remove the red circle", two)
+
+
+def test_unclear_edits_are_clear_errors():
+    with pytest.raises(PlannerError, match="nothing in the image matches 'triangle'"):
+        _edit("remove the triangle")
+    with pytest.raises(PlannerError, match="could not understand"):
+        _edit("dance with the circle")
