@@ -27,7 +27,8 @@ class _Over(torch.autograd.Function):
         height: int,
         width: int,
     ) -> Tensor:
-        # cov [total] flat coverage; colors [L, 4] straight RGBA; background [4] premultiplied
+        # cov [total] flat coverage; colors [L, 4] straight RGBA;
+        # background [4] or [H, W, 4] premultiplied
         paint = torch.cat([colors[:, :3], torch.ones_like(colors[:, :1])], 1)  # [L, 4]
         canvas = background.expand(height, width, 4).clone()  # [H, W, 4] premultiplied
         under = []
@@ -42,6 +43,7 @@ class _Over(torch.autograd.Function):
             region.mul_(1 - a[..., None]).add_(a[..., None] * paint[i])
         ctx.save_for_backward(cov, colors, paint)
         ctx.under, ctx.boxes = under, boxes
+        ctx.flat_background = background.dim() == 1
         return canvas
 
     @staticmethod
@@ -67,7 +69,9 @@ class _Over(torch.autograd.Function):
             grad_colors[i, 3] = (grad_a * c).sum()
             grad_colors[i, :3] = torch.einsum("hwc,hw->c", g[..., :3], a)
             t.mul_(1 - a)
-        grad_background = torch.einsum("hwc,hw->c", grad, transmit)
+        grad_background = grad * transmit[..., None]  # [H, W, 4]
+        if ctx.flat_background:
+            grad_background = grad_background.sum((0, 1))
         return grad_cov, grad_colors, grad_background, None, None, None
 
 
@@ -76,8 +80,8 @@ def over(
 ) -> Tensor:
     """Composite layers (coverage x colour) in order onto ``background`` -> premultiplied [H, W, 4].
 
-    cov: flat coverage (read through ``boxes``); colors [L, 4] straight RGBA; background [4]
-    premultiplied RGBA.
+    cov: flat coverage (read through ``boxes``); colors [L, 4] straight RGBA; background [4] or
+    [H, W, 4] premultiplied RGBA.
     """
     return _Over.apply(cov, colors, background, boxes, height, width)
 

@@ -13,7 +13,7 @@ import torch
 from skimage.measure import approximate_polygon, find_contours
 from torch import Tensor
 
-from scenecraft.vector.scene import Path, Scene, ShapeGroup
+from scenecraft.vector.scene import LinearGradient, Path, Scene, ShapeGroup
 
 
 def _sample_color(target: Tensor | None, x: float, y: float, rng: np.random.Generator) -> Tensor:
@@ -119,7 +119,7 @@ def from_masks(
 ) -> Scene:
     """Instance masks [H, W] (0 = background, k = object k, painted in k order) -> one group per
     object, one closed cubic path per contour (only the largest when ``largest_only``); fill =
-    the object's mean colour; background = the mean colour where the mask is 0."""
+    the object's mean colour; background = a vertical gradient fitted where the mask is 0."""
     h, w = masks.shape
     shapes, groups = [], []
     tgt = target.float().cpu()
@@ -134,9 +134,25 @@ def from_masks(
         shapes.extend(_polygon_as_cubics(c) for c in contours)
         color = torch.cat([tgt[torch.from_numpy(mask)].mean(0), torch.ones(1)])
         groups.append(ShapeGroup(list(range(first, len(shapes))), color, True, id=f"object-{k}"))
-    bg_pixels = tgt[torch.from_numpy(masks == 0)]
-    bg = bg_pixels.mean(0) if len(bg_pixels) else torch.ones(3)
-    return Scene(w, h, shapes, groups, torch.cat([bg, torch.ones(1)]))
+    return Scene(w, h, shapes, groups, vertical_gradient(tgt, torch.from_numpy(masks == 0)))
+
+
+def vertical_gradient(target: Tensor, where: Tensor) -> LinearGradient:
+    """Least-squares top-to-bottom gradient through the target's pixels ``where`` [H, W] is true
+    (flat when the target's background is flat; white when there are no such pixels)."""
+    h, w = where.shape
+    ys = (torch.arange(h, dtype=torch.float64) + 0.5) / h  # gradient parameter at pixel centres
+    t = ys[:, None].expand(h, w)[where]  # [N]
+    colors = target[where].double()  # [N, 3]
+    if len(t) < 2 or float(t.std()) == 0:
+        flat = colors.mean(0) if len(t) else torch.ones(3, dtype=torch.float64)
+        top = bottom = flat
+    else:
+        design = torch.stack([1 - t, t], -1)  # colour = top * (1 - t) + bottom * t
+        top, bottom = torch.linalg.lstsq(design, colors).solution
+    stops = torch.stack([top, bottom]).clamp(0, 1).float()
+    stops = torch.cat([stops, torch.ones(2, 1)], -1)
+    return LinearGradient([0.0, 0.0], [0.0, float(h)], [0.0, 1.0], stops)
 
 
 def _area(poly: np.ndarray) -> float:

@@ -21,7 +21,7 @@ from torch import Tensor
 from scenecraft.vector import geometry
 from scenecraft.vector.composite import over, visible_area
 from scenecraft.vector.coverage import Layers, coverage, layer_boxes
-from scenecraft.vector.scene import Scene
+from scenecraft.vector.scene import LinearGradient, Scene
 
 
 @dataclass
@@ -134,10 +134,12 @@ def render_torch(scene: Scene, width: int, height: int) -> Tensor:
     layered = _layers(scene, width, height)
     bg = scene.background
     if bg is None:
-        premul_bg = torch.zeros(4, device=scene.device, dtype=scene.dtype)
-    else:
-        bg = bg.to(scene.device, scene.dtype)
-        premul_bg = torch.cat([bg[:3] * bg[3], bg[3:]])
+        bg = torch.zeros(4, device=scene.device, dtype=scene.dtype)
+    elif isinstance(bg, LinearGradient):
+        scale = torch.tensor([width / scene.canvas_width, height / scene.canvas_height])
+        bg = bg.sample(width, height, scale.to(scene.device, scene.dtype))  # [H, W, 4]
+    bg = bg.to(scene.device, scene.dtype)
+    premul_bg = torch.cat([bg[..., :3] * bg[..., 3:], bg[..., 3:]], -1)
     premul = over(layered.cov, layered.colors, premul_bg, layered.boxes, height, width)
     alpha = premul[..., 3:]  # [H, W, 1]
     rgb = torch.where(alpha > 0, premul[..., :3] / alpha.clamp(min=1e-12), 0.0)

@@ -105,6 +105,7 @@ ALLOWED_ATTRIBUTES = frozenset(
         "clip-path",
         "href",
         "aria-label",
+        "data-label",
     ]
 )
 ALLOWED_STYLE_PROPERTIES = frozenset(_PAINT)

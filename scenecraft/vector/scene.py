@@ -100,6 +100,42 @@ Shape = Path | Circle | Ellipse | Rect | Polygon
 
 
 @dataclass(eq=False)
+class LinearGradient:
+    """pydiffvg's LinearGradient, used here for the canvas background: the colour runs along
+    begin -> end (pixels), piecewise linear between stops, padded beyond them (SVG's ``pad``)."""
+
+    begin: Tensor  # [2]
+    end: Tensor  # [2]
+    offsets: Tensor  # [K] increasing, in [0, 1]
+    stop_colors: Tensor  # [K, 4] straight RGBA
+
+    def __post_init__(self) -> None:
+        self.begin, self.end = _tensor(self.begin), _tensor(self.end)
+        self.offsets, self.stop_colors = _tensor(self.offsets), _tensor(self.stop_colors)
+
+    def sample(self, width: int, height: int, scale: Tensor) -> Tensor:
+        """[height, width, 4] straight RGBA at pixel centres; ``scale`` [2] maps scene px to
+        output px."""
+        dev, dtype = self.stop_colors.device, self.stop_colors.dtype
+        ys, xs = torch.meshgrid(
+            torch.arange(height, device=dev, dtype=dtype) + 0.5,
+            torch.arange(width, device=dev, dtype=dtype) + 0.5,
+            indexing="ij",
+        )
+        begin, end = self.begin.to(dtype) * scale, self.end.to(dtype) * scale
+        axis = end - begin
+        t = ((xs - begin[0]) * axis[0] + (ys - begin[1]) * axis[1]) / (axis @ axis).clamp(
+            min=1e-12
+        )  # [H, W]
+        t = t.clamp(float(self.offsets[0]), float(self.offsets[-1]))
+        k = torch.searchsorted(self.offsets.detach().contiguous(), t.detach().contiguous())
+        k = k.clamp(1, len(self.offsets) - 1)
+        lo, hi = self.offsets[k - 1], self.offsets[k]
+        w = ((t - lo) / (hi - lo).clamp(min=1e-12))[..., None]  # [H, W, 1]
+        return self.stop_colors[k - 1] * (1 - w) + self.stop_colors[k] * w
+
+
+@dataclass(eq=False)
 class ShapeGroup:
     """Shapes painted together with one fill and one stroke (either may be ``None``)."""
 
@@ -125,7 +161,7 @@ class Scene:
     canvas_height: int
     shapes: list[Shape]
     shape_groups: list[ShapeGroup]
-    background: Tensor | None = None  # [4] straight RGBA; None = transparent
+    background: Tensor | LinearGradient | None = None  # [4] straight RGBA; None = transparent
 
     @property
     def device(self) -> torch.device:
@@ -160,6 +196,10 @@ class Scene:
                     )
             if isinstance(shape, Path):
                 _check_path_layout(shape, i)
+        bg = self.background
+        tensors = [bg] if isinstance(bg, Tensor) else [] if bg is None else list(vars(bg).values())
+        if not all(torch.isfinite(t).all() for t in tensors):
+            raise InvalidParams.single("scene.background", "contains NaN or infinite values")
         for g, group in enumerate(self.shape_groups):
             for sid in group.shape_ids:
                 if not 0 <= sid < len(self.shapes):

@@ -23,7 +23,7 @@ from PIL import ImageColor
 
 from scenecraft.errors import SVGError
 from scenecraft.vector.sanitize import SVGLimits, parse_svg
-from scenecraft.vector.scene import Path, Scene, ShapeGroup
+from scenecraft.vector.scene import LinearGradient, Path, Scene, ShapeGroup
 from scenecraft.vector.svg_path import Subpath, parse_path
 
 _UNITS = {
@@ -248,8 +248,9 @@ class _Reader:
         if not style.visible:
             return
         matrix = matrix @ _transform(elem.get("transform"))
-        if elem.get("id") or elem.get("aria-label"):
-            label = (elem.get("id") or label[0], elem.get("aria-label") or label[1])
+        name = elem.get("aria-label") or elem.get("data-label")
+        if elem.get("id") or name:
+            label = (elem.get("id") or label[0], name or label[1])
         if tag in ("g", "svg"):
             own = elem.get("id")
             self.using.add(own)  # a <use> inside an element may not draw that element again
@@ -275,6 +276,68 @@ class _Reader:
         if elem is self.background_rect:
             return
         self.add(self.subpaths(elem), style, matrix, label, closed_fill=tag != "line")
+
+    def find_background(self, matrix: np.ndarray) -> None:
+        """A first ``rect`` with id "background" (scenecraft's writer), or the first rect of a
+        first ``g`` with that id (ShapesWorld's), becomes the scene background: a colour, or a
+        LinearGradient when its fill is one."""
+        first = next((e for e in self.root if _local(e.tag) not in ("defs", "title", "desc")), None)
+        if first is None or first.get("id") != "background":
+            return
+        rect = first if _local(first.tag) == "rect" else next(iter(first), None)
+        if (
+            rect is None
+            or _local(rect.tag) != "rect"
+            or rect.get("transform")
+            or (rect is not first and first.get("transform"))
+        ):
+            return
+        style = self.style(rect, self.style(first, _Style()) if rect is not first else _Style())
+        fill = self._props(rect).get("fill", "")
+        ref = self.by_id.get(fill[4:].split(")")[0].strip(" '\"#")) if "url(" in fill else None
+        alpha = style.fill_opacity * style.opacity
+        if ref is not None and _local(ref.tag) == "linearGradient":
+            self.background = self.gradient(ref, rect, matrix, alpha)
+        elif style.fill is not None:
+            self.background = torch.tensor([*style.fill, alpha])
+        else:
+            return
+        self.background_rect = rect
+
+    def gradient(
+        self, grad: Element, rect: Element, matrix: np.ndarray, alpha: float
+    ) -> LinearGradient:
+        """<linearGradient> painting ``rect`` -> LinearGradient in canvas pixels."""
+        vw, vh = self.viewport
+        box = [
+            _length(rect.get(k), ref)
+            for k, ref in (("x", vw), ("y", vh), ("width", vw), ("height", vh))
+        ]
+        user = grad.get("gradientUnits") == "userSpaceOnUse"
+        ends = []
+        for key, default, ref, origin, size in (
+            ("x1", "0%", vw, box[0], box[2]),
+            ("y1", "0%", vh, box[1], box[3]),
+            ("x2", "100%", vw, box[0], box[2]),
+            ("y2", "0%", vh, box[1], box[3]),
+        ):
+            value = grad.get(key, default)
+            ends.append(_length(value, ref) if user else origin + _length(value, 1.0) * size)
+        begin = matrix[:2, :2] @ ends[:2] + matrix[:2, 2]
+        end = matrix[:2, :2] @ ends[2:] + matrix[:2, 2]
+        offsets: list[float] = []
+        colors = []
+        for stop in (s for s in grad if _local(s.tag) == "stop"):
+            props = self._props(stop)
+            offset = min(1.0, max(0.0, _length(props.get("offset", "0"), 1.0)))
+            offsets.append(max([offset, *offsets[-1:]]))  # offsets never decrease (SVG rule)
+            rgb = self.paint(props.get("stop-color", "black"), _Style()) or (0.0, 0.0, 0.0)
+            opacity = float((_numbers(props.get("stop-opacity", "1")) or [1.0])[0])
+            colors.append([*rgb, min(1.0, max(0.0, opacity)) * alpha])
+        if len(offsets) < 2:  # SVG: one stop paints flat, none paints nothing
+            colors = (colors or [[0.0, 0.0, 0.0, 0.0]]) * 2
+            offsets = [0.0, 1.0]
+        return LinearGradient(begin.tolist(), end.tolist(), offsets, colors)
 
     def add(
         self,
@@ -346,12 +409,7 @@ def read_svg(data: str | bytes, limits: SVGLimits | None = None) -> Scene:
         reader.viewport = (box[2], box[3])
     else:
         reader.viewport = (width, height)
-    first = next(iter(root), None)
-    if first is not None and _local(first.tag) == "rect" and first.get("id") == "background":
-        style = reader.style(first, _Style())
-        if style.fill is not None:  # scenecraft's own writer puts the background here
-            reader.background = torch.tensor([*style.fill, style.fill_opacity * style.opacity])
-            reader.background_rect = first
+    reader.find_background(matrix)
     reader.walk(root, _Style(), matrix, ("", ""))
     w, h = max(1, round(width)), max(1, round(height))
     return Scene(w, h, reader.shapes, reader.groups, reader.background)

@@ -15,7 +15,16 @@ from xml.etree.ElementTree import Element, SubElement
 import torch
 
 from scenecraft.vector.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_ELEMENTS, SVG_NS
-from scenecraft.vector.scene import Circle, Ellipse, Path, Polygon, Rect, Scene, Shape
+from scenecraft.vector.scene import (
+    Circle,
+    Ellipse,
+    LinearGradient,
+    Path,
+    Polygon,
+    Rect,
+    Scene,
+    Shape,
+)
 from scenecraft.vector.svg_path import format_path, number
 
 _ID = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -73,17 +82,32 @@ def to_svg(scene: Scene, precision: int = 2) -> str:
     w, h = scene.canvas_width, scene.canvas_height
     with torch.no_grad():
         root = _el(None, "svg", width=str(w), height=str(h), viewBox=f"0 0 {w} {h}")
-        if scene.background is not None and float(scene.background[3]) > 0:
-            bg = _el(
+        bg = scene.background
+        if isinstance(bg, LinearGradient):
+            grad = _el(
+                _el(root, "defs"),
+                "linearGradient",
+                id="background-gradient",
+                gradientUnits="userSpaceOnUse",
+            )
+            for name, value in zip(("x1", "y1", "x2", "y2"), [*bg.begin, *bg.end], strict=True):
+                grad.set(name, number(float(value), precision))
+            for offset, color in zip(bg.offsets, bg.stop_colors, strict=True):
+                stop = _el(grad, "stop", offset=number(float(offset), 4), stop_color=_hex(color))
+                if (o := _opacity(color)) is not None:
+                    stop.set("stop-opacity", o)
+            _el(
                 root,
                 "rect",
                 id="background",
                 width=str(w),
                 height=str(h),
-                fill=_hex(scene.background),
+                fill="url(#background-gradient)",
             )
-            if (o := _opacity(scene.background)) is not None:
-                bg.set("fill-opacity", o)
+        elif bg is not None and float(bg[3]) > 0:
+            rect = _el(root, "rect", id="background", width=str(w), height=str(h), fill=_hex(bg))
+            if (o := _opacity(bg)) is not None:
+                rect.set("fill-opacity", o)
         used: set[str] = set()
         for i, group in enumerate(scene.shape_groups):
             ident = _ID.sub("-", group.id).strip("-") or f"shape-{i}"

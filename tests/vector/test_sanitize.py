@@ -174,7 +174,9 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(svg_documents())
 def test_fuzzed_markup_only_ever_raises_svgerror_and_never_emits_active_content(doc):
     try:
@@ -186,7 +188,7 @@ def test_fuzzed_markup_only_ever_raises_svgerror_and_never_emits_active_content(
         read_svg(doc)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(st.one_of(st.text(max_size=200), st.binary(max_size=200)))
 def test_arbitrary_bytes_only_ever_raise_svgerror(data):
     with contextlib.suppress(SVGError):

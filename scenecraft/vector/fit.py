@@ -1,0 +1,181 @@
+"""Fit a vector scene to a target image: Adam on points, stroke widths and colours through the
+differentiable rasteriser, with opacity modulation, learning-rate decay and pruning.
+
+Learning rates follow diffvg's painterly app (points 1.0 px, widths 0.1, colours 0.01) and decay
+with a cosine to 10 % by the last step, which is what lets edges settle to sub-pixel accuracy.
+
+Opacity modulation, what and why: each group's fill/stroke alpha is learned, but after every
+step it is clamped to [0, cap(t)], where cap rises linearly from ``start`` to 1 over the first
+``ramp`` fraction of the iterations. Early on no primitive can be opaque, so primitives that
+overlap (a grid, random blobs) all see the target through each other and all get gradients; an
+opaque one on top would hide the others. After the ramp alphas are free, so flat regions can end
+opaque. SVGCraft's scripts instead fix alpha at 0.3 for the whole run, which leaves the result
+translucent (that is ``OpacityModulation(start=0.3, ramp=math.inf)``). ``None`` holds every alpha
+at its initial value, which suits a start that already has one opaque path per object (masks).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from scenecraft.errors import Cancelled, InvalidParams
+from scenecraft.vector.losses import Loss, make_loss
+from scenecraft.vector.raster import group_visibility, render_torch
+from scenecraft.vector.scene import LinearGradient, Scene
+
+Progress = Callable[[int, int, float], None]
+
+
+@dataclass(frozen=True)
+class OpacityModulation:
+    start: float = 0.3  # alpha cap at step 0
+    ramp: float = 0.6  # fraction of the iterations over which the cap rises to 1
+
+    def cap(self, step: int, total: int) -> float:
+        if self.ramp <= 0:
+            return 1.0
+        return min(1.0, self.start + (1 - self.start) * step / (self.ramp * total))
+
+
+@dataclass
+class FitResult:
+    scene: Scene
+    losses: list[float] = field(default_factory=list)
+    pruned: int = 0
+
+
+def _copy(scene: Scene) -> Scene:
+    """A deep copy whose float tensors are fresh leaves (the caller's scene is left alone)."""
+    out = copy.deepcopy(scene)
+    extra = [out.background] if isinstance(out.background, LinearGradient) else []
+    if isinstance(out.background, Tensor):
+        out.background = out.background.detach().clone().float()
+    for obj in [*out.shapes, *out.shape_groups, *extra]:
+        for name, value in vars(obj).items():
+            if isinstance(value, Tensor) and value.is_floating_point():
+                setattr(obj, name, value.detach().clone().float())
+    return out
+
+
+def _param_groups(scene: Scene, lr_points: float, lr_width: float, lr_color: float):
+    stroked = {sid for g in scene.shape_groups if g.stroke_color is not None for sid in g.shape_ids}
+    points, widths, colors = [], [], []
+    for sid, shape in enumerate(scene.shapes):
+        for name, value in vars(shape).items():
+            if not (isinstance(value, Tensor) and value.is_floating_point()):
+                continue
+            if name == "stroke_width":
+                if sid in stroked:
+                    widths.append(value)
+            else:
+                points.append(value)
+    for g in scene.shape_groups:
+        colors.extend(c for c in (g.fill_color, g.stroke_color) if c is not None)
+    background = []  # learned too, but its alpha is not under opacity modulation
+    if isinstance(scene.background, LinearGradient):
+        background.append(scene.background.stop_colors)
+    elif scene.background is not None:
+        background.append(scene.background)
+    groups = [
+        {"params": points, "lr": lr_points},
+        {"params": widths, "lr": lr_width},
+        {"params": colors + background, "lr": lr_color},
+    ]
+    for group in groups:
+        for p in group["params"]:
+            p.requires_grad_(True)
+    return [g for g in groups if g["params"]], widths, colors, background
+
+
+def _prune(scene: Scene, min_visible_px: float) -> tuple[Scene, int]:
+    """Drop groups that show fewer than ``min_visible_px`` pixels (transparent, tiny or hidden)."""
+    visible = group_visibility(scene, scene.canvas_width, scene.canvas_height)
+    keep = [
+        g for g, v in zip(scene.shape_groups, visible.tolist(), strict=True) if v >= min_visible_px
+    ]
+    used = sorted({sid for g in keep for sid in g.shape_ids})
+    remap = {old: new for new, old in enumerate(used)}
+    for g in keep:
+        g.shape_ids = [remap[s] for s in g.shape_ids]
+    pruned = len(scene.shape_groups) - len(keep)
+    return Scene(
+        scene.canvas_width,
+        scene.canvas_height,
+        [scene.shapes[s] for s in used],
+        keep,
+        scene.background,
+    ), pruned
+
+
+def fit(
+    target: Tensor,
+    init: Scene,
+    iters: int = 200,
+    loss: str | Loss = "l2",
+    opacity_modulation: OpacityModulation | None = OpacityModulation(),  # noqa: B008
+    *,
+    lr_points: float = 1.0,
+    lr_width: float = 0.1,
+    lr_color: float = 0.01,
+    max_stroke_width: float = 32.0,
+    min_visible_px: float = 0.5,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> FitResult:
+    """Optimise a copy of ``init`` so that its render matches ``target`` [H, W, 3] in [0, 1].
+
+    The render is at the target's size. ``progress(step, total, loss)`` is called after every
+    step; ``cancelled()`` is polled before every step and stops the fit with ``Cancelled``.
+    Returns the fitted scene (pruned of groups showing < ``min_visible_px`` pixels) and losses.
+    """
+    if target.ndim != 3 or target.shape[-1] != 3 or not target.is_floating_point():
+        raise InvalidParams.single("target", f"must be a float [H, W, 3] image, not {target.shape}")
+    if not torch.isfinite(target).all():
+        raise InvalidParams.single("target", "contains NaN or infinite values")
+    if iters < 0:
+        raise InvalidParams.single("iters", f"must be >= 0, not {iters}")
+    height, width = target.shape[:2]
+    init.validate()
+    loss_fn = make_loss(loss) if isinstance(loss, str) else loss
+    scene = _copy(init)
+    groups, widths, colors, background = _param_groups(scene, lr_points, lr_width, lr_color)
+    optimiser = torch.optim.Adam(groups) if groups else None
+    base_lrs = [g["lr"] for g in groups]
+    target = target.float()
+    result = FitResult(scene)
+    initial_alpha = [c[3].item() for c in colors]
+    for step in range(iters):
+        if cancelled is not None and cancelled():
+            raise Cancelled(f"fit cancelled at step {step} of {iters}")
+        image = render_torch(scene, width, height)  # [H, W, 4] straight RGBA
+        rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])  # over white if see-through
+        value = loss_fn(rgb, target)
+        if optimiser is not None:
+            decay = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / max(iters - 1, 1)))
+            for g, lr in zip(optimiser.param_groups, base_lrs, strict=True):
+                g["lr"] = lr * decay
+            optimiser.zero_grad()
+            value.backward()
+            optimiser.step()
+        with torch.no_grad():
+            cap = opacity_modulation.cap(step + 1, iters) if opacity_modulation else None
+            for c, alpha in zip(colors, initial_alpha, strict=True):
+                c[:3].clamp_(0, 1)
+                c[3] = alpha if cap is None else c[3].clamp(0, cap)
+            for w in widths:
+                w.clamp_(0.5, max_stroke_width)
+            for b in background:
+                b.clamp_(0, 1)
+        result.losses.append(value.item())
+        if progress is not None:
+            progress(step + 1, iters, result.losses[-1])
+    for p in [p for g in groups for p in g["params"]]:
+        p.requires_grad_(False)
+    result.scene, result.pruned = _prune(scene, min_visible_px)
+    return result
