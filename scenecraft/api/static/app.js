@@ -719,7 +719,9 @@ async function jobView(id, signal) {
   const stage = h("span", { id: "job-stage" });
   const bar = h("progress", { id: "job-progress", max: 100, "aria-labelledby": "progress-label" });
   const pctText = h("output", { id: "job-percent", for: "job-progress" });
-  const preview = h("img", { id: "job-preview", alt: "Latest preview", hidden: true });
+  const preview = h("img", { id: "job-preview", alt: "Latest preview" });
+  const previewCaption = h("figcaption", { class: "muted small" });
+  const previewBox = h("figure", { class: "preview", hidden: true }, preview, previewCaption);
   const error = h("p", { class: "error", id: "job-error", role: "alert" });
   const controls = h("div", { class: "actions" });
   const results = h("div", { id: "job-results" });
@@ -733,7 +735,7 @@ async function jobView(id, signal) {
       h("div", { class: "bar" }, bar, pctText),
       error,
       controls,
-      h("figure", { class: "preview" }, preview)),
+      previewBox),
     results,
     info,
   );
@@ -758,7 +760,8 @@ async function jobView(id, signal) {
     if (state === "succeeded") {
       bar.value = 100;
       pctText.textContent = "100%";
-    } else if (state === "running" && progress?.total) {
+    } else if (progress?.total && state !== "queued") {
+      // a failed or canceled job keeps its bar where it stopped
       bar.value = pct(progress.step, progress.total);
       pctText.textContent = `${bar.value}%`;
     } else if (state === "running") {
@@ -779,9 +782,10 @@ async function jobView(id, signal) {
     live.progress = fresh.progress;
     live.cancelRequested = fresh.cancel_requested;
     paint();
-    error.textContent = fresh.error ? `Error: ${fresh.error}` : "";
+    error.textContent = fresh.error ? `${fresh.state === "canceled" ? "Stopped" : "Failed"}: ${fresh.error}` : "";
+    error.classList.toggle("stopped", fresh.state === "canceled");
     if (TERMINAL.has(fresh.state)) {
-      preview.hidden = fresh.state === "succeeded" ? true : preview.hidden;
+      if (fresh.state === "succeeded") previewBox.hidden = true; // the results take its place
       renderResults(results, fresh);
     }
     renderInfo(info, fresh);
@@ -811,8 +815,8 @@ async function jobView(id, signal) {
       live.progress = { stage: data.stage, step: data.step, total: data.total };
       if (type === "preview" && PREVIEW_TYPES.has(data.media_type) && typeof data.data === "string") {
         preview.src = `data:${data.media_type};base64,${data.data}`;
-        preview.alt = `Latest preview (${data.stage || "run"} ${data.step}/${data.total})`;
-        preview.hidden = false;
+        previewCaption.textContent = `Latest preview · ${data.stage || "run"} ${data.step}/${data.total}`;
+        previewBox.hidden = false;
       }
     }
     if (type === "cancel_requested") live.cancelRequested = true;
@@ -889,9 +893,12 @@ const VIEWS = {
     ] },
   ],
   slate: [
-    { title: "Image and reconstruction", panels: [
-      { label: "Image", match: /^(image|input|source|original)[^/]*\.(png|jpe?g|webp)$/ },
-      { label: "Reconstruction", match: /recon/ },
+    { title: "Image, slots and reconstruction", panels: [
+      { label: "Image", match: /^input(_a)?\.(png|jpe?g|webp)$/ },
+      { label: "Slot donor", match: /^input_b\.(png|jpe?g|webp)$/ },
+      { label: (job) => (job.params?.mode === "compose" ? "Composition" : "Reconstruction"), match: /^final\.png$/ },
+      { label: "dVAE reconstruction", match: /dvae/ },
+      { label: "Slots", match: /^segmentation/, each: true },
     ] },
     { title: "Slot masks", panels: [{ label: "Slot", match: /(slot|mask)/, each: true }] },
     { title: "Compositions", panels: [{ label: "Composition", match: /compos/, each: true }] },
@@ -921,9 +928,10 @@ async function sectionView(job, section, artifacts, claimed) {
     const hits = artifacts.filter((a) => !claimed.has(a.name) && isImage(a) && panel.match.test(a.name));
     const boxesArt = panel.boxes && artifacts.find((a) => isJson(a) && panel.boxes.test(a.name));
     const sets = boxesArt ? await boxSetsOf(boxesArt) : null;
+    const label = typeof panel.label === "function" ? panel.label(job) : panel.label;
     for (const a of panel.each ? hits : hits.slice(0, 1)) {
       claimed.add(a.name);
-      figs.push(figure(job, a, panel.each ? `${panel.label} · ${a.name}` : panel.label, sets));
+      figs.push(figure(job, a, panel.each && hits.length > 1 ? captionOf(a.name) : label, sets));
     }
     if (!hits.length && panel.boxesOnly && sets) {
       figs.push(boxesFigure(job, panel.label, sets));
@@ -970,13 +978,27 @@ async function roundsView(job, artifacts, claimed) {
   }
   const legend = h("p", { class: "legend muted small" },
     h("span", { class: "swatch detected" }), " detected ", h("span", { class: "swatch proposed" }), " proposed");
-  const row = panelRow("Rounds", figs);
+  const row = panelRow("Rounds", figs, { row: true });
   if (figs.length) row.insertBefore(legend, row.children[1]);
   return row;
 }
 
-function panelRow(title, figs) {
-  return h("section", { class: "panel-section" }, h("h2", { text: title }), h("div", { class: "panels" }, figs));
+// "slot_3.png" -> "Slot 3", "segmentation_a.png" -> "Segmentation a"
+function captionOf(name) {
+  const base = name.replace(/\.\w+$/, "").replace(/[_-]+/g, " ");
+  return base.charAt(0).toUpperCase() + base.slice(1);
+}
+
+// Panels wrap, except a row of rounds, which scrolls sideways so they stay side by side.
+function panelRow(title, figs, { row = false } = {}) {
+  const panels = h("div", { class: `panels${row ? " row" : ""}${figs.length > 4 ? " many" : ""}` }, figs);
+  if (row) {
+    // a scrolling region must be reachable from the keyboard
+    panels.tabIndex = 0;
+    panels.setAttribute("role", "group");
+    panels.setAttribute("aria-label", `${title}, side by side`);
+  }
+  return h("section", { class: "panel-section" }, h("h2", { text: title }), panels);
 }
 
 function figure(job, a, caption, sets = null) {
@@ -1034,7 +1056,7 @@ function boxesFigure(job, caption, sets) {
   const ht = job.params?.height || job.params?.size || 1;
   frame.style.aspectRatio = `${w} / ${ht}`;
   drawBoxes(frame, sets);
-  return h("figure", { class: "panel" }, frame, h("figcaption", { text: caption }), boxesText(sets));
+  return h("figure", { class: "panel" }, frame, h("figcaption", {}, h("span", { text: caption })), boxesText(sets));
 }
 
 function drawBoxes(frame, sets) {
