@@ -25,8 +25,8 @@ from scenecraft.contracts import Box, Detection, Layout, SceneSpec
 from scenecraft.eval.common import print_table, write_json
 from scenecraft.planner.geometry import free_box, holds, layout_problems, relation_mask
 from scenecraft.planner.offline import OfflinePlanner
-from scenecraft.planner.paraphrase import equivalent, paraphrase_set
-from scenecraft.world.benchmark import PROMPT_SEEDS, make_prompt, prompt_set
+from scenecraft.planner.paraphrase import SEED_STRIDE, equivalent, paraphrase_set
+from scenecraft.world.benchmark import CATEGORIES, PROMPT_SEEDS, make_prompt, prompt_set
 from scenecraft.world.grammar import COLORS
 from scenecraft.world.judge import matches
 from scenecraft.world.prompts import scene_from_spec
@@ -35,7 +35,6 @@ PARAPHRASE_OFFSET = 90_000  # seeds heldout_prompts + 90_000 + category * 100_00
 CORRECTION_OFFSET = 80_000
 PERTURBATIONS = ("missing", "extra", "wrong-colour", "wrong-side")
 STAY = 0.02  # an untouched object "stays" when no box coordinate moved more than this
-_CATEGORY_STRIDE = 100_000
 _CATEGORIES_FOR = {
     "missing": ("negation", "numeracy", "attribute", "spatial"),
     "extra": ("negation", "numeracy", "attribute", "spatial"),
@@ -143,12 +142,7 @@ def correction_cases(n: int = 300, offset: int = CORRECTION_OFFSET) -> list[Corr
         i = 0
         while sum(c.perturbation == perturbation for c in cases) < want:
             cat = cats[i % len(cats)]
-            seed = (
-                base
-                + ["negation", "numeracy", "attribute", "spatial"].index(cat) * (_CATEGORY_STRIDE)
-                + k * 2_000
-                + i
-            )
+            seed = base + CATEGORIES.index(cat) * SEED_STRIDE + k * 2_000 + i
             case = correction_case(perturbation, cat, seed)
             if case is not None:
                 cases.append(case)

@@ -17,6 +17,7 @@ import numpy as np
 
 from scenecraft.contracts import Box, Detection, Layout, ObjectSpec, RelationSpec, SceneSpec
 from scenecraft.planner.geometry import (
+    Allowed,
     between,
     centre,
     free_box,
@@ -57,11 +58,10 @@ class _Corrector:
     def __init__(self, spec: SceneSpec, detections: list[Detection]):
         self.spec = spec
         self.ideal = place_kinds(spec)
-        negated = [d for d in detections if any(label_matches(d.label, n) for n in spec.negations)]
         self.objs = [
             _Obj(" ".join(words_of(d.label)), list(d.box), None, d.score)
             for d in detections
-            if d not in negated
+            if not any(label_matches(d.label, n) for n in spec.negations)
         ]
 
     def of_kind(self, k: int) -> list[_Obj]:
@@ -126,7 +126,9 @@ class _Corrector:
             return all(between(a.box, b.box, c.box) for a in subj for b in obj for c in obj2)
         return all(holds(a.box, b.box, r.relation) for a in subj for b in obj)
 
-    def others_mask(self, o: _Obj, skip: RelationSpec | None, cx, cy) -> np.ndarray:
+    def others_mask(
+        self, o: _Obj, skip: RelationSpec | None, cx: np.ndarray, cy: np.ndarray
+    ) -> np.ndarray:
         """Candidate centres at which ``o`` keeps every relation of its kind but ``skip``."""
         ok = np.ones_like(cx, dtype=bool)
         for r in self.spec.relations:
@@ -152,12 +154,12 @@ class _Corrector:
         hi = min((max(p) for p in pairs), default=1.0) - RELATION_MARGIN
         return (cx > lo) & (cx < hi)
 
-    def move(self, o: _Obj, skip: RelationSpec, extra) -> None:
+    def move(self, o: _Obj, skip: RelationSpec, extra: Allowed) -> None:
         """Move ``o`` to the nearest free spot where ``extra`` and its other relations hold."""
         occupied = [b.box for b in self.objs if b is not o]
         _, _, w, h = o.box
 
-        def allowed(cx, cy):
+        def allowed(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
             return extra(cx, cy) & self.others_mask(o, skip, cx, cy)
 
         box = free_box(w, h, occupied, centre(o.box), allowed)
@@ -206,18 +208,14 @@ class _Corrector:
                 self.move(o, r, lambda cx, cy: (cx, cy)[axis] >= t + _CLEAR)
 
     def add_missing(self) -> None:
+        """New objects, sized like their kind's others, at the free spot nearest to where a
+        fresh layout would put them that keeps their relations."""
         for k, want in enumerate(self.spec.objects):
             have = self.of_kind(k)
             for i in range(len(have), want.count):
                 ideal = self.ideal[k][i]
-                w, h = (
-                    (
-                        float(np.median([o.box[2] for o in have])),
-                        float(np.median([o.box[3] for o in have])),
-                    )
-                    if have
-                    else (ideal[2], ideal[3])
-                )
+                sizes = [o.box[2:] for o in have] or [ideal[2:]]
+                w, h = (float(v) for v in np.median(sizes, axis=0))
                 new = _Obj(want.phrase, [0.0, 0.0, w, h], k)
                 occupied = [o.box for o in self.objs]
                 for scale in _SHRINK:

@@ -26,6 +26,7 @@ import numpy as np
 from scenecraft.contracts import Box, Detection, Layout, ObjectSpec
 from scenecraft.errors import PlannerError
 from scenecraft.planner.geometry import (
+    Allowed,
     centre,
     free_box,
     label_matches,
@@ -42,6 +43,14 @@ _FACTORS = {"bigger": 1.5, "larger": 1.5, "enlarge": 1.5, "grow": 1.5, "double":
 _FACTORS |= {"smaller": 1 / 1.5, "tinier": 1 / 1.5, "shrink": 1 / 1.5, "halve": 0.5}
 _NUDGE = 0.2  # "move it left": a fifth of the canvas ("a bit": half that)
 _REGION = 0.35  # "on the left": centre within this fraction of the canvas from that edge
+# where to look first for a spot "left of" (etc.) a reference: this far from its centre
+_TOWARDS = {
+    "left of": (-0.25, 0.0),
+    "right of": (0.25, 0.0),
+    "above": (0.0, -0.25),
+    "below": (0.0, 0.25),
+    "next to": (0.2, 0.0),
+}
 _PICKERS: dict[str, Callable[[Box], float]] = {
     "leftmost": lambda b: centre(b)[0],
     "left": lambda b: centre(b)[0],
@@ -168,21 +177,17 @@ class _Editor:
         )
 
     def place(
-        self,
-        item: _Item,
-        prefer: tuple[float, float],
-        allowed: Callable | None = None,
-        ignore: tuple[_Item, ...] = (),
+        self, item: _Item, prefer: tuple[float, float], allowed: Allowed | None = None
     ) -> None:
         """Put ``item`` at the free spot nearest ``prefer`` that ``allowed`` accepts."""
-        occupied = [it.box for it in self.items if it is not item and it not in ignore]
+        occupied = [it.box for it in self.items if it is not item]
         _, _, w, h = item.box
         box = free_box(w, h, occupied, prefer, allowed)
         if box is None:
             raise PlannerError(f"no free space to put the {item.phrase} there")
         item.box = box
 
-    def where(self, m: re.Match) -> tuple[tuple[float, float], Callable]:
+    def where(self, m: re.Match) -> tuple[tuple[float, float], Allowed]:
         """Preferred centre and allowed-centre test for a place phrase in the match."""
         groups = m.groupdict()
         if groups.get("rel"):
@@ -196,8 +201,7 @@ class _Editor:
             refs = [it.box for it in self.select(groups["ref"])]
             rx = float(np.mean([centre(b)[0] for b in refs]))
             ry = float(np.mean([centre(b)[1] for b in refs]))
-            shift = {"left of": (-0.25, 0), "right of": (0.25, 0), "above": (0, -0.25)}
-            dx, dy = shift.get(relation, (0, 0.25) if relation == "below" else (0.2, 0))
+            dx, dy = _TOWARDS[relation]
             return (rx + dx, ry + dy), lambda cx, cy: relation_mask(relation, refs, True, cx, cy)
         region = (
             (groups.get("where") or "centre").replace("upper", "top").replace("lower", "bottom")
@@ -219,7 +223,7 @@ class _Editor:
         if not tests:  # centre / middle
             tests.append(lambda cx, cy: (abs(cx - 0.5) <= 0.15) & (abs(cy - 0.5) <= 0.15))
 
-        def allowed(cx, cy):
+        def allowed(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
             ok = np.ones_like(cx, dtype=bool)
             for t in tests:
                 ok &= t(cx, cy)
@@ -263,7 +267,7 @@ class _Editor:
     def resize(self, m: re.Match) -> None:
         groups = m.groupdict()
         for it in self.select(m["a"]):
-            x, y, w, h = it.box
+            _, _, w, h = it.box
             if groups.get("s"):
                 factor = 2 * SIZES[groups["s"]] / max(w, h)
             elif groups["f"].startswith(("twice", "half")):
