@@ -65,7 +65,7 @@ def _copy(scene: Scene) -> Scene:
 
 def _param_groups(scene: Scene, lr_points: float, lr_width: float, lr_color: float):
     stroked = {sid for g in scene.shape_groups if g.stroke_color is not None for sid in g.shape_ids}
-    points, widths, colors = [], [], []
+    points, widths, colors, radii = [], [], [], []
     for sid, shape in enumerate(scene.shapes):
         for name, value in vars(shape).items():
             if not (isinstance(value, Tensor) and value.is_floating_point()):
@@ -75,6 +75,8 @@ def _param_groups(scene: Scene, lr_points: float, lr_width: float, lr_color: flo
                     widths.append(value)
             else:
                 points.append(value)
+                if name == "radius":
+                    radii.append(value)
     for g in scene.shape_groups:
         colors.extend(c for c in (g.fill_color, g.stroke_color) if c is not None)
     background = []  # learned too, but its alpha is not under opacity modulation
@@ -90,7 +92,7 @@ def _param_groups(scene: Scene, lr_points: float, lr_width: float, lr_color: flo
     for group in groups:
         for p in group["params"]:
             p.requires_grad_(True)
-    return [g for g in groups if g["params"]], widths, colors, background
+    return [g for g in groups if g["params"]], widths, colors, background, radii
 
 
 def _prune(scene: Scene, min_visible_px: float) -> tuple[Scene, int]:
@@ -144,7 +146,7 @@ def fit(
     init.validate()
     loss_fn = make_loss(loss) if isinstance(loss, str) else loss
     scene = _copy(init)
-    groups, widths, colors, background = _param_groups(scene, lr_points, lr_width, lr_color)
+    groups, widths, colors, background, radii = _param_groups(scene, lr_points, lr_width, lr_color)
     optimiser = torch.optim.Adam(groups) if groups else None
     base_lrs = [g["lr"] for g in groups]
     target = target.float()
@@ -172,6 +174,8 @@ def fit(
                 w.clamp_(0.5, max_stroke_width)
             for b in background:
                 b.clamp_(0, 1)
+            for r in radii:  # a negative radius would draw a (mirrored) circle again
+                r.clamp_(min=0)
         result.losses.append(value.item())
         if progress is not None:
             progress(step + 1, iters, result.losses[-1])

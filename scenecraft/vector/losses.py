@@ -8,6 +8,7 @@ the file and the folder to put it in.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,9 +66,11 @@ class LPIPSLoss(torch.nn.Module):
                 f"LPIPS ({net}) needs the torchvision ImageNet backbone weights, which cannot be "
                 f"downloaded here: put {path.name} into {path.parent}/ (or set TORCH_HOME)"
             )
-        self.model = lpips.LPIPS(
-            net=net, pretrained=pretrained, pnet_rand=pnet_rand, verbose=False
-        ).eval()
+        with warnings.catch_warnings():  # lpips calls torchvision's deprecated `pretrained=`
+            warnings.simplefilter("ignore", UserWarning)
+            self.model = lpips.LPIPS(
+                net=net, pretrained=pretrained, pnet_rand=pnet_rand, verbose=False
+            ).eval()
         self.model.requires_grad_(False)
 
     def forward(self, image: Tensor, target: Tensor) -> Tensor:
