@@ -66,7 +66,8 @@ _STOPWORD_TEXT = (
     "precisely placed positioned located sits sit sitting stands standing lies lying shown "
     "seen drawn appears appear featuring coloured colored colour color shaped shape shapes "
     "side hand very left right top bottom middle center centre corner other another we you i "
-    "me hello hi hey please nothing something anything everything"
+    "me hello hi hey please nothing something anything everything should must can could would "
+    "will may might shall need needs want wants"
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _ADJECTIVE_SUFFIXES = ("ful", "ous", "less", "ish", "ic", "ive", "en", "ed", "ing", "y")
@@ -117,6 +118,8 @@ _REWRITES = tuple(
             " ",
         ),
         (r"&", " and "),
+        (r"\b(\d+) ?x\b", r" \1 "),
+        (r"\bside by side\b", " sidebyside "),
         (r"\b(?:a|one) (?:couple|pair) of\b", " two "),
         (r"\ba trio of\b", " three "),
         (r"\ba dozen\b", " twelve "),
@@ -259,6 +262,13 @@ class _Parser:
             shape, is_plural = _SHAPE_FORMS[t]
             self.attrs += self.words  # "a wooden star": unknown words before a shape modify it
             self.emit(shape, is_plural)
+        elif t in ("one", "ones") and self.attrs and self.last is not None:
+            self.emit(self.last.name, is_plural=t == "ones")  # "a red circle and a blue one"
+        elif t == "sidebyside":
+            self.end_phrase(boundary=True)
+            if len(self.objects) >= 2:  # "a square and a circle side by side"
+                n = len(self.objects)
+                self.relations.append(RelationSpec(subject=n - 2, relation="next to", object=n - 1))
         elif t.isdigit() or t in _COUNTS or t in _ARTICLES:
             self.end_phrase()
             self.count = int(t) if t.isdigit() else _COUNTS.get(t, 1)

@@ -44,6 +44,13 @@ from scenecraft.world.prompts import parse_prompt
             "two red hexagons above a pink heart",
         ),
         ("Draw a star shape of green colour.", "a green star"),
+        ("2x red circle", "two red circles"),
+        ("two red circles and two blue ones", "two red circles and two blue circles"),
+        (
+            "a green square and an orange circle side by side",
+            "a green square next to an orange circle",
+        ),
+        ("there should be no hearts; draw a yellow triangle", "a yellow triangle without hearts"),
         ("a big red star and a tiny blue heart", "a large red star and a small blue heart"),
         (
             "five orange squares on a light grey background",
