@@ -197,8 +197,12 @@ class OpenAIPlanner:
         def plan() -> Layout:
             spec = self.parse(prompt)
             width, height = size
-            values = {"prompt": prompt, "spec": spec.model_dump_json(), "width": width}
-            values["height"] = height
+            values = {
+                "prompt": prompt,
+                "spec": spec.model_dump_json(),
+                "width": width,
+                "height": height,
+            }
             return self._ask("layout", values, lambda data: _layout_from(data, width, height, spec))
 
         return self._or_fallback("layout", (prompt, size), plan)
