@@ -17,6 +17,7 @@ from scenecraft.pipelines.base import Context, Params, Pipeline, Result
 # heavy imports (torch models, diffusers) inside their run functions, so listing them is cheap.
 BUILTIN_MODULES: list[str] = [
     "scenecraft.pipelines.world_render",
+    "scenecraft.pipelines.slate",
 ]
 
 _REGISTRY: dict[str, Pipeline] = {}

@@ -1,0 +1,264 @@
+"""Training SLATE: the dVAE first, then Slot Attention + decoders on the frozen dVAE's tokens.
+
+The reference trains everything jointly, but its decoder already learns from *detached* tokens;
+freezing a trained dVAE and caching every image's tokens gives the same objective with no image
+convolutions in the main loop, which is what makes CPU training feasible. Every step seeds its own
+RNG from (seed, step), so a resumed run takes exactly the steps an uninterrupted one would.
+Checkpoints (``model.safetensors``, ``config.json``, ``train_state.pt``) are written atomically
+every ``checkpoint_every_s`` seconds, at the end of each stage, and when the run is interrupted or
+cancelled; each one evaluates on a fixed validation sample and appends to ``log.jsonl``. A finished
+run writes its concept library (``concepts.json`` + ``concepts.safetensors``) beside the weights;
+running again with ``steps`` at or below the checkpoint's step only rebuilds the library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from scenecraft.slate.checkpoint import save_model
+from scenecraft.slate.concepts import build_library
+from scenecraft.slate.config import SHIP, SlateConfig
+from scenecraft.slate.data import ImageSet, cached_shapes_world, image_folder, to_tensor
+from scenecraft.slate.dvae import cosine_tau
+from scenecraft.slate.metrics import fg_ari
+from scenecraft.slate.model import Slate
+
+STATE = "train_state.pt"
+LOG = "log.jsonl"
+EVAL_SEED = 1234  # slot initialisation of every validation pass, so numbers are comparable
+
+# (stage, step, total, numbers) -> None; may raise (e.g. Cancelled) to stop after a checkpoint
+ProgressFn = Callable[[str, int, int, dict[str, float]], None]
+
+
+@dataclass
+class TrainSpec:
+    out: Path
+    config: SlateConfig = SHIP
+    steps: int = 20000  # slot-attention + decoder steps, after the dVAE
+    dvae_steps: int | None = None  # default: the temperature schedule's length
+    train_images: int = 10000
+    val_images: int = 64
+    images: Path | None = None  # a folder of the user's images instead of ShapesWorld
+    seed: int = 0
+    device: str = "cpu"
+    checkpoint_every_s: float = 300.0
+    library_images: int = 1000  # training images whose slots make up the concept library
+    library_clusters: int = 64
+
+    @property
+    def n_dvae_steps(self) -> int:
+        return self.config.tau_steps if self.dvae_steps is None else self.dvae_steps
+
+
+@dataclass
+class TrainState:
+    dvae_step: int = 0
+    step: int = 0
+    seconds: float = 0.0  # training wall time summed over every session
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _seed_step(seed: int, stage: int, step: int) -> torch.Generator:
+    s = (seed * 1_000_003 + stage * 100_000_007 + step) % 2**63
+    torch.manual_seed(s)  # gumbel noise and slot initialisation use the global RNG
+    return torch.Generator().manual_seed(s)
+
+
+def load_data(spec: TrainSpec) -> tuple[ImageSet, ImageSet]:
+    """(train, validation) images; validation has instance masks for FG-ARI when rendered."""
+    size = spec.config.image_size
+    if spec.images is not None:
+        data = image_folder(spec.images, size)
+        n_val = min(spec.val_images, max(len(data) // 10, 1))
+        return ImageSet(data.images[n_val:]), ImageSet(data.images[:n_val])
+    cache = Path(spec.out) / "data"
+    train = cached_shapes_world(cache, "train", spec.train_images, size)
+    # validation matches the benchmark: 2-5 objects per scene
+    val = cached_shapes_world(cache, "val", spec.val_images, size, min_objects=2)
+    return train, val
+
+
+@torch.no_grad()
+def evaluate(model: Slate, val: ImageSet, device: str | torch.device = "cpu") -> dict[str, float]:
+    """Validation losses and (when masks are known) FG-ARI of the slot-attention masks."""
+    model.eval()
+    image = to_tensor(val.images, device)
+    g = torch.Generator().manual_seed(EVAL_SEED)
+    mse, _ = model.dvae.loss(image, model.cfg.tau_end)
+    tokens = model.dvae.tokens(image)
+    out = model.token_loss(tokens, g)
+    result = {"val_mse": mse.item() / image[0].numel(), "val_ce": out["ce"].item()}
+    if "mixture_ce" in out:
+        result["val_mixture_ce"] = out["mixture_ce"].item()
+    if val.masks is not None:
+        masks = model.masks(out["attn"]).cpu().numpy()  # [B, K, H, W]
+        result["fg_ari"] = float(
+            np.mean([fg_ari(t, m) for t, m in zip(val.masks, masks, strict=True)])
+        )
+    model.train()
+    return result
+
+
+@torch.no_grad()
+def encode_tokens(model: Slate, images: np.ndarray, device, batch: int = 256) -> torch.Tensor:
+    """Token grids [N, h, w] of uint8 images [N, H, W, 3], from the (frozen) dVAE."""
+    chunks = [
+        model.dvae.tokens(to_tensor(images[i : i + batch], device)).cpu()
+        for i in range(0, len(images), batch)
+    ]
+    return torch.cat(chunks).to(torch.int16)  # vocabularies here are < 32k
+
+
+class Trainer:
+    """One training run in ``spec.out``: resumes from whatever checkpoint is there."""
+
+    def __init__(self, spec: TrainSpec, on_progress: ProgressFn | None = None):
+        self.spec = spec
+        self.out = Path(spec.out)
+        self.on_progress = on_progress or (lambda *a: None)
+        self.device = torch.device(spec.device)
+        self.out.mkdir(parents=True, exist_ok=True)
+        cfg = spec.config
+        if (self.out / "config.json").exists():
+            saved = SlateConfig.load(self.out / "config.json")
+            if saved != cfg:
+                raise ValueError(
+                    f"{self.out} holds a run with a different config; resume with the same "
+                    "preset or choose a new --out"
+                )
+        torch.manual_seed(spec.seed)
+        self.model = Slate(cfg).to(self.device)
+        self.opt_dvae = torch.optim.Adam(self.model.dvae.parameters(), lr=cfg.lr_dvae)
+        rest = [p for n, p in self.model.named_parameters() if not n.startswith("dvae.")]
+        self.opt = torch.optim.Adam(rest, lr=cfg.lr)
+        self.state = TrainState()
+        if (self.out / STATE).exists():
+            self._load()
+        self._last_save = time.monotonic()
+
+    def _load(self) -> None:
+        from safetensors.torch import load_file
+
+        ckpt = torch.load(self.out / STATE, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(load_file(self.out / "model.safetensors"))
+        self.model.to(self.device)
+        self.opt_dvae.load_state_dict(ckpt["opt_dvae"])
+        self.opt.load_state_dict(ckpt["opt"])
+        self.state = TrainState(**ckpt["state"])
+
+    def checkpoint(self, val: ImageSet | None) -> dict[str, float]:
+        """Save weights, optimiser and counters; evaluate on ``val`` and log the numbers."""
+        numbers = evaluate(self.model, val, self.device) if val is not None else {}
+        entry = {
+            "dvae_step": self.state.dvae_step,
+            "step": self.state.step,
+            "seconds": round(self.state.seconds, 1),
+            **{k: round(v, 5) for k, v in numbers.items()},
+        }
+        self.state.history.append(entry)
+        save_model(self.model, self.out)
+        tmp = self.out / (STATE + ".tmp")
+        torch.save(
+            {
+                "opt_dvae": self.opt_dvae.state_dict(),
+                "opt": self.opt.state_dict(),
+                "state": asdict(self.state),
+                "spec": {k: str(v) for k, v in asdict(self.spec).items() if k != "config"},
+            },
+            tmp,
+        )
+        os.replace(tmp, self.out / STATE)
+        with open(self.out / LOG, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        self._last_save = time.monotonic()
+        return numbers
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._last_save >= self.spec.checkpoint_every_s
+
+    def run(self) -> dict[str, Any]:
+        """Train to ``spec.steps``; returns the last checkpoint's numbers and counters."""
+        spec, cfg, model = self.spec, self.spec.config, self.model
+        train, val = load_data(spec)
+        model.train()
+        t_start, s_start = time.monotonic(), self.state.seconds
+        try:
+            while self.state.dvae_step < spec.n_dvae_steps:
+                step = self.state.dvae_step
+                g = _seed_step(spec.seed, 0, step)
+                idx = torch.randint(len(train), (cfg.batch_size,), generator=g).numpy()
+                batch = to_tensor(train.images[idx], self.device)  # [B, 3, H, W]
+                mse, _ = model.dvae.loss(batch, cosine_tau(step, cfg))
+                self.opt_dvae.zero_grad(set_to_none=True)
+                mse.backward()
+                self.opt_dvae.step()
+                self.state.dvae_step += 1
+                self.state.seconds = s_start + time.monotonic() - t_start
+                if self._due() or self.state.dvae_step == spec.n_dvae_steps:
+                    self.checkpoint(val)
+                self.on_progress("dvae", step + 1, spec.n_dvae_steps, {"mse": mse.item()})
+            tokens = self._tokens(train)
+            for p in model.dvae.parameters():
+                p.requires_grad_(False)
+            while self.state.step < spec.steps:
+                step = self.state.step
+                g = _seed_step(spec.seed, 1, step)
+                idx = torch.randint(len(tokens), (cfg.batch_size,), generator=g)
+                out = model.token_loss(tokens[idx].long().to(self.device), g)
+                self._set_lr(step)
+                self.opt.zero_grad(set_to_none=True)
+                out["loss"].backward()
+                if cfg.grad_clip > 0:
+                    params = [p for group in self.opt.param_groups for p in group["params"]]
+                    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+                self.opt.step()
+                self.state.step += 1
+                self.state.seconds = s_start + time.monotonic() - t_start
+                numbers = {k: v.item() for k, v in out.items() if k != "attn"}
+                if self._due() or self.state.step == spec.steps:
+                    numbers |= self.checkpoint(val)
+                self.on_progress("slate", step + 1, spec.steps, numbers)
+        except BaseException:
+            # cancelled, interrupted or failed: keep what was learned so a rerun resumes here
+            self.state.seconds = s_start + time.monotonic() - t_start
+            self.checkpoint(None)
+            raise
+        self.on_progress("concepts", 0, 1, {})
+        images = ImageSet(train.images[: spec.library_images])
+        build_library(model, images, spec.library_clusters, spec.seed).save(self.out)
+        self.on_progress("concepts", 1, 1, {})
+        last = next((h for h in reversed(self.state.history) if "val_ce" in h), {})
+        return {"out": str(self.out), **last}
+
+    def _set_lr(self, step: int) -> None:
+        warm = self.spec.config.warmup_steps
+        scale = min(1.0, (step + 1) / warm) if warm > 0 else 1.0
+        for group in self.opt.param_groups:
+            group["lr"] = self.spec.config.lr * scale
+
+    def _tokens(self, train: ImageSet) -> torch.Tensor:
+        """Every training image's tokens under the final dVAE, cached beside the checkpoint."""
+        path = self.out / f"tokens-{self.state.dvae_step}.pt"
+        if path.exists():
+            return torch.load(path)
+        self.on_progress("tokens", 0, 1, {})
+        tokens = encode_tokens(self.model, train.images, self.device)
+        torch.save(tokens, path.with_suffix(".tmp"))
+        os.replace(path.with_suffix(".tmp"), path)
+        self.on_progress("tokens", 1, 1, {})
+        return tokens
+
+
+def train(spec: TrainSpec, on_progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Train (or resume) a SLATE run in ``spec.out``; see ``Trainer``."""
+    return Trainer(spec, on_progress).run()

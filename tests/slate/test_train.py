@@ -1,0 +1,65 @@
+"""Training: resumable with the same result, cancellable as a queue job, and checkpointed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from scenecraft.errors import Cancelled
+from scenecraft.slate.train import TrainSpec, train
+
+
+def spec_for(tiny, out, steps: int) -> TrainSpec:
+    return TrainSpec(
+        out=out,
+        config=tiny,
+        steps=steps,
+        dvae_steps=3,
+        train_images=12,
+        val_images=4,
+        library_images=4,
+        library_clusters=3,
+    )
+
+
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tiny, tmp_path):
+    train(spec_for(tiny, tmp_path / "straight", 6))
+    train(spec_for(tiny, tmp_path / "resumed", 2))
+    summary = train(spec_for(tiny, tmp_path / "resumed", 6))
+    assert summary["step"] == 6 and summary["dvae_step"] == 3
+    a = load_file(tmp_path / "straight" / "model.safetensors")
+    b = load_file(tmp_path / "resumed" / "model.safetensors")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    log = [
+        json.loads(line) for line in (tmp_path / "resumed" / "log.jsonl").read_text().splitlines()
+    ]
+    assert 0.0 <= log[-1]["fg_ari"] <= 1.0 and log[-1]["val_ce"] > 0
+    assert (tmp_path / "resumed" / "concepts.json").exists()
+
+
+def test_an_interrupted_run_keeps_its_progress(tiny, tmp_path):
+    seen = []
+
+    def stop_after_four(stage, step, total, numbers):
+        seen.append((stage, step))
+        if stage == "slate" and step == 4:
+            raise Cancelled("stop")
+
+    with pytest.raises(Cancelled):
+        train(spec_for(tiny, tmp_path, 10), stop_after_four)
+    state = torch.load(tmp_path / "train_state.pt", weights_only=False)["state"]
+    assert state["step"] == 4 and state["dvae_step"] == 3
+    resumed = []
+    train(spec_for(tiny, tmp_path, 10), lambda stage, step, *_: resumed.append((stage, step)))
+    assert ("slate", 5) in resumed and ("slate", 4) not in resumed
+
+
+def test_a_different_config_in_the_same_folder_is_refused(tiny, tmp_path):
+    train(spec_for(tiny, tmp_path, 1))
+    with pytest.raises(ValueError, match="different config"):
+        train(spec_for(replace(tiny, num_slots=4), tmp_path, 1))
