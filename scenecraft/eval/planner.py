@@ -6,7 +6,10 @@
   boxes on the canvas, IoU <= 0.1 between any two boxes);
 - corrections of synthetic (spec, perturbed detections) pairs, 1/4 each missing, extra,
   wrong-colour and wrong-side objects: does the corrected layout satisfy the spec, and do the
-  objects that were already right stay within 0.02 of where they were?
+  objects that were already right stay within 0.02 of where they were? "Already right" means
+  untouched by the perturbation and in no pair of objects that breaks a relation; the stricter
+  "keeps all untouched" also counts the reference of a wrong-side object, which a corrector
+  cannot tell from the moved one (either may be moved back across the other).
 
 Paraphrases and correction pairs come from seeds in the ``heldout_prompts`` range that tests
 and tuning never use.

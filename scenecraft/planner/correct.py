@@ -154,15 +154,22 @@ class _Corrector:
         hi = min((max(p) for p in pairs), default=1.0) - RELATION_MARGIN
         return (cx > lo) & (cx < hi)
 
-    def move(self, o: _Obj, skip: RelationSpec, extra: Allowed) -> None:
-        """Move ``o`` to the nearest free spot where ``extra`` and its other relations hold."""
+    def move(
+        self,
+        o: _Obj,
+        skip: RelationSpec,
+        extra: Allowed,
+        towards: tuple[float, float] | None = None,
+    ) -> None:
+        """Move ``o`` to the free spot nearest ``towards`` (default: where it is) at which
+        ``extra`` and its kind's other relations hold."""
         occupied = [b.box for b in self.objs if b is not o]
         _, _, w, h = o.box
 
         def allowed(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
             return extra(cx, cy) & self.others_mask(o, skip, cx, cy)
 
-        box = free_box(w, h, occupied, centre(o.box), allowed)
+        box = free_box(w, h, occupied, towards or centre(o.box), allowed)
         if box is not None:
             o.box = box
 
@@ -200,12 +207,19 @@ class _Corrector:
 
         candidates = [c + _CLEAR for c in pos[0]] + [c - _CLEAR for c in pos[1]] + [t_min, t_max]
         t = min((float(np.clip(c, t_min, t_max)) for c in candidates), key=cost)
-        for o, c in zip(first, pos[0], strict=True):
-            if c > t - _CLEAR:
-                self.move(o, r, lambda cx, cy: (cx, cy)[axis] <= t - _CLEAR)
-        for o, c in zip(second, pos[1], strict=True):
-            if c < t + _CLEAR:
-                self.move(o, r, lambda cx, cy: (cx, cy)[axis] >= t + _CLEAR)
+        for group, side, wrong in ((first, -1, pos[0]), (second, 1, pos[1])):
+            edge = t + side * _CLEAR
+            for o, c in zip(group, wrong, strict=True):
+                if side * (c - edge) < 0:
+                    # aim just across the line, keeping the other coordinate
+                    towards = list(centre(o.box))
+                    towards[axis] = edge
+                    self.move(
+                        o,
+                        r,
+                        lambda cx, cy, edge=edge, side=side: side * ((cx, cy)[axis] - edge) >= 0,
+                        (towards[0], towards[1]),
+                    )
 
     def add_missing(self) -> None:
         """New objects, sized like their kind's others, at the free spot nearest to where a

@@ -109,15 +109,15 @@ def free_box(
 ) -> Box | None:
     """The box of size (w, h) nearest to centre ``prefer`` that stays on the canvas, keeps
     ``GAP`` from every occupied box, and whose centre ``allowed`` accepts; None if none does."""
-    xs = np.arange(w / 2, 1 - w / 2 + 1e-9, step)
-    ys = np.arange(h / 2, 1 - h / 2 + 1e-9, step)
-    if len(xs) == 0 or len(ys) == 0:
+    if w > 1 or h > 1:
         return None
-    cx, cy = (g.ravel() for g in np.meshgrid(xs, ys))
-    # the preferred spot itself is a candidate, so an object that need not move stays exactly
+    # a grid, plus the lines through the preferred spot and along the canvas edges, so that
+    # moving along one axis only, or right up to an edge, is always a candidate
     px = float(np.clip(prefer[0], w / 2, 1 - w / 2))
     py = float(np.clip(prefer[1], h / 2, 1 - h / 2))
-    cx, cy = np.append(cx, px), np.append(cy, py)
+    xs = np.unique(np.append(np.arange(w / 2, 1 - w / 2, step), [w / 2, 1 - w / 2, px]))
+    ys = np.unique(np.append(np.arange(h / 2, 1 - h / 2, step), [h / 2, 1 - h / 2, py]))
+    cx, cy = (g.ravel() for g in np.meshgrid(xs, ys))
     ok = np.ones_like(cx, dtype=bool)
     for ox, oy, ow, oh in occupied:
         apart_x = (cx + w / 2 + GAP <= ox) | (cx - w / 2 >= ox + ow + GAP)
