@@ -67,7 +67,7 @@ _STOPWORD_TEXT = (
     "seen drawn appears appear featuring coloured colored colour color shaped shape shapes "
     "side hand very left right top bottom middle center centre corner other another we you i "
     "me hello hi hey please nothing something anything everything should must can could would "
-    "will may might shall need needs want wants"
+    "will may might shall need needs want wants canvas image picture scene"
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _ADJECTIVE_SUFFIXES = ("ful", "ous", "less", "ish", "ic", "ive", "en", "ed", "ing", "y")
