@@ -18,6 +18,7 @@ from scenecraft.pipelines.base import Context, Params, Pipeline, Result
 BUILTIN_MODULES: list[str] = [
     "scenecraft.pipelines.world_render",
     "scenecraft.pipelines.slate",
+    "scenecraft.pipelines.vectorize",
 ]
 
 _REGISTRY: dict[str, Pipeline] = {}

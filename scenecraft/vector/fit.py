@@ -29,7 +29,7 @@ from scenecraft.vector.losses import Loss, make_loss
 from scenecraft.vector.raster import group_visibility, render_torch
 from scenecraft.vector.scene import LinearGradient, Scene
 
-Progress = Callable[[int, int, float], None]
+Progress = Callable[[int, int, float, Scene], None]  # step, total, loss, scene being fitted
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,8 @@ def fit(
 ) -> FitResult:
     """Optimise a copy of ``init`` so that its render matches ``target`` [H, W, 3] in [0, 1].
 
-    The render is at the target's size. ``progress(step, total, loss)`` is called after every
-    step; ``cancelled()`` is polled before every step and stops the fit with ``Cancelled``.
+    The render is at the target's size. ``progress(step, total, loss, scene)`` is called after
+    every step; ``cancelled()`` is polled before every step and stops the fit with ``Cancelled``.
     Returns the fitted scene (pruned of groups showing < ``min_visible_px`` pixels) and losses.
     """
     if target.ndim != 3 or target.shape[-1] != 3 or not target.is_floating_point():
@@ -178,7 +178,7 @@ def fit(
                 r.clamp_(min=0)
         result.losses.append(value.item())
         if progress is not None:
-            progress(step + 1, iters, result.losses[-1])
+            progress(step + 1, iters, result.losses[-1], scene)
     for p in [p for g in groups for p in g["params"]]:
         p.requires_grad_(False)
     result.scene, result.pruned = _prune(scene, min_visible_px)

@@ -1,0 +1,174 @@
+"""``vectorize``: an image -> a layered SVG, fitted through scenecraft's differentiable rasteriser.
+
+Stages: load (the image, or a held-out ShapesWorld scene with its masks) -> init (one path per
+mask, or a grid, random blobs, random strokes) -> fit (Adam, L2 / SSIM / LPIPS) -> write.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from scenecraft.errors import InvalidParams
+from scenecraft.pipelines.base import Context, Params, Pipeline, Result, check_side
+from scenecraft.pipelines.slate import ImageInput, read_image
+from scenecraft.settings import get_settings
+
+PREVIEW_EVERY = 10  # steps between preview renders (the context throttles them further)
+
+
+class VectorizeParams(Params):
+    image: ImageInput | None = Field(
+        None, description="the image (default: a held-out ShapesWorld scene from the seed)"
+    )
+    size: int = Field(128, ge=8, description="longest side of the fit, pixels")
+    paths: int = Field(64, ge=1, description="paths for grid / blobs / strokes starts")
+    iters: int = Field(200, ge=1, description="optimisation steps")
+    loss: Literal["l2", "ssim", "lpips"] = "l2"
+    init: Literal["auto", "masks", "grid", "blobs", "strokes"] = Field(
+        "auto", description="auto: masks when the input has them (ShapesWorld scenes), else blobs"
+    )
+    opacity_modulation: bool | None = Field(
+        None, description="learn alphas under a rising cap (default: on, except for masks)"
+    )
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, v: int) -> int:
+        return check_side(v, "size")
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, v: int) -> int:
+        if v > (limit := get_settings().limits.max_paths):
+            raise ValueError(f"{v} paths is more than the limit {limit}")
+        return v
+
+    @field_validator("iters")
+    @classmethod
+    def _iters(cls, v: int) -> int:
+        if v > (limit := get_settings().limits.max_iters):
+            raise ValueError(f"{v} iterations is more than the limit {limit}")
+        return v
+
+
+def load(params: VectorizeParams, ctx: Context) -> tuple[np.ndarray, np.ndarray | None]:
+    """(image [H, W, 3] uint8, instance masks [H, W] or None)."""
+    from PIL import Image, UnidentifiedImageError
+
+    inp = params.image or ImageInput(scene=int(ctx.rng.integers(0, 1000)))
+    if inp.png_base64 is None:
+        return read_image(inp, params.size, "image")
+    try:
+        im = Image.open(io.BytesIO(base64.b64decode(inp.png_base64, validate=True)))
+        im.load()
+    except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as e:
+        raise InvalidParams.single("params.image.png_base64", f"not an image: {e}") from None
+    if im.width < 1 or im.height < 1:
+        raise InvalidParams.single("params.image.png_base64", "image has no pixels")
+    rgba = im.convert("RGBA")
+    flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    flat.alpha_composite(rgba)  # transparent pixels become white, like the SVG's canvas
+    scale = params.size / max(flat.size)
+    shape = (max(1, round(flat.width * scale)), max(1, round(flat.height * scale)))
+    return np.asarray(flat.convert("RGB").resize(shape, Image.LANCZOS)), None
+
+
+def initialise(params: VectorizeParams, image, masks: np.ndarray | None, seed: int):
+    from scenecraft.vector import initialise as init
+
+    h, w = image.shape[:2]
+    kind = params.init if params.init != "auto" else ("masks" if masks is not None else "blobs")
+    if kind == "masks":
+        if masks is None:
+            raise InvalidParams.single(
+                "params.init", "'masks' needs a ShapesWorld scene input; use grid or blobs"
+            )
+        return kind, init.from_masks(masks, image)
+    if kind == "grid":
+        rows = max(1, int(np.sqrt(params.paths * h / w)))
+        return kind, init.grid(rows, max(1, params.paths // rows), w, h, target=image, seed=seed)
+    radius = (0.02 * max(w, h), 0.12 * max(w, h))
+    if kind == "blobs":
+        return kind, init.random_blobs(params.paths, w, h, seed, radius, target=image)
+    return kind, init.random_strokes(params.paths, w, h, seed, 0.02 * max(w, h), target=image)
+
+
+def run(params: VectorizeParams, ctx: Context) -> Result:
+    import torch
+
+    from scenecraft.vector import render
+    from scenecraft.vector.fit import OpacityModulation, fit
+    from scenecraft.vector.losses import make_loss
+    from scenecraft.vector.svg_write import to_svg
+    from scenecraft.world.render import to_png
+
+    ctx.set_stage("load")
+    pixels, masks = load(params, ctx)
+    target = torch.from_numpy(pixels.copy()).float() / 255  # [H, W, 3]
+    loss = make_loss(params.loss)  # fails here (missing LPIPS weights) before any fitting
+    ctx.set_stage("init")
+    kind, start = initialise(params, target, masks, ctx.seed)
+    modulate = params.opacity_modulation
+    modulate = kind != "masks" if modulate is None else modulate
+
+    def on_step(step: int, total: int, value: float, scene) -> None:
+        preview = None
+        if step % PREVIEW_EVERY == 0 or step == total:
+            with torch.no_grad():
+                preview = _png(render(scene), to_png)
+        ctx.progress(step, total, preview)
+
+    ctx.set_stage("fit")
+    result = fit(
+        target,
+        start,
+        params.iters,
+        loss,
+        OpacityModulation() if modulate else None,
+        lr_points=0.5 if kind == "masks" else 1.0,
+        progress=on_step,
+        cancelled=ctx.cancelled,
+    )
+    ctx.set_stage("write")
+    svg = to_svg(result.scene)
+    with torch.no_grad():
+        final = render(result.scene)
+        mse = float(((final[..., :3] - target) ** 2).mean())
+    a = ctx.artifacts
+    a.put("final.svg", svg.encode(), "image/svg+xml")
+    a.put("final.png", _png(final, to_png), "image/png")
+    a.put("target.png", to_png(pixels), "image/png")
+    return Result(
+        artifacts=a.refs,
+        metrics={
+            "psnr": round(10 * float(np.log10(1 / max(mse, 1e-12))), 3),
+            "paths": len(result.scene.shapes),
+            "pruned": result.pruned,
+            "svg_bytes": len(svg.encode()),
+            "final_loss": result.losses[-1] if result.losses else None,
+        },
+        record={"init": kind, "opacity_modulation": modulate},
+    )
+
+
+def _png(image, to_png) -> bytes:
+    rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])  # over white
+    return to_png((rgb.clamp(0, 1) * 255).round().byte().numpy())
+
+
+PIPELINES = [
+    Pipeline(
+        name="vectorize",
+        params=VectorizeParams,
+        run=run,
+        queue="cpu",
+        description="image -> layered SVG fitted with the differentiable rasteriser",
+        final="final.png",
+    )
+]
