@@ -104,37 +104,12 @@ def read_image(inp: ImageInput, size: int, field: str) -> tuple[np.ndarray, np.n
     return np.asarray(im.resize((size, size), Image.BICUBIC)), None
 
 
-def _mask_png(mask: np.ndarray) -> bytes:
-    from scenecraft.world.render import to_png
-
-    return to_png((mask.clip(0, 1) * 255).round().astype(np.uint8))
-
-
-def _segmentation(masks: np.ndarray) -> np.ndarray:
-    # masks [K, H, W] -> [H, W, 3]: each pixel in the colour of its argmax slot
-    palette = np.array(
-        [
-            [230, 25, 75],
-            [60, 180, 75],
-            [255, 225, 25],
-            [0, 130, 200],
-            [245, 130, 48],
-            [145, 30, 180],
-            [70, 240, 240],
-            [240, 50, 230],
-            [210, 245, 60],
-            [128, 128, 128],
-        ],
-        np.uint8,
-    )
-    return palette[masks.argmax(0) % len(palette)]
-
-
 def reconstruct(params: SlateParams, ctx: Context) -> Result:
     import torch
 
     from scenecraft.slate.data import to_tensor, to_uint8
     from scenecraft.slate.metrics import fg_ari
+    from scenecraft.slate.viz import mask_image, segmentation
     from scenecraft.world.render import to_png
 
     ctx.set_stage("load")
@@ -152,9 +127,9 @@ def reconstruct(params: SlateParams, ctx: Context) -> Result:
     a.put("input.png", to_png(image), "image/png")
     a.put("final.png", to_png(recon), "image/png")
     a.put("dvae.png", to_png(to_uint8(out["dvae"])[0]), "image/png")
-    a.put("segmentation.png", to_png(_segmentation(masks)), "image/png")
+    a.put("segmentation.png", to_png(segmentation(masks)), "image/png")
     for k, m in enumerate(masks):
-        a.put(f"slot_{k}.png", _mask_png(m), "image/png")
+        a.put(f"slot_{k}.png", to_png(mask_image(m)), "image/png")
     ctx.progress(2, 2, preview=to_png(recon))
     metrics: dict[str, Any] = {
         "slots": len(masks),
@@ -169,6 +144,7 @@ def compose(params: SlateParams, ctx: Context) -> Result:
     import torch
 
     from scenecraft.slate.compose import choose_slots, decode_slots, resolve_concepts, swap_slots
+    from scenecraft.slate.viz import segmentation
     from scenecraft.world.detect import detect
     from scenecraft.world.judge import judge
     from scenecraft.world.prompts import parse_prompt
@@ -201,8 +177,8 @@ def compose(params: SlateParams, ctx: Context) -> Result:
         image, masks = swap_slots(model, image_a, image_b, params.swap, g)
         a.put("input_a.png", to_png(image_a), "image/png")
         a.put("input_b.png", to_png(image_b), "image/png")
-        a.put("segmentation_a.png", to_png(_segmentation(masks[0])), "image/png")
-        a.put("segmentation_b.png", to_png(_segmentation(masks[1])), "image/png")
+        a.put("segmentation_a.png", to_png(segmentation(masks[0])), "image/png")
+        a.put("segmentation_b.png", to_png(segmentation(masks[1])), "image/png")
         record = {"swap": [list(p) for p in params.swap]}
     a.put("final.png", to_png(image), "image/png")
     a.put("composition.json", json.dumps(record, indent=1).encode(), "application/json")
