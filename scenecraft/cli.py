@@ -309,6 +309,21 @@ def train_world_model(
     print(model.resolve())
 
 
+@eval_app.command("slate")
+def eval_slate(
+    model: Path | None = typer.Option(None, help="checkpoint folder (default: settings)"),
+    n: int = typer.Option(500, help="held-out scenes"),
+    combos: int = typer.Option(200, help="unseen concept combinations to compose"),
+    train_images: int = typer.Option(10000, help="training scenes the checkpoint saw"),
+    out: Path = typer.Option(Path("eval/results/slate.json")),
+) -> None:
+    """FG-ARI, reconstruction MSE and composition success of a SLATE checkpoint."""
+    from scenecraft.eval.slate import main
+    from scenecraft.settings import get_settings
+
+    main(model or Path(get_settings().slate_model), n, combos, train_images, out)
+
+
 @train_app.command("slate")
 def train_slate(
     out: Path = typer.Option(
