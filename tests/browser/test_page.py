@@ -117,6 +117,18 @@ def test_live_progress_and_cancel_running_and_queued(tab, worker, api):
     expect(page.locator("#job-state")).to_have_text("canceled", timeout=30_000)
     t.shot("job-canceled-desktop")
 
+    # the gallery's filters narrow it to what was asked for
+    page.get_by_role("link", name="← All jobs").click()
+    page.get_by_label("Filter by state").select_option("canceled")
+    cards = page.locator(".job-card")
+    expect(cards.filter(has_text="canceled")).to_have_count(cards.count())
+    expect(page.locator(f"[data-job-id='{queued}']")).to_be_visible()
+    expect(page.locator(f"[data-job-id='{running}']")).to_be_visible()
+    page.get_by_label("Filter by state").select_option("")
+    page.get_by_label("Filter by pipeline").select_option("world.render")
+    expect(page.locator(f"[data-job-id='{running}']")).to_have_count(0)
+    expect(page.locator(".job-card").filter(has_text="test.steps")).to_have_count(0)
+
 
 def test_bad_field_shows_the_servers_error_next_to_it(tab):
     t = tab()

@@ -547,13 +547,21 @@ function clearErrors(form, summary) {
   for (const el of form.querySelectorAll(".field-error")) el.textContent = "";
 }
 
+// The ErrorBody's field paths ("params.size") point at the inputs carrying the same data-path;
+// a path inside a JSON field ("params.boxes.0.x") points at that field.
+function inputFor(form, path) {
+  for (let p = path; p; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
+    const el = form.querySelector(`[data-path="${CSS.escape(p)}"]`);
+    if (el) return el;
+  }
+  return null;
+}
 // The ErrorBody's field paths ("params.size") point at the inputs carrying the same data-path.
 function showErrors(form, summary, err) {
   const list = h("ul");
   const errors = err.errors.length ? err.errors : [{ field: "", message: describe(err) }];
   for (const { field, message } of errors) {
-    const path = field.replace(/^.*?(?=params(\.|$))/, "");
-    const input = path ? form.querySelector(`[data-path="${CSS.escape(path)}"]`) : null;
+    const input = inputFor(form, field.replace(/^.*?(?=params(\.|$))/, ""));
     const text = field ? `${field}: ${message}` : message;
     if (input) {
       input.setAttribute("aria-invalid", "true");
@@ -779,7 +787,8 @@ async function jobView(id, signal) {
   const finish = (fresh) => {
     job = fresh;
     live.state = fresh.state;
-    live.progress = fresh.progress;
+    // while running, events are newer than any snapshot; afterwards the record is final
+    if (TERMINAL.has(fresh.state) || !live.progress) live.progress = fresh.progress;
     live.cancelRequested = fresh.cancel_requested;
     paint();
     error.textContent = fresh.error ? `${fresh.state === "canceled" ? "Stopped" : "Failed"}: ${fresh.error}` : "";
@@ -807,9 +816,9 @@ async function jobView(id, signal) {
     } catch {
       return;
     }
-    if (type === "state" || data.state) {
-      live.state = data.state || live.state;
-      if (TERMINAL.has(live.state)) refresh();
+    if (type === "state" && data.state) {
+      live.state = data.state;
+      refresh(); // timestamps, attempts, and at the end the artifacts
     }
     if (type === "progress" || type === "preview") {
       live.progress = { stage: data.stage, step: data.step, total: data.total };
