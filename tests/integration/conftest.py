@@ -8,29 +8,24 @@ also load the ``test.steps`` pipeline. Everything started here is stopped in tea
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 import steps_pipeline  # noqa: F401  (registers test.steps in this process, as workers do)
 import uvicorn
 
+from scenecraft.worker.local import RedisServer, Workers, free_port, wait_for
+
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
-KEY_A, KEY_B = "key-a-0123456789", "key-b-0123456789"
+KEY_A, KEY_B, KEY_FUZZ = "key-a-0123456789", "key-b-0123456789", "key-fuzz-0123456789"
 # short limits so lost workers are noticed within seconds; the hard limit stays under the
 # visibility timeout as in production
 SERVICE_ENV = {
-    "SCENECRAFT_API_KEYS": f"{KEY_A},{KEY_B}",
+    "SCENECRAFT_API_KEYS": f"{KEY_A},{KEY_B},{KEY_FUZZ}",
     "SCENECRAFT_JOB_TIME_LIMIT_S": "8",
     "SCENECRAFT_JOB_SOFT_TIME_LIMIT_S": "6",
     "SCENECRAFT_VISIBILITY_TIMEOUT_S": "10",
@@ -40,56 +35,6 @@ SERVICE_ENV = {
     "SCENECRAFT_PREVIEW_INTERVAL_S": "0",
     "SCENECRAFT_DEVICE": "cpu",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check, what: str, timeout: float = 60.0, every: float = 0.05):
-    """Poll ``check`` until it returns something truthy (a hang guard, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
-class RedisServer:
-    """A private redis-server. ``persist`` keeps an append-only file so a restart keeps data."""
-
-    def __init__(self, folder: Path, persist: bool = False):
-        self.folder, self.persist, self.port = folder, persist, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--dir", str(self.folder)]
-        args += ["--appendonly", "yes", "--appendfsync", "always"] if self.persist else [
-            "--appendonly", "no"
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        client = redis.Redis.from_url(self.url)
-        wait_for(lambda: _pings(client), "redis-server to answer")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(30)
-            self.proc = None
-
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
 
 
 class ApiServer:
@@ -120,54 +65,14 @@ class ApiServer:
         self.thread.join(30)
 
 
-class Workers:
-    """``scenecraft worker`` processes; each has a unique node name and is killed at teardown."""
+def workers_for(redis_url: str) -> Workers:
+    """Workers that also load the ``test.steps`` pipeline."""
+    return StepsWorkers(redis_url, env={"PYTHONPATH": str(HERE), "OMP_NUM_THREADS": "1"}, cwd=REPO)
 
-    def __init__(self, redis_url: str):
-        self.redis_url = redis_url
-        self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, queues: str = "cpu", concurrency: int = 1) -> str:
-        name = f"w{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
-        env = {
-            **os.environ,
-            "SCENECRAFT_REDIS_URL": self.redis_url,
-            "PYTHONPATH": str(HERE),
-            "OMP_NUM_THREADS": "1",
-        }
-        cmd = [sys.executable, "-m", "scenecraft.cli", "worker", "--queues", queues]
-        cmd += ["--concurrency", str(concurrency), "--name", name, "--include", "steps_pipeline"]
-        cmd += ["--loglevel", "warning"]
-        self.procs[name] = subprocess.Popen(cmd, cwd=REPO, env=env, start_new_session=True)
-        store = redis.Redis.from_url(self.redis_url, decode_responses=True)
-        first = queues.split(",")[0]
-        wait_for(
-            lambda: store.zscore(f"sc:workers:{first}", name) is not None,
-            f"worker {name} to be ready",
-            timeout=120,
-        )
-        return name
-
-    def parent_of(self, pid: int) -> str | None:
-        """The node whose main process is ``pid`` or the parent of ``pid``."""
-        try:
-            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (FileNotFoundError, IndexError):
-            return None
-        for name, p in self.procs.items():
-            if p.pid in (pid, ppid):
-                return name
-        return None
-
-    def kill(self, name: str) -> None:
-        """SIGKILL the whole worker (main process and its children)."""
-        p = self.procs.pop(name)
-        os.killpg(p.pid, signal.SIGKILL)
-        p.wait(30)
-
-    def stop_all(self) -> None:
-        for name in list(self.procs):
-            self.kill(name)
+class StepsWorkers(Workers):
+    def start(self, queues: str = "cpu", concurrency: int = 1, include=("steps_pipeline",)) -> str:
+        return super().start(queues, concurrency, include)
 
 
 @pytest.fixture(scope="session")
@@ -208,7 +113,7 @@ def api(service_env: str) -> Iterator[ApiServer]:
 
 @pytest.fixture
 def workers(service_env: str) -> Iterator[Workers]:
-    w = Workers(service_env)
+    w = workers_for(service_env)
     try:
         yield w
     finally:
@@ -237,3 +142,13 @@ def wait_state(client: httpx.Client, job_id: str, states: set[str], timeout: flo
         return job if job["state"] in states else None
 
     return wait_for(check, f"job {job_id} to reach {states}", timeout=timeout, every=0.1)
+
+
+def cancel_all(client: httpx.Client) -> None:
+    """Cancel every unfinished job of the client's key, so later tests' workers skip them."""
+    for state in ("queued", "running"):
+        while jobs := client.get("/v1/jobs", params={"status": state, "limit": 200}).json()["jobs"]:
+            for j in jobs:
+                client.post(f"/v1/jobs/{j['id']}/cancel")
+            if state == "running":
+                break

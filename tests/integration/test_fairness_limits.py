@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import ApiServer, auth, wait_state
+from conftest import ApiServer, auth, cancel_all, wait_state
 
 from scenecraft.settings import get_settings
 from scenecraft.worker.config import get_service_settings
@@ -19,6 +19,7 @@ def test_a_single_job_is_not_starved_by_another_keys_batch(
     client_a, client_b, workers, service_env
 ):
     store = JobStore.from_url(service_env)
+    cancel_all(client_b)  # B's single job must be B's only one
     big = client_a.post("/v1/batches", json={"jobs": [steps() for _ in range(40)]}).json()
     workers.start()
     wait_state(client_a, big["jobs"][0]["id"], {"running", "succeeded"})
@@ -49,6 +50,8 @@ def test_priority_orders_one_keys_jobs(client_b, workers, service_env):
 
 
 def test_metrics_report_queues_durations_and_outcomes(api, client_a, workers):
+    canceled = client_a.post("/v1/jobs", json=steps()).json()
+    client_a.post(f"/v1/jobs/{canceled['id']}/cancel")
     workers.start()
     job = client_a.post("/v1/jobs", json=steps()).json()
     wait_state(client_a, job["id"], {"succeeded"})

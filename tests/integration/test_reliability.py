@@ -9,7 +9,7 @@ import signal
 import httpx
 import pytest
 import redis
-from conftest import KEY_A, ApiServer, RedisServer, Workers, auth, wait_state
+from conftest import KEY_A, ApiServer, RedisServer, auth, wait_state, workers_for
 from steps_pipeline import DONE, STARTS
 
 from scenecraft.api.client import parse_sse
@@ -17,17 +17,18 @@ from scenecraft.settings import get_settings
 from scenecraft.worker.config import get_service_settings
 from scenecraft.worker.store import TERMINAL, JobStore, events_key
 
-STEPS = 8
+STEPS = 6
 
 
-def steps_job(tag: str, steps: int = STEPS, step_s: float = 0.15) -> dict:
+def steps_job(tag: str, steps: int = STEPS, step_s: float = 0.1) -> dict:
     return {"pipeline": "test.steps", "params": {"steps": steps, "step_s": step_s, "tag": tag}}
 
 
 @pytest.mark.timeout(400)
 def test_kill_9_twenty_times_across_fifty_jobs(client_a, workers, service_env):
     """Every accepted job succeeds exactly once although its worker was killed mid-job 20 times:
-    16 times the process running the job, 4 times the whole worker (main process and children)."""
+    18 times the process running the job, twice the whole worker (main process and children),
+    which Redis redelivers only after its visibility timeout."""
     store = JobStore.from_url(service_env)
     store.r.delete(STARTS, DONE)
     workers.start()
@@ -47,13 +48,13 @@ def test_kill_9_twenty_times_across_fifty_jobs(client_a, workers, service_env):
             if r.state == "running"
             and r.id not in killed
             and r.progress
-            and 1 <= r.progress["step"] <= STEPS - 3
+            and 1 <= r.progress["step"] <= STEPS - 2
         ]
         if not victims:
             continue
         victim = victims[0]
         pid = int(victim.worker.rpartition(":")[2])
-        if len(killed) % 5 == 4:
+        if len(killed) % 10 == 9:
             node = workers.parent_of(pid)
             if node is None:
                 continue
@@ -113,7 +114,7 @@ def test_cancel_queued_job_never_starts(client_a, service_env):
     assert r.status_code == 200 and r.json()["state"] == "canceled"
     assert client_a.post(f"/v1/jobs/{job['id']}/cancel").status_code == 409
     probe = client_a.post("/v1/jobs", json=steps_job("after-cancel", steps=1)).json()
-    w = Workers(service_env)
+    w = workers_for(service_env)
     try:
         w.start()
         wait_state(client_a, probe["id"], {"succeeded"})
@@ -131,7 +132,7 @@ def test_redis_down_is_503_and_queued_jobs_proceed_after(tmp_path, monkeypatch, 
     monkeypatch.setenv("SCENECRAFT_REDIS_URL", server.url)
     get_settings.cache_clear()
     get_service_settings.cache_clear()
-    workers = Workers(server.url)
+    workers = workers_for(server.url)
     try:
         with ApiServer() as api, httpx.Client(base_url=api.url, headers=auth(KEY_A)) as c:
             queued = [c.post("/v1/jobs", json=steps_job(f"q{i}", steps=2)).json() for i in range(3)]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import boto3
 import httpx
 import pytest
-from conftest import KEY_A, ApiServer, Workers, auth, wait_state
+from conftest import KEY_A, ApiServer, auth, wait_state, workers_for
 from moto.server import ThreadedMotoServer
 
 from scenecraft.pipelines.artifacts import open_store
@@ -57,7 +57,7 @@ def test_worker_writes_and_api_serves_from_the_bucket(s3, service_env, monkeypat
     monkeypatch.setenv("SCENECRAFT_ARTIFACTS", s3)
     get_settings.cache_clear()
     get_service_settings.cache_clear()
-    workers = Workers(service_env)
+    workers = workers_for(service_env)
     try:
         with ApiServer() as api, httpx.Client(base_url=api.url, headers=auth(KEY_A)) as c:
             workers.start()
