@@ -381,5 +381,74 @@ def train_slate(
     print(json.dumps(summary))
 
 
+@app.command()
+def vectorize(
+    image: Path = typer.Argument(..., exists=True, dir_okay=False, help="PNG or JPEG to trace"),
+    out: Path = typer.Option(..., "--out", "-o", help="SVG file to write"),
+    paths: int = typer.Option(64, "--paths", help="paths for grid / blobs / strokes starts"),
+    iters: int = typer.Option(200, "--iters", help="optimisation steps"),
+    loss: str = typer.Option("l2", "--loss", help="l2 | ssim | lpips"),
+    init: str = typer.Option("auto", "--init", help="auto | grid | blobs | strokes"),
+    size: int = typer.Option(256, "--size", help="longest side of the fit, pixels"),
+    seed: int | None = typer.Option(None, "--seed"),
+    device: str = typer.Option("", help="torch device (default: settings)"),
+) -> None:
+    """Fit a layered SVG to an image (the ``vectorize`` pipeline, run in-process)."""
+    import base64
+
+    from scenecraft.errors import ScenecraftError
+    from scenecraft.pipelines.artifacts import open_store
+    from scenecraft.pipelines.base import make_context
+    from scenecraft.pipelines.registry import execute, validate
+    from scenecraft.settings import get_settings
+
+    settings = get_settings()
+    params = {
+        "image": {"png_base64": base64.b64encode(image.read_bytes()).decode()},
+        "paths": paths,
+        "iters": iters,
+        "loss": loss,
+        "init": init,
+        "size": size,
+        "seed": seed,
+    }
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[stage]}")]
+    try:
+        pipe, valid = validate("vectorize", params)
+        with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task(f"vectorize {image.name}", total=None, stage="")
+
+            def on_progress(ev: dict) -> None:
+                bar.update(task, completed=ev["step"], total=ev["total"] or None, stage=ev["stage"])
+
+            store = open_store(settings.artifacts)
+            ctx = make_context(
+                store, valid.seed, device or settings.device, on_progress=on_progress
+            )
+            result = execute(pipe, valid, ctx)
+    except ScenecraftError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    # write next to the destination, then rename: a failed run never leaves a partial file
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_bytes(ctx.artifacts.get("final.svg"))
+    partial.replace(out)
+    console.print(" ".join(f"{k} {v}" for k, v in result.metrics.items()))
+    print(out.resolve())
+
+
+@eval_app.command("vectorize")
+def eval_vectorize(
+    n: int = typer.Option(50, help="held-out ShapesWorld scenes"),
+    size: int = typer.Option(128, help="canvas side"),
+    iters: int = typer.Option(200, help="optimisation steps per scene"),
+    out: Path = typer.Option(Path("eval/results/vectorize.json")),
+) -> None:
+    """Mask-initialised SVG fits: PSNR, paths, SVG bytes and time per scene."""
+    from scenecraft.eval.vectorize import main
+
+    main(n=n, size=size, out=out, iters=iters)
+
+
 if __name__ == "__main__":
     app()

@@ -67,7 +67,11 @@ def load(params: VectorizeParams, ctx: Context) -> tuple[np.ndarray, np.ndarray 
     try:
         im = Image.open(io.BytesIO(base64.b64decode(inp.png_base64, validate=True)))
         im.load()
-    except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as e:
+    except UnidentifiedImageError:
+        raise InvalidParams.single(
+            "params.image.png_base64", "not an image format PIL can read (PNG, JPEG, ...)"
+        ) from None
+    except (binascii.Error, OSError, ValueError) as e:
         raise InvalidParams.single("params.image.png_base64", f"not an image: {e}") from None
     if im.width < 1 or im.height < 1:
         raise InvalidParams.single("params.image.png_base64", "image has no pixels")

@@ -79,7 +79,7 @@ def _param_groups(scene: Scene, lr_points: float, lr_width: float, lr_color: flo
                     radii.append(value)
     for g in scene.shape_groups:
         colors.extend(c for c in (g.fill_color, g.stroke_color) if c is not None)
-    background = []  # learned too, but its alpha is not under opacity modulation
+    background = []  # colours learned too; alpha stays (the canvas is as opaque as it was)
     if isinstance(scene.background, LinearGradient):
         background.append(scene.background.stop_colors)
     elif scene.background is not None:
@@ -152,6 +152,7 @@ def fit(
     target = target.float()
     result = FitResult(scene)
     initial_alpha = [c[3].item() for c in colors]
+    background_alpha = [b[..., 3].clone() for b in background]
     for step in range(iters):
         if cancelled is not None and cancelled():
             raise Cancelled(f"fit cancelled at step {step} of {iters}")
@@ -172,8 +173,9 @@ def fit(
                 c[3] = alpha if cap is None else c[3].clamp(0, cap)
             for w in widths:
                 w.clamp_(0.5, max_stroke_width)
-            for b in background:
+            for b, alpha in zip(background, background_alpha, strict=True):
                 b.clamp_(0, 1)
+                b[..., 3] = alpha
             for r in radii:  # a negative radius would draw a (mirrored) circle again
                 r.clamp_(min=0)
         result.losses.append(value.item())
