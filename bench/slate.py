@@ -125,7 +125,7 @@ def main() -> None:
         table.add_column(c)
     for r in rows:
         table.add_row(*r)
-    console = Console()
+    console = Console(width=150)
     console.print(table)
     console.print(
         f"shipped config, step on cached tokens (batch {SHIP.batch_size}): {ship_step:.3f} s "
