@@ -7,7 +7,7 @@ same straight-alpha RGBA as the PyTorch rasteriser. Not exercised here: no wheel
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 
 import torch
 from torch import Tensor

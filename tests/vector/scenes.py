@@ -11,15 +11,8 @@ import torch
 from PIL import Image
 
 from scenecraft.vector import Circle, Ellipse, Path, Polygon, Rect, Scene, ShapeGroup
+from scenecraft.vector.initialise import blob_path
 from scenecraft.vector.svg_write import to_svg
-
-
-def blob(rng: np.random.Generator, center: tuple[float, float], radius: float) -> Path:
-    """A closed path of 4 cubics around ``center`` (the anchor scene's kind of shape)."""
-    angles = np.sort(rng.uniform(0, 2 * math.pi, 12))
-    r = radius * rng.uniform(0.6, 1.0, 12)
-    pts = np.stack([center[0] + r * np.cos(angles), center[1] + r * np.sin(angles)], -1)
-    return Path(torch.full((4,), 2), torch.tensor(pts, dtype=torch.float32), is_closed=True)
 
 
 def star(center: tuple[float, float], outer: float, inner: float, points: int = 5) -> Polygon:
@@ -52,7 +45,7 @@ def random_scene(seed: int, size: int = 256) -> Scene:
         elif kind == "star":
             shapes.append(star(c, r, r * 0.45))
         elif kind == "blob":
-            shapes.append(blob(rng, c, r))
+            shapes.append(blob_path(c, r, rng))
         elif kind == "quad":  # quadratic segments mixed with a line
             pts = [[c[0] - r, c[1]], [c[0], c[1] - 2 * r], [c[0] + r, c[1]], [c[0], c[1] + r]]
             shapes.append(Path([1, 0, 0], pts, True))
@@ -65,7 +58,7 @@ def random_scene(seed: int, size: int = 256) -> Scene:
             ]
             shapes.append(Path([2], pts, False))
         else:  # even-odd hole: an outer and an inner blob in one group
-            shapes.append(blob(rng, c, r))
+            shapes.append(blob_path(c, r, rng))
             shapes.append(Circle(r * 0.35, list(c)))
         stroke = rng.uniform() < 0.35 or kind == "open"
         width = float(rng.uniform(1.0, 6.0))
@@ -95,4 +88,4 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * math.log10(1 / max(mse, 1e-12))
 
 
-__all__ = ["blob", "psnr", "random_scene", "resvg_render", "star", "to_svg"]
+__all__ = ["psnr", "random_scene", "resvg_render", "star", "to_svg"]

@@ -1,0 +1,123 @@
+"""The ``vectorize`` pipeline and CLI command: an image in, a clean layered SVG out."""
+
+import base64
+import io
+
+import pytest
+from PIL import Image, ImageDraw
+from typer.testing import CliRunner
+
+from scenecraft.cli import app
+from scenecraft.errors import Cancelled, InvalidParams
+from scenecraft.pipelines.artifacts import open_store
+from scenecraft.pipelines.base import make_context
+from scenecraft.pipelines.registry import execute, pipelines, validate
+from scenecraft.vector.sanitize import sanitize_svg
+from scenecraft.vector.svg_read import read_svg
+
+
+def _png() -> bytes:
+    image = Image.new("RGB", (40, 30), "white")
+    ImageDraw.Draw(image).ellipse([5, 5, 25, 25], fill="red")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _run(params: dict, tmp_path, **ctx_kwargs):
+    pipe, valid = validate("vectorize", params)
+    ctx = make_context(open_store(str(tmp_path / "store")), valid.seed, "cpu", **ctx_kwargs)
+    return execute(pipe, valid, ctx), ctx
+
+
+def test_vectorize_is_registered():
+    assert "vectorize" in pipelines()
+
+
+def test_shapesworld_scene_becomes_one_labelled_path_per_object(tmp_path):
+    events = []
+    result, ctx = _run({"size": 64, "iters": 15, "seed": 5}, tmp_path, on_progress=events.append)
+    svg = ctx.artifacts.get("final.svg").decode()
+    assert sanitize_svg(svg) == svg
+    scene = read_svg(svg)
+    assert len(scene.shape_groups) == result.metrics["paths"] >= 1
+    assert result.metrics["psnr"] >= 30
+    assert result.record["init"] == "masks"
+    assert [e["step"] for e in events if e["stage"] == "fit"][-1] == 15
+
+
+def test_uploaded_image_with_grid_start(tmp_path):
+    params = {
+        "image": {"png_base64": base64.b64encode(_png()).decode()},
+        "size": 40,
+        "iters": 3,
+        "paths": 12,
+        "init": "grid",
+        "seed": 0,
+    }
+    result, ctx = _run(params, tmp_path)
+    scene = read_svg(ctx.artifacts.get("final.svg"))
+    assert (scene.canvas_width, scene.canvas_height) == (40, 30)  # aspect ratio kept
+    assert result.metrics["paths"] <= 12
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"paths": 100_000}, "params.paths"),
+        ({"iters": 10**7}, "params.iters"),
+        ({"size": 100_000}, "params.size"),
+        ({"loss": "l1"}, "params.loss"),
+        ({"image": {"png_base64": base64.b64encode(b"not a png").decode()}}, "png_base64"),
+        (
+            {"image": {"png_base64": base64.b64encode(_png()).decode()}, "init": "masks"},
+            "params.init",
+        ),
+    ],
+)
+def test_bad_params_are_refused_naming_the_field(params, field, tmp_path):
+    with pytest.raises(InvalidParams, match=field):
+        _run({"iters": 2, **params}, tmp_path)
+
+
+def test_cancel_stops_the_fit(tmp_path):
+    with pytest.raises(Cancelled):
+        _run({"size": 32, "iters": 50}, tmp_path, is_cancelled=lambda: True)
+
+
+def test_cli_writes_svg_and_leaves_nothing_on_bad_input(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCENECRAFT_ARTIFACTS", str(tmp_path / "store"))
+    from scenecraft.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        image = tmp_path / "in.png"
+        image.write_bytes(_png())
+        out = tmp_path / "out.svg"
+        args = [
+            "vectorize",
+            str(image),
+            "-o",
+            str(out),
+            "--paths",
+            "8",
+            "--iters",
+            "3",
+            "--size",
+            "40",
+        ]
+        done = CliRunner().invoke(app, args)
+        assert done.exit_code == 0, done.output
+        assert read_svg(out.read_text()).canvas_width == 40
+        bad = tmp_path / "bad.png"
+        bad.write_text("hello")
+        failed = CliRunner().invoke(app, ["vectorize", str(bad), "-o", str(tmp_path / "b.svg")])
+        assert failed.exit_code == 2 and "not an image" in failed.output
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "bad.png",
+            "in.png",
+            "out.svg",
+            "store",
+        ]
+    finally:
+        get_settings.cache_clear()
