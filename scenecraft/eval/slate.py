@@ -14,7 +14,7 @@ from PIL import Image
 
 from scenecraft.eval.common import print_table, write_json
 from scenecraft.slate.checkpoint import load_model
-from scenecraft.slate.compose import choose_slots, decode_slots
+from scenecraft.slate.compose import choose_slots, concepts_spec, decode_slots
 from scenecraft.slate.concepts import ConceptLibrary
 from scenecraft.slate.data import shapes_world, to_tensor, to_uint8
 from scenecraft.slate.metrics import fg_ari
@@ -22,7 +22,6 @@ from scenecraft.slate.model import Slate
 from scenecraft.slate.viz import mask_image, segmentation
 from scenecraft.world.detect import detect
 from scenecraft.world.judge import judge
-from scenecraft.world.prompts import parse_prompt
 from scenecraft.world.scene import sample_scene, split_seed
 
 EVAL_SEED = 0
@@ -85,8 +84,7 @@ def compositions(
     for combo in combos:
         comp = choose_slots(list(combo), library, rng)
         image = decode_slots(model, comp.slots[None])[0]
-        spec = parse_prompt(" and ".join(f"a {c}" for c in combo))
-        ok.append(judge(detect(image), spec).ok)
+        ok.append(judge(detect(image), concepts_spec(list(combo))).ok)
         images.append(image)
     report = {
         "n": len(combos),

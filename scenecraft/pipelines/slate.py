@@ -143,11 +143,16 @@ def reconstruct(params: SlateParams, ctx: Context) -> Result:
 def compose(params: SlateParams, ctx: Context) -> Result:
     import torch
 
-    from scenecraft.slate.compose import choose_slots, decode_slots, resolve_concepts, swap_slots
+    from scenecraft.slate.compose import (
+        choose_slots,
+        concepts_spec,
+        decode_slots,
+        resolve_concepts,
+        swap_slots,
+    )
     from scenecraft.slate.viz import segmentation
     from scenecraft.world.detect import detect
     from scenecraft.world.judge import judge
-    from scenecraft.world.prompts import parse_prompt
     from scenecraft.world.render import to_png
 
     ctx.set_stage("load")
@@ -165,7 +170,7 @@ def compose(params: SlateParams, ctx: Context) -> Result:
         ctx.set_stage("decode")
         image = decode_slots(model, comp.slots[None])[0]
         record = comp.to_dict(library)
-        verdict = judge(detect(image), parse_prompt(" and ".join(f"a {c}" for c in concepts)))
+        verdict = judge(detect(image), concepts_spec(concepts))
         metrics["judge_ok"] = verdict.ok
         record["judge"] = verdict.to_dict()
     else:

@@ -9,11 +9,13 @@ slot of one library image with a single object, whose object slot is left out.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from scenecraft.contracts import ObjectSpec, SceneSpec
 from scenecraft.errors import InvalidParams
 from scenecraft.slate.concepts import BACKGROUND, ConceptLibrary
 from scenecraft.slate.data import to_tensor, to_uint8
@@ -72,6 +74,16 @@ def resolve_concepts(
             f"unknown concept {what}; known concepts: {', '.join(known)}",
         )
     return out
+
+
+def concepts_spec(concepts: list[str]) -> SceneSpec:
+    """What the judge should find: ['red circle', 'red circle', 'blue star'] -> two red circles
+    and a blue star."""
+    objects = []
+    for concept, n in Counter(concepts).items():
+        colour, _, shape = concept.rpartition(" ")
+        objects.append(ObjectSpec(name=shape, count=n, attributes=[colour] if colour else []))
+    return SceneSpec(objects=objects)
 
 
 def _fits(library: ConceptLibrary, i: int, placed: list[int]) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 
-import numpy as np
 import pytest
 import torch
 
@@ -15,31 +14,16 @@ from scenecraft.pipelines.base import make_context
 from scenecraft.pipelines.registry import execute, validate
 from scenecraft.settings import get_settings
 from scenecraft.slate.checkpoint import save_model
-from scenecraft.slate.concepts import ConceptLibrary
 from scenecraft.slate.model import Slate
 from scenecraft.world.render import render_scene, to_png
 from scenecraft.world.scene import sample_scene
 
 
-def hand_library(slot_size: int) -> ConceptLibrary:
-    """Slots of two images: (background, red circle, background), (background, blue star, mixed)."""
-    return ConceptLibrary(
-        slots=torch.randn(6, slot_size),
-        labels=["background", "red circle", "background", "background", "blue star", "mixed"],
-        centres=np.array([[0.5, 0.5], [0.3, 0.3], [0.5, 0.5], [0.5, 0.5], [0.7, 0.7], [0.5, 0.5]]),
-        radii=np.array([0, 0.1, 0, 0, 0.1, 0], np.float32),
-        sources=np.array([0, 0, 0, 1, 1, 1]),
-        cluster=np.array([0, 1, 0, 0, 2, 3]),
-        names=["background", "red circle", "blue star", "mixed"],
-        purity=[1.0, 1.0, 1.0, 1.0],
-    )
-
-
 @pytest.fixture
-def checkpoint(tiny, tmp_path, monkeypatch):
+def checkpoint(tiny, library, tmp_path, monkeypatch):
     folder = tmp_path / "slate"
     save_model(Slate(tiny), folder)
-    hand_library(tiny.slot_size).save(folder)
+    library.save(folder)
     monkeypatch.setenv("SCENECRAFT_SLATE_MODEL", str(folder))
     monkeypatch.setenv("SCENECRAFT_ARTIFACTS", str(tmp_path / "artifacts"))
     get_settings.cache_clear()
