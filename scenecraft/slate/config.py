@@ -31,7 +31,7 @@ class SlateConfig:
     tau_start: float = 1.0
     tau_end: float = 0.1
     tau_steps: int = 1500  # the dVAE is trained first, for this many steps
-    lr_dvae: float = 3e-4
+    lr_dvae: float = 1e-3  # the small dVAE is stable at this rate and done in fewer steps
     lr: float = 4e-4
     warmup_steps: int = 0  # the reference needs 30k; implicit gradients do not
     grad_clip: float = 1.0  # 0 disables
@@ -74,6 +74,7 @@ REFERENCE = SlateConfig(
     implicit_grad=False,
     mixture_weight=0.0,
     tau_steps=30000,
+    lr_dvae=3e-4,
     lr=1e-4,
     warmup_steps=30000,
     batch_size=50,

@@ -42,16 +42,19 @@ class DVAE(nn.Module):
             nn.ReLU(),
             nn.Conv2d(h, v, 1),
         )
-        ups = []
+        # channels halve at each 2x upsampling: full width where there are few positions, and
+        # a cheap head at full resolution, where the reference spent most of its step
+        ups, c = [], h
         for _ in range(int(math.log2(p))):
-            ups += [nn.Conv2d(h, h * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU()]
+            ups += [nn.Conv2d(c, (c // 2) * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU()]
+            c //= 2
         self.decoder = nn.Sequential(
             nn.Conv2d(v, h, 1),
             nn.ReLU(),
             nn.Conv2d(h, h, 3, padding=1),
             nn.ReLU(),
             *ups,
-            nn.Conv2d(h, 3, 1),
+            nn.Conv2d(c, 3, 1),
         )
 
     def logits(self, image: torch.Tensor) -> torch.Tensor:
