@@ -221,7 +221,10 @@ function signOut(message = "") {
 }
 
 document.getElementById("sign-out").addEventListener("click", () => signOut());
-window.addEventListener("hashchange", route);
+// only "#/..." addresses are views; others (the skip link's "#main") are in-page jumps
+window.addEventListener("hashchange", () => {
+  if (!location.hash || location.hash.startsWith("#/")) route();
+});
 
 // ---------------------------------------------------------------------------------------------
 // Sign in
@@ -251,6 +254,9 @@ function loginView() {
     error,
     h("button", { type: "submit", class: "primary", text: "Sign in" }),
   );
+  // Resubmitting the same request after a failure (e.g. 503 while Redis restarts) reuses its
+  // Idempotency-Key, so a request that did get through is never queued twice.
+  let attempt = { body: "", key: "" };
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const key = input.value.trim();
@@ -489,9 +495,10 @@ function jobForm(box, pipes) {
       .map(([name, s], i) => ({ ...buildField(name, s, req.has(name), defs, idPrefix), i, name, required: req.has(name) }))
       .sort((a, b) => a.rank - b.rank || a.i - b.i);
     // required and simple fields up front; optional structured ones and the seed under "More"
-    fields.replaceChildren(...built.filter((f) => f.required || f.kind !== "json").filter((f) => f.name !== "seed").map((f) => f.wrap));
+    const upFront = (f) => f.name !== "seed" && (f.required || f.kind !== "json");
+    fields.replaceChildren(...built.filter(upFront).map((f) => f.wrap));
     advanced.replaceChildren(
-      ...built.filter((f) => !(f.required || f.kind !== "json") || f.name === "seed").map((f) => f.wrap),
+      ...built.filter((f) => !upFront(f)).map((f) => f.wrap),
       h("div", { class: "field", "data-field": "priority" },
         h("label", { for: "priority", text: "Priority" }), priority,
         h("p", { class: "hint", id: "priority-hint", text: "0–9, higher runs first among this key's jobs" }),
@@ -510,6 +517,9 @@ function jobForm(box, pipes) {
     }
   });
 
+  // Resubmitting the same request after a failure (e.g. 503 while Redis restarts) reuses its
+  // Idempotency-Key, so a request that did get through is never queued twice.
+  let attempt = { body: "", key: "" };
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     clearErrors(form, summary);
@@ -521,13 +531,14 @@ function jobForm(box, pipes) {
     const body = { pipeline: select.value, params };
     const prio = readField(priority);
     if (prio) body.priority = prio.value;
+    if (JSON.stringify(body) !== attempt.body) attempt = { body: JSON.stringify(body), key: crypto.randomUUID() };
     submit.disabled = true;
     status.textContent = "Submitting…";
     try {
       const job = await api("/v1/jobs", {
         method: "POST",
         body,
-        headers: { "Idempotency-Key": crypto.randomUUID() },
+        headers: { "Idempotency-Key": attempt.key },
       });
       status.textContent = `Queued job ${shortId(job.id)}.`;
       location.hash = `#/jobs/${job.id}`;
@@ -585,7 +596,7 @@ function showErrors(form, summary, err) {
 function galleryView(box, pipes, signal) {
   const statusSel = h("select", { id: "filter-status" }, h("option", { value: "", text: "Any state" }), STATES.map((s) => h("option", { value: s, text: s })));
   const pipeSel = h("select", { id: "filter-pipeline" }, h("option", { value: "", text: "Any pipeline" }), pipes.map((p) => h("option", { value: p.name, text: p.name })));
-  const list = h("ul", { class: "cards", id: "job-list", "aria-live": "polite", "aria-busy": "true" });
+  const list = h("ul", { class: "cards", id: "job-list", "aria-busy": "true" });
   const more = h("button", { type: "button", class: "secondary", hidden: true, text: "Load more" });
   const note = h("p", { class: "muted", role: "status" });
   box.append(
@@ -602,10 +613,12 @@ function galleryView(box, pipes, signal) {
 
   let cursor = null;
   let timer = null;
+  let generation = 0; // a reload retires the polling loop of the list it replaces
   const cards = new Map(); // id -> {li, job}
 
   async function load(append = false) {
     clearTimeout(timer);
+    const gen = ++generation;
     const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (statusSel.value) q.set("status", statusSel.value);
     if (pipeSel.value) q.set("pipeline", pipeSel.value);
@@ -618,6 +631,7 @@ function galleryView(box, pipes, signal) {
       if (err.name !== "AbortError") note.textContent = describe(err);
       return;
     }
+    if (gen !== generation) return;
     list.setAttribute("aria-busy", "false");
     if (!append) {
       list.replaceChildren();
@@ -631,11 +645,11 @@ function galleryView(box, pipes, signal) {
       list.append(li);
     }
     note.textContent = cards.size ? "" : "No jobs yet. Submit one above.";
-    schedule();
+    schedule(gen);
   }
 
   // while any job shown is still moving, refresh its card
-  function schedule() {
+  function schedule(gen) {
     const active = [...cards.values()].filter(({ job }) => !TERMINAL.has(job.state));
     if (!active.length || signal.aborted) return;
     timer = setTimeout(async () => {
@@ -643,6 +657,7 @@ function galleryView(box, pipes, signal) {
         try {
           const fresh = await api(`/v1/jobs/${job.id}`, { signal });
           const old = cards.get(job.id);
+          if (gen !== generation) return;
           if (!old) continue;
           if (fresh.state !== old.job.state || JSON.stringify(fresh.progress) !== JSON.stringify(old.job.progress)) {
             const li = jobCard(fresh, () => load());
@@ -653,7 +668,7 @@ function galleryView(box, pipes, signal) {
           if (err.name === "AbortError") return;
         }
       }
-      schedule();
+      if (gen === generation) schedule(gen);
     }, GALLERY_POLL_MS);
   }
 
