@@ -66,10 +66,10 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[
 @pytest.fixture(scope="module")
 def worker(service_env: str) -> Iterator[None]:
     """One worker process for the module's tests (starting one takes seconds)."""
-    w = live.Workers(service_env)
     with pytest.MonkeyPatch.context() as mp:
         for k, v in LONG_JOBS.items():
             mp.setenv(k, v)
+        w = live.workers_for(service_env)
         w.start(concurrency=1)
     try:
         yield
