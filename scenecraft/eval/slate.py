@@ -88,7 +88,7 @@ def compositions(
         images.append(image)
     report = {
         "n": len(combos),
-        "judge_ok": float(np.mean(ok)) if ok else float("nan"),
+        "judge_ok": float(np.mean(ok)) if ok else None,
         "examples": [
             {"concepts": list(c), "ok": bool(k)} for c, k in zip(combos[:20], ok, strict=False)
         ],

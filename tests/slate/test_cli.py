@@ -1,0 +1,29 @@
+"""``scenecraft eval slate`` and ``scenecraft train slate`` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from scenecraft.cli import app
+from scenecraft.slate.checkpoint import save_model
+from scenecraft.slate.model import Slate
+
+
+def test_eval_slate_writes_json_and_a_picture_grid(tiny, library, tmp_path):
+    save_model(Slate(tiny), tmp_path / "ckpt")
+    library.save(tmp_path / "ckpt")
+    out = tmp_path / "slate.json"
+    args = ["eval", "slate", "--model", str(tmp_path / "ckpt"), "--n", "4", "--combos", "2"]
+    result = CliRunner().invoke(app, [*args, "--train-images", "20", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["n_scenes"] == 4 and len(report["scenes"]["fg_ari_per_scene"]) == 4
+    assert out.with_suffix(".png").stat().st_size > 0
+
+
+def test_train_slate_names_the_presets_on_a_bad_one(tmp_path):
+    result = CliRunner().invoke(app, ["train", "slate", "--out", str(tmp_path), "--preset", "x"])
+    assert result.exit_code == 2
+    assert "ship, small, reference" in result.output
