@@ -29,11 +29,13 @@ class SlotAttention(nn.Module):
             nn.Linear(d, cfg.slot_mlp_hidden), nn.ReLU(), nn.Linear(cfg.slot_mlp_hidden, d)
         )
 
-    def init_slots(self, batch: int, num_slots: int, generator: torch.Generator | None = None):
-        # [B, K, D]: samples around a learned mean, so slots are exchangeable
-        noise = torch.randn(
-            batch, num_slots, self.mu.shape[-1], generator=generator, device=self.mu.device
-        )
+    def init_slots(
+        self, batch: int, num_slots: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        # [B, K, D]: samples around a learned mean, so slots are exchangeable. Drawn on the CPU so
+        # a seeded CPU generator gives the same slots on any device.
+        noise = torch.randn(batch, num_slots, self.mu.shape[-1], generator=generator)
+        noise = noise.to(self.mu.device)
         return self.mu + self.log_sigma.exp() * noise
 
     def step(
