@@ -145,6 +145,12 @@ def test_sld_rounds_side_by_side_with_boxes_and_ops(tab, api):
     box = r1.locator(".box.proposed").first.bounding_box()
     assert abs((box["x"] - img["x"]) / img["width"] - circle_b[0]) < 0.03
     t.shot("job-sld-desktop")
+    # on a phone the rounds stay side by side in a row that scrolls, not the page
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    row = page.get_by_role("group", name="Rounds, side by side")
+    assert row.evaluate("e => e.scrollWidth > e.clientWidth")
+    t.shot("job-sld-phone")
 
 
 def test_svgcraft_layout_raster_and_svg_through_img(tab, api, tmp_path):

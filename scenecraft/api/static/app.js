@@ -198,8 +198,9 @@ function route() {
   const key = getKey();
   document.getElementById("account").hidden = !key;
   document.getElementById("who").textContent = key ? `key …${key.slice(-4)}` : "";
-  if (!key) return loginView();
   const m = location.hash.match(/^#\/jobs\/([0-9a-f]{32})$/);
+  document.title = !key ? "Sign in · scenecraft" : m ? `Job ${shortId(m[1])} · scenecraft` : "scenecraft";
+  if (!key) return loginView();
   if (m) return jobView(m[1], signal);
   return homeView(signal);
 }
