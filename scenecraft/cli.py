@@ -281,7 +281,11 @@ def submit(
     """
     from scenecraft.api.remote import submit_file
 
-    failed = submit_file(jobs, server, key, out, console)
+    try:
+        failed = submit_file(jobs, server, key, out, console)
+    except KeyboardInterrupt:
+        console.print("interrupted; run the same command again to resume the same batch")
+        raise typer.Exit(130) from None
     for f in failed:
         where = f"line {f.line}" if f.line else "batch"
         job = f" job {f.job_id}" if f.job_id else ""

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,6 +24,8 @@ from scenecraft.api.client import ApiError, Client
 from scenecraft.render_batch import JobLine, job_folder, read_jobs
 
 STREAMS = 8  # jobs followed at once; the others wait their turn (the server runs them anyway)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -69,11 +73,35 @@ def submit_file(path: Path, server: str, key: str, out: Path, console: Console) 
                 finally:
                     bars.advance(overall)
 
-            with ThreadPoolExecutor(STREAMS) as pool:
-                results = list(pool.map(follow, zip(lines, batch["jobs"], strict=True)))
+            results = _in_daemon_threads(follow, list(zip(lines, batch["jobs"], strict=True)))
         return [f for f in results if f is not None]
     finally:
         client.close()
+
+
+def _in_daemon_threads(fn: Callable[[T], R], items: list[T]) -> list[R]:
+    """``map`` over ``STREAMS`` daemon threads, so Ctrl-C ends the command at once (an executor's
+    threads would hold the process open until their event streams end)."""
+    todo = queue.SimpleQueue()
+    for i, item in enumerate(items):
+        todo.put((i, item))
+    results: list[Any] = [None] * len(items)
+
+    def work() -> None:
+        while True:
+            try:
+                i, item = todo.get_nowait()
+            except queue.Empty:
+                return
+            results[i] = fn(item)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(STREAMS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():
+            t.join(0.2)  # short joins keep the main thread responsive to Ctrl-C
+    return results
 
 
 def _follow(

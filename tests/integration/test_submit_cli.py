@@ -40,7 +40,8 @@ def test_submit_resumes_and_lists_failures(api, client_b, workers, tmp_path):
     new = wait_for(lambda: all_job_ids(client_b) - before, "the batch to be submitted")
     first.send_signal(signal.SIGINT)  # interrupted before any job ran: no worker yet
     first.wait(60)
-    assert first.returncode != 0
+    assert first.returncode == 130
+    assert b"run the same command again" in first.stderr.read()
 
     workers.start()
     second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
