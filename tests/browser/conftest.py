@@ -1,7 +1,7 @@
 """The web page in a real Chromium, against the live service of the integration tests.
 
 Redis, the API (uvicorn in a thread) and ``scenecraft worker`` processes come from
-``tests/integration/conftest.py``, loaded here under another name so both suites share one copy.
+``tests/integration/conftest.py``, loaded here under another name so that code exists once.
 Chromium is Debian's (``make dev`` installs it); Playwright only drives it, it downloads nothing.
 Screenshots go to ``test-artifacts/browser/``.
 """
@@ -11,10 +11,11 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 INTEGRATION = Path(__file__).parent.parent / "integration"
 SHOTS = Path(__file__).parent.parent.parent / "test-artifacts" / "browser"
@@ -54,14 +55,6 @@ live = _load_integration_conftest()
 service_env = live.service_env
 api = live.api
 
-if shutil.which(CHROMIUM) is None:
-    pytest.skip(
-        f"{CHROMIUM} is missing and could not be installed (run `make dev` as root, or "
-        "`apt-get install chromium`)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
-
 
 @pytest.fixture(scope="module")
 def worker(service_env: str) -> Iterator[None]:
@@ -78,8 +71,10 @@ def worker(service_env: str) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
+def browser() -> Iterator[Browser]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip(f"{CHROMIUM} is missing: `make dev` installs it (apt-get install chromium)")
+    with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield b
@@ -87,7 +82,7 @@ def browser() -> Iterator[object]:
             b.close()
 
 
-class Page:
+class Tab:
     """One browser tab on the service; fails the test on any uncaught script error."""
 
     def __init__(self, browser, base_url: str, viewport: dict[str, int]):
@@ -117,12 +112,12 @@ class Page:
 
 
 @pytest.fixture
-def tab(browser, api) -> Iterator[callable]:
+def tab(browser, api) -> Iterator[Callable[..., Tab]]:
     """``tab(viewport=DESKTOP)`` opens a fresh tab (its own session storage)."""
-    opened: list[Page] = []
+    opened: list[Tab] = []
 
-    def open_tab(viewport: dict[str, int] = DESKTOP) -> Page:
-        p = Page(browser, api.url, viewport)
+    def open_tab(viewport: dict[str, int] = DESKTOP) -> Tab:
+        p = Tab(browser, api.url, viewport)
         opened.append(p)
         return p
 
