@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import httpx
-from integration_conftest import KEY_A, KEY_B, wait_for
+from integration_conftest import KEY_A, KEY_B
 from playwright.sync_api import expect
+
+from scenecraft.worker.local import wait_for
 
 PHONE = {"width": 390, "height": 844}
 
