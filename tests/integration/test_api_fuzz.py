@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import schemathesis
-from conftest import KEY_FUZZ, auth, cancel_all
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -12,6 +11,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from service_harness import KEY_FUZZ, auth, cancel_all
 
 # no 5xx, and every answer is one the schema documents, with the documented body and type
 CHECKS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import ApiServer, auth, cancel_all, wait_state
+from service_harness import ApiServer, auth, cancel_all, wait_state
 
 from scenecraft.settings import get_settings
 from scenecraft.worker.config import get_service_settings

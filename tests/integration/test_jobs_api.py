@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
-from conftest import KEY_A, auth, wait_state
+from service_harness import KEY_A, auth, wait_state
 
 from scenecraft.api.client import parse_sse
 

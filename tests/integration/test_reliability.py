@@ -9,12 +9,13 @@ import signal
 import httpx
 import pytest
 import redis
-from conftest import KEY_A, ApiServer, RedisServer, auth, wait_state, workers_for
+from service_harness import KEY_A, ApiServer, auth, wait_state, workers_for
 from steps_pipeline import DONE, STARTS
 
 from scenecraft.api.client import parse_sse
 from scenecraft.settings import get_settings
 from scenecraft.worker.config import get_service_settings
+from scenecraft.worker.local import RedisServer, wait_for
 from scenecraft.worker.store import TERMINAL, JobStore, events_key
 
 STEPS = 6
@@ -161,3 +162,30 @@ def test_redis_down_is_503_and_queued_jobs_proceed_after(tmp_path, monkeypatch, 
         monkeypatch.undo()
         get_settings.cache_clear()
         get_service_settings.cache_clear()
+
+
+def test_a_job_whose_worker_keeps_dying_fails_with_a_reason(client_a, workers, service_env):
+    store = JobStore.from_url(service_env)
+    workers.start()
+    job = client_a.post("/v1/jobs", json=steps_job("", steps=100, step_s=0.1)).json()
+    for attempt in (1, 2, 3):  # SCENECRAFT_MAX_ATTEMPTS is 3
+
+        def running_attempt(attempt=attempt):
+            rec = store.get(job["id"])
+            mid = rec.attempts == attempt and rec.progress and rec.progress["step"] >= 1
+            return rec if rec.state == "running" and mid else None
+
+        rec = wait_for(running_attempt, f"attempt {attempt} to be under way")
+        os.kill(int(rec.worker.rpartition(":")[2]), signal.SIGKILL)
+    done = wait_state(client_a, job["id"], TERMINAL)
+    assert done["state"] == "failed"
+    assert "lost 3 times" in done["error"]
+
+
+def test_a_job_past_its_time_limit_fails_with_a_reason(client_a, workers):
+    workers.start()
+    # 10 s of steps against the tests' soft limit of 6 s
+    job = client_a.post("/v1/jobs", json=steps_job("", steps=100, step_s=0.1)).json()
+    done = wait_state(client_a, job["id"], TERMINAL)
+    assert done["state"] == "failed"
+    assert "time limit of 6 s" in done["error"]

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import boto3
 import httpx
 import pytest
-from conftest import KEY_A, ApiServer, auth, wait_state, workers_for
 from moto.server import ThreadedMotoServer
+from service_harness import KEY_A, ApiServer, auth, wait_state, workers_for
 
 from scenecraft.pipelines.artifacts import open_store
 from scenecraft.pipelines.s3store import S3ArtifactStore

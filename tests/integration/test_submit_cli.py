@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 
-from conftest import HERE, KEY_B, REPO, wait_for
+from service_harness import HERE, KEY_B, REPO
+
+from scenecraft.worker.local import wait_for
 
 
 def all_job_ids(client) -> set[str]:
