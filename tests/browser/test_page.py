@@ -81,6 +81,30 @@ def test_submit_watch_result_and_download_svg(tab, worker, tmp_path):
     t.shot("gallery-desktop")
 
 
+def test_vectorize_fits_an_svg_shown_beside_its_target(tab, worker, tmp_path):
+    t = tab()
+    page = t.page
+    t.sign_in(KEY_A)
+    page.get_by_label("Pipeline", exact=True).select_option("vectorize")
+    page.get_by_label("Size").fill("32")
+    page.get_by_label("Iters").fill("20")
+    page.get_by_label("Paths").press("Enter")
+    page.wait_for_url(JOB_URL)
+    expect(page.locator("#job-percent")).to_have_text("100%", timeout=90_000)
+    section = page.locator("section.panel-section")
+    expect(section.locator("figcaption > span")).to_have_text(
+        ["Target", "Fitted SVG", "SVG rendered"]
+    )
+    svg = page.locator("img[data-artifact='final.svg']")
+    wait_for(lambda: svg.evaluate("i => i.complete && i.naturalWidth") > 0, "the fitted SVG")
+    with page.expect_download() as dl:
+        section.get_by_role("link", name="Download final.svg").click()
+    saved = tmp_path / "fit.svg"
+    dl.value.save_as(saved)
+    assert b"<path" in saved.read_bytes()
+    t.shot("job-vectorize-desktop")
+
+
 def test_live_progress_and_cancel_running_and_queued(tab, worker, api):
     t = tab()
     page = t.page

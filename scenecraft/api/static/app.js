@@ -49,6 +49,11 @@ function fmtTime(iso) {
   return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
 }
 
+function fmtValue(v) {
+  if (typeof v === "number" && !Number.isInteger(v)) return String(Number(v.toPrecision(4)));
+  return typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
+}
+
 function natural(a, b) {
   return a.localeCompare(b, undefined, { numeric: true });
 }
@@ -711,8 +716,8 @@ function jobCard(job, reload) {
 }
 
 function thumbnailOf(job) {
-  const imgs = (job.artifacts || []).filter((a) => PREVIEW_TYPES.has(a.media_type));
-  return imgs.find((a) => /^final\.png$/.test(a.name)) || imgs.find((a) => !/mask/.test(a.name)) || imgs[0];
+  const imgs = (job.artifacts || []).filter(isImage);
+  return imgs.find((a) => a.name === "final.png") || imgs.find((a) => !/mask|slot/.test(a.name)) || imgs[0];
 }
 
 function cancelButton(job, after) {
@@ -780,7 +785,8 @@ async function jobView(id, signal) {
     const { state, progress } = live;
     badge.textContent = live.cancelRequested && !TERMINAL.has(state) ? "canceling" : state;
     badge.className = `badge ${state}`;
-    stage.textContent = progress?.stage ? `· ${progress.stage}${progress.total ? ` ${progress.step}/${progress.total}` : ""}` : "";
+    if (state === "succeeded") stage.textContent = "· done";
+    else stage.textContent = progress?.stage ? `· ${progress.stage}${progress.total ? ` ${progress.step}/${progress.total}` : ""}` : "";
     if (state === "succeeded") {
       bar.value = 100;
       pctText.textContent = "100%";
@@ -884,7 +890,7 @@ function renderInfo(box, job) {
     h("section", { class: "card", "aria-labelledby": "info-title" },
       h("h2", { id: "info-title", text: "Details" }),
       h("dl", { class: "facts" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]),
-        metrics.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: typeof v === "object" ? JSON.stringify(v) : String(v) })])),
+        metrics.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: fmtValue(v) })])),
       h("details", {}, h("summary", { text: "Parameters" }), h("pre", { text: JSON.stringify(job.params, null, 1) })),
       Object.keys(job.record || {}).length
         ? h("details", {}, h("summary", { text: "Reproduction record" }), h("pre", { text: JSON.stringify(job.record, null, 1) }))
@@ -927,6 +933,13 @@ const VIEWS = {
     ] },
     { title: "Slot masks", panels: [{ label: "Slot", match: /(slot|mask)/, each: true }] },
     { title: "Compositions", panels: [{ label: "Composition", match: /compos/, each: true }] },
+  ],
+  vectorize: [
+    { title: "Target and fitted SVG", panels: [
+      { label: "Target", match: /^target\.(png|jpe?g|webp)$/ },
+      { label: "Fitted SVG", match: /\.svg$/ },
+      { label: "SVG rendered", match: /^final\.png$/ },
+    ] },
   ],
   sld: "rounds",
 };
