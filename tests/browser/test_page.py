@@ -48,6 +48,8 @@ def test_submit_watch_result_and_download_svg(tab, worker, tmp_path):
     t.shot("form-desktop")
 
     job_id = submit_render(page, "two red circles left of a blue star", 64, 3)
+    # a screen reader lands on the new page's heading
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
     expect(page.locator("#job-progress")).to_have_attribute("value", "100", timeout=60_000)
     expect(page.locator("#job-percent")).to_have_text("100%")
     expect(page.locator("#job-state")).to_have_text("succeeded")

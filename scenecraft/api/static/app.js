@@ -815,7 +815,8 @@ async function jobView(id, signal) {
     paint();
     error.textContent = fresh.error ? `${fresh.state === "canceled" ? "Stopped" : "Failed"}: ${fresh.error}` : "";
     error.classList.toggle("stopped", fresh.state === "canceled");
-    if (TERMINAL.has(fresh.state)) {
+    if (TERMINAL.has(fresh.state) && !results.dataset.done) {
+      results.dataset.done = "1"; // the result and final state events both ask for a refresh
       if (fresh.state === "succeeded") previewBox.hidden = true; // the results take its place
       renderResults(results, fresh);
     }
@@ -886,6 +887,7 @@ function renderInfo(box, job) {
     ["Seed", job.params?.seed != null ? String(job.params.seed) : ""],
   ].filter(([, v]) => v);
   const metrics = Object.entries(job.metrics || {});
+  const opened = [...box.querySelectorAll("details")].map((d) => d.open); // keep what the reader opened
   box.replaceChildren(
     h("section", { class: "card", "aria-labelledby": "info-title" },
       h("h2", { id: "info-title", text: "Details" }),
@@ -896,6 +898,9 @@ function renderInfo(box, job) {
         ? h("details", {}, h("summary", { text: "Reproduction record" }), h("pre", { text: JSON.stringify(job.record, null, 1) }))
         : null),
   );
+  box.querySelectorAll("details").forEach((d, i) => {
+    d.open = Boolean(opened[i]);
+  });
 }
 
 // ---- Artifact views ---------------------------------------------------------------------------
