@@ -35,6 +35,7 @@ function h(tag, props = {}, ...children) {
 }
 
 const shortId = (id) => id.slice(0, 8);
+const stateText = (state, cancelRequested) => (cancelRequested && !TERMINAL.has(state) ? "canceling" : state);
 const pct = (step, total) => (total > 0 ? Math.max(0, Math.min(100, Math.round((100 * step) / total))) : 0);
 
 function fmtBytes(n) {
@@ -419,7 +420,12 @@ function buildField(name, schema, required, defs, idPrefix) {
     required ? h("span", { class: "req", "aria-hidden": "true", text: " *" }) : null,
     required ? h("span", { class: "visually-hidden", text: " (required)" }) : null,
   );
-  const hintParts = [s.description, limitsText(s), kind === "json" ? jsonHint(s) : "", nullable && !required ? "optional" : ""];
+  const hintParts = [
+    s.description,
+    limitsText(s),
+    kind === "json" ? jsonHint(s) : "",
+    nullable && !required ? "optional" : "",
+  ];
   const hint = h("p", { class: "hint", id: hintId, text: hintParts.filter(Boolean).join(" · ") });
   const err = h("p", { class: "field-error", id: errId });
   const wrap = h("div", { class: `field field-${kind}`, "data-field": path });
@@ -457,7 +463,12 @@ function jobForm(box, pipes) {
     return;
   }
   const summary = h("div", { class: "error-summary", id: "form-errors", role: "alert", tabindex: "-1", hidden: true });
-  const select = h("select", { id: "pipeline", name: "pipeline", "data-path": "pipeline", "aria-describedby": "pipeline-desc" });
+  const select = h("select", {
+    id: "pipeline",
+    name: "pipeline",
+    "data-path": "pipeline",
+    "aria-describedby": "pipeline-desc pipeline-error",
+  });
   for (const p of pipes) select.append(h("option", { value: p.name, text: p.name }));
   const desc = h("p", { class: "hint", id: "pipeline-desc" });
   const fields = h("div", { class: "fields" });
@@ -482,7 +493,10 @@ function jobForm(box, pipes) {
     "form",
     { id: "job-form", novalidate: true, "aria-describedby": "form-errors" },
     summary,
-    h("div", { class: "field", "data-field": "pipeline" }, h("label", { for: "pipeline", text: "Pipeline" }), select, desc,
+    h("div", { class: "field", "data-field": "pipeline" },
+      h("label", { for: "pipeline", text: "Pipeline" }),
+      select,
+      desc,
       h("p", { class: "field-error", id: "pipeline-error" })),
     fields,
     more,
@@ -498,7 +512,10 @@ function jobForm(box, pipes) {
     const req = new Set(schema.required || []);
     const idPrefix = `f-${p.name.replace(/[^a-z0-9]/gi, "_")}`;
     const built = Object.entries(schema.properties || {})
-      .map(([name, s], i) => ({ ...buildField(name, s, req.has(name), defs, idPrefix), i, name, required: req.has(name) }))
+      .map(([name, s], i) => {
+        const required = req.has(name);
+        return { ...buildField(name, s, required, defs, idPrefix), i, name, required };
+      })
       .sort((a, b) => a.rank - b.rank || a.i - b.i);
     // required and simple fields up front; optional structured ones and the seed under "More"
     const upFront = (f) => f.name !== "seed" && (f.required || f.kind !== "json");
@@ -586,12 +603,18 @@ function showErrors(form, summary, err) {
       if (slot) slot.textContent = text;
       const details = input.closest("details");
       if (details) details.open = true;
-      list.append(h("li", {}, h("a", { href: `#${input.id}`, onclick: (e) => { e.preventDefault(); input.focus(); }, text })));
+      const jump = (e) => {
+        e.preventDefault();
+        input.focus();
+      };
+      list.append(h("li", {}, h("a", { href: `#${input.id}`, onclick: jump, text })));
     } else {
       list.append(h("li", { text }));
     }
   }
-  const title = err.status === 422 || err.status === 400 ? "The job was not accepted:" : `Could not submit (${err.status || "network"}):`;
+  const title = err.status === 422 || err.status === 400
+    ? "The job was not accepted:"
+    : `Could not submit (${err.status || "network"}):`;
   summary.replaceChildren(h("p", { class: "summary-title", text: title }), list);
   summary.hidden = false;
   summary.focus();
@@ -600,8 +623,9 @@ function showErrors(form, summary, err) {
 // ---- Gallery ----------------------------------------------------------------------------------
 
 function galleryView(box, pipes, signal) {
-  const statusSel = h("select", { id: "filter-status" }, h("option", { value: "", text: "Any state" }), STATES.map((s) => h("option", { value: s, text: s })));
-  const pipeSel = h("select", { id: "filter-pipeline" }, h("option", { value: "", text: "Any pipeline" }), pipes.map((p) => h("option", { value: p.name, text: p.name })));
+  const option = (value, text = value) => h("option", { value, text });
+  const statusSel = h("select", { id: "filter-status" }, option("", "Any state"), STATES.map((s) => option(s)));
+  const pipeSel = h("select", { id: "filter-pipeline" }, option("", "Any pipeline"), pipes.map((p) => option(p.name)));
   const list = h("ul", { class: "cards", id: "job-list", "aria-busy": "true" });
   const more = h("button", { type: "button", class: "secondary", hidden: true, text: "Load more" });
   const note = h("p", { class: "muted", role: "status" });
@@ -702,10 +726,14 @@ function jobCard(job, reload) {
     { class: `job-card state-${job.state}`, "data-job-id": job.id },
     h("a", { href: `#/jobs/${job.id}`, class: "card-link" }, thumb, h("span", { class: "card-title", text: title })),
     h("p", { class: "card-meta" },
-      h("span", { class: `badge ${job.state}`, text: job.cancel_requested && !TERMINAL.has(job.state) ? "canceling" : job.state }),
+      h("span", { class: `badge ${job.state}`, text: stateText(job.state, job.cancel_requested) }),
       " ", h("span", { class: "muted", text: `${job.pipeline} · ${shortId(job.id)}` })),
     progress
-      ? h("progress", { max: 100, value: pct(progress.step, progress.total), "aria-label": `Progress of job ${shortId(job.id)}` })
+      ? h("progress", {
+        max: 100,
+        value: pct(progress.step, progress.total),
+        "aria-label": `Progress of job ${shortId(job.id)}`,
+      })
       : null,
     h("p", { class: "muted small", text: fmtTime(job.created_at) }),
   );
@@ -783,10 +811,10 @@ async function jobView(id, signal) {
   const live = { state: job.state, progress: job.progress, cancelRequested: job.cancel_requested };
   const paint = () => {
     const { state, progress } = live;
-    badge.textContent = live.cancelRequested && !TERMINAL.has(state) ? "canceling" : state;
+    badge.textContent = stateText(state, live.cancelRequested);
     badge.className = `badge ${state}`;
-    if (state === "succeeded") stage.textContent = "· done";
-    else stage.textContent = progress?.stage ? `· ${progress.stage}${progress.total ? ` ${progress.step}/${progress.total}` : ""}` : "";
+    const steps = progress?.total ? ` ${progress.step}/${progress.total}` : "";
+    stage.textContent = state === "succeeded" ? "· done" : progress?.stage ? `· ${progress.stage}${steps}` : "";
     if (state === "succeeded") {
       bar.value = 100;
       pctText.textContent = "100%";
@@ -895,7 +923,9 @@ function renderInfo(box, job) {
         metrics.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: fmtValue(v) })])),
       h("details", {}, h("summary", { text: "Parameters" }), h("pre", { text: JSON.stringify(job.params, null, 1) })),
       Object.keys(job.record || {}).length
-        ? h("details", {}, h("summary", { text: "Reproduction record" }), h("pre", { text: JSON.stringify(job.record, null, 1) }))
+        ? h("details", {},
+          h("summary", { text: "Reproduction record" }),
+          h("pre", { text: JSON.stringify(job.record, null, 1) }))
         : null),
   );
   box.querySelectorAll("details").forEach((d, i) => {
@@ -1016,7 +1046,9 @@ async function roundsView(job, artifacts, claimed) {
     for (const a of g.items) claimed.add(a.name);
     const fig = image ? figure(job, image, g.title, sets) : boxesFigure(job, g.title, sets);
     if (ops.length) fig.append(opsList(ops));
-    else if (jsons.length && g.title !== "Initial" && g.title !== "Final") fig.append(h("p", { class: "muted small", text: "No edits." }));
+    else if (jsons.length && g.title.startsWith("Round")) {
+      fig.append(h("p", { class: "muted small", text: "No edits." }));
+    }
     figs.push(fig);
   }
   const legend = h("p", { class: "legend muted small" },
@@ -1049,7 +1081,9 @@ function figure(job, a, caption, sets = null) {
   // SVG is only ever shown through <img>: scripts inside it cannot run there.
   artifactBlob(a.url)
     .then(({ url }) => {
-      if (/mask/i.test(a.name) && a.media_type === "image/png") img.addEventListener("load", () => colourLabels(img), { once: true });
+      if (/mask/i.test(a.name) && a.media_type === "image/png") {
+        img.addEventListener("load", () => colourLabels(img), { once: true });
+      }
       img.src = url;
     })
     .catch((err) => img.replaceWith(h("p", { class: "error", text: describe(err) })));
@@ -1107,26 +1141,32 @@ function drawBoxes(frame, sets) {
     for (const item of set.items) {
       const [x, y, w, ht] = item.box;
       const el = h("div", { class: `box ${set.kind}`, "aria-hidden": "true" }, h("span", { text: item.label || "" }));
-      Object.assign(el.style, { left: `${x * 100}%`, top: `${y * 100}%`, width: `${w * 100}%`, height: `${ht * 100}%` });
+      const at = (v) => `${v * 100}%`;
+      Object.assign(el.style, { left: at(x), top: at(y), width: at(w), height: at(ht) });
       frame.append(el);
     }
   }
 }
 
+const fmtBox = (b) => `[${b.map((v) => Number(v).toFixed(2)).join(", ")}]`;
+
+// The boxes as text too: what the overlay shows must not be visual only.
 function boxesText(sets) {
+  const line = (kind, it) => {
+    const score = it.score != null ? ` score ${Number(it.score).toFixed(2)}` : "";
+    return `${kind}: ${it.label || "?"} ${fmtBox(it.box)}${score}`;
+  };
   return h("details", { class: "boxes-text" },
     h("summary", { text: sets.map((s) => `${s.items.length} ${s.kind}`).join(", ") }),
-    h("ul", {}, sets.flatMap((s) => s.items.map((it) =>
-      h("li", { text: `${s.kind}: ${it.label || "?"} [${it.box.map((v) => v.toFixed(2)).join(", ")}]${it.score != null ? ` score ${Number(it.score).toFixed(2)}` : ""}` })))));
+    h("ul", {}, sets.flatMap((s) => s.items.map((it) => h("li", { text: line(s.kind, it) })))));
 }
 
 function opsList(ops) {
   return h("ol", { class: "ops" }, ops.map((op) => {
-    const fmt = (b) => (Array.isArray(b) ? `[${b.map((v) => Number(v).toFixed(2)).join(", ")}]` : "");
     const parts = [op.op, op.label];
     if (op.new_label) parts.push(`→ ${op.new_label}`);
-    if (op.old_box && op.new_box) parts.push(`${fmt(op.old_box)} → ${fmt(op.new_box)}`);
-    else if (op.new_box || op.old_box) parts.push(fmt(op.new_box || op.old_box));
+    if (op.old_box && op.new_box) parts.push(`${fmtBox(op.old_box)} → ${fmtBox(op.new_box)}`);
+    else if (op.new_box || op.old_box) parts.push(fmtBox(op.new_box || op.old_box));
     return h("li", { class: `op op-${op.op}`, text: parts.filter(Boolean).join(" ") });
   }));
 }
