@@ -176,6 +176,13 @@ def test_bad_field_shows_the_servers_error_next_to_it(tab):
     # the summary links to the field
     summary.get_by_role("link").first.click()
     expect(size).to_be_focused()
+    # an error about the params as a whole is listed, not pinned on a field
+    page.get_by_label("Prompt").fill("")
+    size.fill("64")
+    size.press("Enter")
+    expect(summary).to_contain_text("give exactly one of 'prompt' or 'scene'")
+    expect(size).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Prompt").fill("a red star")
     # a fixed field is accepted
     size.fill("64")
     size.press("Enter")
