@@ -17,7 +17,7 @@ def test_too_large_canvas_empty_prompt_and_unknown_field_are_named():
     with pytest.raises(InvalidParams) as e:
         validate("world.render", {"prompt": "   ", "size": 99999, "colour": 1})
     assert fields(e.value) == {"params.prompt", "params.size", "params.colour"}
-    assert "limit 1024" in str(e.value)
+    assert "size 99999 px is larger than the limit 1024 px" in str(e.value)
 
 
 def test_unknown_pipeline_lists_the_known_ones():

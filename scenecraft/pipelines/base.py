@@ -10,10 +10,10 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 from scenecraft.errors import Cancelled
 from scenecraft.pipelines.artifacts import ArtifactRef, ArtifactStore, JobArtifacts
@@ -37,45 +37,43 @@ class Params(BaseModel):
     )
 
 
-def check_side(v: int, field_name: str = "size") -> int:
-    limit = _limits().max_side
-    if v > limit:
-        raise ValueError(f"{field_name} {v} is larger than the limit {limit} px")
-    return v
+def _limit_check(attr: str, unit: str = ""):
+    """A validator enforcing ``settings.limits.<attr>`` and a schema hook that publishes it."""
+
+    def check(v, info: ValidationInfo):
+        if v is None:
+            return v
+        limit = getattr(_limits(), attr)
+        size = len(v) if isinstance(v, str) else v
+        if isinstance(v, str) and not v.strip():
+            raise ValueError(f"{info.field_name} is empty")
+        if size > limit:
+            raise ValueError(
+                f"{info.field_name} {size}{unit} is larger than the limit {limit}{unit}"
+            )
+        return v
+
+    def schema(s: dict) -> None:
+        s["maxLength" if attr == "max_prompt_chars" else "maximum"] = getattr(_limits(), attr)
+
+    return AfterValidator(check), Field(json_schema_extra=schema)
 
 
-def check_steps(v: int) -> int:
-    limit = _limits().max_steps
-    if v > limit:
-        raise ValueError(f"{v} steps is more than the limit {limit}")
-    return v
-
-
-def check_prompt(v: str) -> str:
-    limit = _limits().max_prompt_chars
-    if not v.strip():
-        raise ValueError("prompt is empty")
-    if len(v) > limit:
-        raise ValueError(f"prompt has {len(v)} characters; the limit is {limit}")
-    return v
+# Limited types: the limit comes from settings at validation time and appears in the JSON schema.
+Side = Annotated[int, Field(ge=8), *_limit_check("max_side", " px")]
+Steps = Annotated[int, Field(ge=1), *_limit_check("max_steps")]
+Iters = Annotated[int, Field(ge=1), *_limit_check("max_iters")]
+PathCount = Annotated[int, Field(ge=1), *_limit_check("max_paths")]
+BatchSize = Annotated[int, Field(ge=1), *_limit_check("max_batch")]
+Prompt = Annotated[str, *_limit_check("max_prompt_chars", " characters")]
 
 
 class PromptParams(Params):
     """Common fields of text-to-image pipelines; limits come from settings."""
 
-    prompt: str = Field(description="what to draw")
-    width: int = Field(128, ge=8, description="pixels")
-    height: int = Field(128, ge=8, description="pixels")
-
-    @field_validator("prompt")
-    @classmethod
-    def _prompt(cls, v: str) -> str:
-        return check_prompt(v)
-
-    @field_validator("width", "height")
-    @classmethod
-    def _side(cls, v: int, info) -> int:
-        return check_side(v, info.field_name)
+    prompt: Prompt = Field(description="what to draw")
+    width: Side = Field(128, description="pixels")
+    height: Side = Field(128, description="pixels")
 
 
 ProgressHook = Callable[[dict[str, Any]], None]

@@ -12,12 +12,11 @@ import io
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from scenecraft.errors import InvalidParams
-from scenecraft.pipelines.base import Context, Params, Pipeline, Result, check_side
+from scenecraft.pipelines.base import Context, Iters, Params, PathCount, Pipeline, Result, Side
 from scenecraft.pipelines.slate import ImageInput, read_image
-from scenecraft.settings import get_settings
 
 PREVIEW_EVERY = 10  # steps between preview renders (the context throttles them further)
 
@@ -26,9 +25,9 @@ class VectorizeParams(Params):
     image: ImageInput | None = Field(
         None, description="the image (default: a held-out ShapesWorld scene from the seed)"
     )
-    size: int = Field(128, ge=8, description="longest side of the fit, pixels")
-    paths: int = Field(64, ge=1, description="paths for grid / blobs / strokes starts")
-    iters: int = Field(200, ge=1, description="optimisation steps")
+    size: Side = Field(128, description="longest side of the fit, pixels")
+    paths: PathCount = Field(64, description="paths for grid / blobs / strokes starts")
+    iters: Iters = Field(200, description="optimisation steps")
     loss: Literal["l2", "ssim", "lpips"] = "l2"
     init: Literal["auto", "masks", "grid", "blobs", "strokes"] = Field(
         "auto", description="auto: masks when the input has them (ShapesWorld scenes), else blobs"
@@ -36,25 +35,6 @@ class VectorizeParams(Params):
     opacity_modulation: bool | None = Field(
         None, description="learn alphas under a rising cap (default: on, except for masks)"
     )
-
-    @field_validator("size")
-    @classmethod
-    def _size(cls, v: int) -> int:
-        return check_side(v, "size")
-
-    @field_validator("paths")
-    @classmethod
-    def _paths(cls, v: int) -> int:
-        if v > (limit := get_settings().limits.max_paths):
-            raise ValueError(f"{v} paths is more than the limit {limit}")
-        return v
-
-    @field_validator("iters")
-    @classmethod
-    def _iters(cls, v: int) -> int:
-        if v > (limit := get_settings().limits.max_iters):
-            raise ValueError(f"{v} iterations is more than the limit {limit}")
-        return v
 
 
 def load(params: VectorizeParams, ctx: Context) -> tuple[np.ndarray, np.ndarray | None]:

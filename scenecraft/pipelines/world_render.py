@@ -6,27 +6,17 @@ import json
 from typing import Any
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from scenecraft.pipelines.base import Context, Params, Pipeline, Result, check_prompt, check_side
+from scenecraft.pipelines.base import Context, Params, Pipeline, Prompt, Result, Side
 
 
 class WorldRenderParams(Params):
-    prompt: str | None = Field(None, description="e.g. 'two red circles left of a blue star'")
+    prompt: Prompt | None = Field(None, description="e.g. 'two red circles left of a blue star'")
     scene: dict[str, Any] | None = Field(
         None, description="an explicit scene ({objects: [...], background: [top, bottom]})"
     )
-    size: int = Field(256, ge=8, description="canvas side, pixels")
-
-    @field_validator("prompt")
-    @classmethod
-    def _prompt(cls, v: str | None) -> str | None:
-        return None if v is None else check_prompt(v)
-
-    @field_validator("size")
-    @classmethod
-    def _size(cls, v: int) -> int:
-        return check_side(v, "size")
+    size: Side = Field(256, description="canvas side, pixels")
 
     @model_validator(mode="after")
     def _one_source(self) -> WorldRenderParams:
