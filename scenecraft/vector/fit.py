@@ -4,14 +4,17 @@ differentiable rasteriser, with opacity modulation, learning-rate decay and prun
 Learning rates follow diffvg's painterly app (points 1.0 px, widths 0.1, colours 0.01) and decay
 with a cosine to 10 % by the last step, which is what lets edges settle to sub-pixel accuracy.
 
-Opacity modulation, what and why: each group's fill/stroke alpha is learned, but after every
-step it is clamped to [0, cap(t)], where cap rises linearly from ``start`` to 1 over the first
-``ramp`` fraction of the iterations. Early on no primitive can be opaque, so primitives that
-overlap (a grid, random blobs) all see the target through each other and all get gradients; an
-opaque one on top would hide the others. After the ramp alphas are free, so flat regions can end
-opaque. SVGCraft's scripts instead fix alpha at 0.3 for the whole run, which leaves the result
-translucent (that is ``OpacityModulation(start=0.3, ramp=math.inf)``). ``None`` holds every alpha
-at its initial value, which suits a start that already has one opaque path per object (masks).
+Opacity modulation, what and why: each group's fill/stroke alpha is a learned value in [0, 1]
+times a schedule m(t) that rises linearly from ``start`` to 1 over the first ``ramp`` fraction of
+the iterations. Early on every primitive is see-through, so primitives that overlap (a grid,
+random blobs) all see the target through each other and all get gradients, where an opaque one
+on top would hide the rest; as m(t) reaches 1 they become as opaque as their learned alpha, so
+flat regions end solid and only primitives the fit wants translucent stay so. (A cap that the
+learned alpha must climb after, at the colour learning rate, was tried first: alphas lagged the
+cap and fits ended translucent and worse.) SVGCraft's scripts fix alpha at 0.3 for the whole run,
+which leaves the result translucent: that is ``OpacityModulation(start=0.3, ramp=math.inf)``.
+``None`` holds every alpha at its initial value, which suits a start that already has one opaque
+path per object (masks).
 """
 
 from __future__ import annotations
@@ -34,10 +37,10 @@ Progress = Callable[[int, int, float, Scene], None]  # step, total, loss, scene 
 
 @dataclass(frozen=True)
 class OpacityModulation:
-    start: float = 0.3  # alpha cap at step 0
-    ramp: float = 0.6  # fraction of the iterations over which the cap rises to 1
+    start: float = 0.3  # opacity multiplier at step 0
+    ramp: float = 0.6  # fraction of the iterations over which it rises to 1
 
-    def cap(self, step: int, total: int) -> float:
+    def scale(self, step: int, total: int) -> float:
         if self.ramp <= 0:
             return 1.0
         return min(1.0, self.start + (1 - self.start) * step / (self.ramp * total))
@@ -65,7 +68,7 @@ def _copy(scene: Scene) -> Scene:
 
 def _param_groups(scene: Scene, lr_points: float, lr_width: float, lr_color: float):
     stroked = {sid for g in scene.shape_groups if g.stroke_color is not None for sid in g.shape_ids}
-    points, widths, colors, radii = [], [], [], []
+    points, widths, radii = [], [], []
     for sid, shape in enumerate(scene.shapes):
         for name, value in vars(shape).items():
             if not (isinstance(value, Tensor) and value.is_floating_point()):
@@ -77,8 +80,13 @@ def _param_groups(scene: Scene, lr_points: float, lr_width: float, lr_color: flo
                 points.append(value)
                 if name == "radius":
                     radii.append(value)
-    for g in scene.shape_groups:
-        colors.extend(c for c in (g.fill_color, g.stroke_color) if c is not None)
+    paints = [
+        (g, name)
+        for g in scene.shape_groups
+        for name in ("fill_color", "stroke_color")
+        if getattr(g, name) is not None
+    ]
+    colors = [getattr(g, name) for g, name in paints]
     background = []  # colours learned too; alpha stays (the canvas is as opaque as it was)
     if isinstance(scene.background, LinearGradient):
         background.append(scene.background.stop_colors)
@@ -92,7 +100,7 @@ def _param_groups(scene: Scene, lr_points: float, lr_width: float, lr_color: flo
     for group in groups:
         for p in group["params"]:
             p.requires_grad_(True)
-    return [g for g in groups if g["params"]], widths, colors, background, radii
+    return [g for g in groups if g["params"]], widths, paints, colors, background, radii
 
 
 def _prune(scene: Scene, min_visible_px: float) -> tuple[Scene, int]:
@@ -146,16 +154,26 @@ def fit(
     init.validate()
     loss_fn = make_loss(loss) if isinstance(loss, str) else loss
     scene = _copy(init)
-    groups, widths, colors, background, radii = _param_groups(scene, lr_points, lr_width, lr_color)
+    groups, widths, paints, colors, background, radii = _param_groups(
+        scene, lr_points, lr_width, lr_color
+    )
     optimiser = torch.optim.Adam(groups) if groups else None
     base_lrs = [g["lr"] for g in groups]
     target = target.float()
     result = FitResult(scene)
     initial_alpha = [c[3].item() for c in colors]
     background_alpha = [b[..., 3].clone() for b in background]
+
+    def modulate(step: int) -> None:
+        """Point the scene's colours at (learned colour) x (1, 1, 1, m(step))."""
+        m = opacity_modulation.scale(step, iters) if opacity_modulation else 1.0
+        for (g, name), c in zip(paints, colors, strict=True):
+            setattr(g, name, c * c.new_tensor([1.0, 1.0, 1.0, m]) if m != 1.0 else c)
+
     for step in range(iters):
         if cancelled is not None and cancelled():
             raise Cancelled(f"fit cancelled at step {step} of {iters}")
+        modulate(step)
         image = render_torch(scene, width, height)  # [H, W, 4] straight RGBA
         rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])  # over white if see-through
         value = loss_fn(rgb, target)
@@ -167,10 +185,10 @@ def fit(
             value.backward()
             optimiser.step()
         with torch.no_grad():
-            cap = opacity_modulation.cap(step + 1, iters) if opacity_modulation else None
             for c, alpha in zip(colors, initial_alpha, strict=True):
-                c[:3].clamp_(0, 1)
-                c[3] = alpha if cap is None else c[3].clamp(0, cap)
+                c.clamp_(0, 1)
+                if opacity_modulation is None:
+                    c[3] = alpha
             for w in widths:
                 w.clamp_(0.5, max_stroke_width)
             for b, alpha in zip(background, background_alpha, strict=True):
@@ -183,5 +201,7 @@ def fit(
             progress(step + 1, iters, result.losses[-1], scene)
     for p in [p for g in groups for p in g["params"]]:
         p.requires_grad_(False)
+    with torch.no_grad():
+        modulate(iters)
     result.scene, result.pruned = _prune(scene, min_visible_px)
     return result

@@ -76,16 +76,23 @@ def random_strokes(
 def grid(
     rows: int, cols: int, width: int, height: int, target: Tensor | None = None, seed: int = 0
 ) -> Scene:
-    """rows x cols squares (as closed 4-cubic paths, so they can bend) tiling the canvas."""
+    """rows x cols discs (closed 4-cubic paths, so they can bend) centred on a grid's cells.
+
+    Each disc overlaps its neighbours a little: abutting tiles would share every edge, and an
+    edge that two shapes pull in opposite directions barely moves.
+    """
     rng = np.random.default_rng(seed)
     shapes, groups = [], []
     cw, ch = width / cols, height / rows
+    radius = 0.6 * max(cw, ch)
+    angles = np.arange(12) * np.pi / 6
+    ring = np.stack([np.cos(angles), np.sin(angles)], -1)  # [12, 2], 3 points per quarter
     for r in range(rows):
         for c in range(cols):
-            x0, y0 = c * cw, r * ch
-            corners = np.array([[x0, y0], [x0 + cw, y0], [x0 + cw, y0 + ch], [x0, y0 + ch]])
-            shapes.append(_polygon_as_cubics(corners))
-            color = _sample_color(target, x0 + cw / 2, y0 + ch / 2, rng)
+            cx, cy = (c + 0.5) * cw, (r + 0.5) * ch
+            pts = np.array([cx, cy]) + radius * ring
+            shapes.append(Path(torch.full((4,), 2), torch.tensor(pts, dtype=torch.float32)))
+            color = _sample_color(target, cx, cy, rng)
             groups.append(ShapeGroup([len(shapes) - 1], color, id=f"cell-{r}-{c}"))
     return Scene(width, height, shapes, groups, torch.ones(4))
 

@@ -69,11 +69,11 @@ def test_fixed_opacity_cap_keeps_every_primitive_translucent(target_and_masks):
     assert alphas and max(alphas) <= 0.3 + 1e-6
 
 
-def test_opacity_cap_ramps_to_one():
+def test_opacity_schedule_ramps_to_one():
     schedule = OpacityModulation(start=0.3, ramp=0.5)
-    assert schedule.cap(0, 100) == pytest.approx(0.3)
-    assert schedule.cap(25, 100) == pytest.approx(0.65)
-    assert schedule.cap(50, 100) == 1.0 and schedule.cap(99, 100) == 1.0
+    assert schedule.scale(0, 100) == pytest.approx(0.3)
+    assert schedule.scale(25, 100) == pytest.approx(0.65)
+    assert schedule.scale(50, 100) == 1.0 and schedule.scale(99, 100) == 1.0
 
 
 def test_invisible_groups_are_pruned_and_the_input_scene_is_untouched():

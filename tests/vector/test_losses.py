@@ -43,12 +43,13 @@ def test_lpips_without_backbone_weights_names_the_file_and_folder(tmp_path):
 
 def test_lpips_code_path_with_random_backbone(images):
     a, b = images
+    torch.manual_seed(0)  # random heads and backbone: a code-path check, not a metric
     loss = LPIPSLoss(net="alex", pretrained=False, pnet_rand=True)
     assert loss(a, a).item() == pytest.approx(0.0, abs=1e-6)
     x = b.clone().requires_grad_(True)
     value = loss(x, a)
     value.backward()
-    assert value.item() > 0 and x.grad.abs().sum() > 0
+    assert value.item() != 0 and x.grad.abs().sum() > 0
 
 
 def test_unknown_loss_is_refused_naming_the_choices():
