@@ -41,7 +41,7 @@ _LENGTH = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-z%]
 _TRANSFORM = re.compile(r"(matrix|translate|scale|rotate|skewX|skewY)\s*\(([^)]*)\)")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 MAX_CANVAS = 16384
-MAX_VISITS = 100_000  # elements walked, counting each expansion of <use>
+MAX_VISITS = 50_000  # elements walked, counting each expansion of <use>
 
 
 @dataclass(frozen=True)
