@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -116,6 +117,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results/raster.json"))
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     rows = [measure(n, size, args.repeat) for n, size in CASES]
     table = Table(
         title=f"scenecraft rasteriser, torch {torch.__version__}, "
@@ -142,6 +144,11 @@ def main() -> None:
             f"{r['speedup_forward_backward']:.1f}x",
         )
     Console().print(table)
+    load = [load_before, os.getloadavg()[0]]
+    Console().print(
+        f"1-min load average before / after: {load[0]:.1f} / {load[1]:.1f} on {os.cpu_count()} "
+        "CPUs; other processes on the machine slow these timings"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "torch": torch.__version__,
@@ -149,6 +156,8 @@ def main() -> None:
         "machine": platform.machine(),
         "device": "cpu",
         "repeat": args.repeat,
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": load,
     }
     args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
 
