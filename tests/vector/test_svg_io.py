@@ -122,3 +122,19 @@ def test_read_scene_fits_canvas_and_is_float32():
     scene = read_svg(USER_SVG)
     pts = torch.cat([s.points for s in scene.shapes])
     assert pts.dtype == torch.float32 and np.isfinite(pts.numpy()).all()
+
+
+def test_shapesworld_svg_with_gradient_background_reads_back_faithfully():
+    from scenecraft.vector.scene import LinearGradient
+    from scenecraft.world.render import render_scene
+    from scenecraft.world.scene import sample_scene
+
+    world = render_scene(sample_scene(3), 96)
+    scene = read_svg(world.svg)
+    assert isinstance(scene.background, LinearGradient)
+    assert len(scene.shape_groups) == len(world.coverage)
+    assert all(g.label for g in scene.shape_groups)  # ShapesWorld's data-label survives
+    ours = render(scene).detach().numpy()[..., :3]
+    assert psnr(ours, world.image / 255.0) >= 35.0
+    again = read_svg(to_svg(scene, precision=3))
+    assert psnr(render(again).detach().numpy()[..., :3], ours) >= 50.0
