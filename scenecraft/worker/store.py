@@ -9,6 +9,9 @@ Keys (one Redis; several keys are touched by one Lua script, so not Redis Cluste
 - ``sc:ring:{q}``            zset owner -> when last served: round-robin across owners
 - ``sc:claim:{task}``        the job a Celery message claimed, so a redelivery finds it again
 - ``sc:lease:{id}``          "host:pid" of the process running the job, renewed while it runs
+- ``sc:batch:{id}``, ``sc:idem:{owner}:{key}``, ``sc:rate:{owner}``: batches, idempotency keys,
+  the per-key request bucket; ``sc:depth:{q}`` / ``sc:queued:{owner}``: queued-job counters;
+  ``sc:workers:{q}``: workers seen lately, for ``/readyz``
 
 Celery messages are *tokens*: one is sent per queued job, but a token does not name a job. The
 worker that receives one claims the next job round-robin across owners (``claim``), so one key's
@@ -465,9 +468,6 @@ class JobStore:
     def rate_wait(self, owner: str, rate: float, burst: int) -> float:
         """Seconds this request must wait under the owner's token bucket (0: go ahead)."""
         return float(self._rate(args=[owner, rate, burst, time.time()]))
-
-    def depth(self, queue: str) -> int:
-        return int(self.r.get(f"sc:depth:{queue}") or 0)
 
     def live_workers(self, queue: str, within_s: float) -> list[str]:
         return self.r.zrangebyscore(f"sc:workers:{queue}", time.time() - within_s, "+inf")
