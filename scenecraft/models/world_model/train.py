@@ -47,12 +47,12 @@ console = Console(stderr=True)
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    vae_steps: int = 1500
+    vae_steps: int = 1000
     vae_batch: int = 16
     vae_crop: int = 64  # the VAE is fully convolutional: crops cost 4x less than 128^2 images
     vae_lr: float = 1e-3
     vae_kl: float = 1e-4  # small: latents stay near-deterministic but bounded for diffusion
-    n_latents: int = 16_000  # cached training scenes
+    n_latents: int = 8_000  # cached training scenes; a resumed run may ask for more
     unet_steps: int = 30_000
     batch: int = 32
     lr: float = 5e-4
@@ -243,16 +243,20 @@ def train_vae(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str) ->
 
 
 def cache_latents(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str) -> None:
-    """Encode the training scenes once (posterior means, scaled), in resumable chunks."""
+    """Encode training scenes once (posterior means, scaled), in resumable chunks.
+
+    A later run with a larger ``n_latents`` extends the cache instead of starting over.
+    """
     from diffusers import AutoencoderKL
 
     path = out / "latents.pt"
-    if path.exists():
+    st = torch.load(path, weights_only=False) if path.exists() else {"latents": [], "scenes": []}
+    if isinstance(st["latents"], torch.Tensor):
+        st["latents"] = [st["latents"]]
+    done = len(st["scenes"])
+    if done >= tc.n_latents:
         return
     vae = AutoencoderKL.from_pretrained(out / "vae").to(device).eval()
-    part = out / "latents.part.pt"
-    st = torch.load(part, weights_only=False) if part.exists() else {"latents": [], "scenes": []}
-    done = sum(len(c) for c in st["latents"])
     chunk = 256
     last_ckpt = time.monotonic()
     with _progress() as bar, torch.no_grad():
@@ -266,11 +270,10 @@ def cache_latents(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str
             st["scenes"].extend(s.to_dict() for s in scenes)
             done += len(scenes)
             bar.update(task, completed=done)
-            if time.monotonic() - last_ckpt > tc.checkpoint_s:
-                _save_atomic(st, part)
+            if time.monotonic() - last_ckpt > tc.checkpoint_s or done >= tc.n_latents:
+                st["latents"] = [torch.cat(st["latents"])]
+                _save_atomic(st, path)
                 last_ckpt = time.monotonic()
-    _save_atomic({"latents": torch.cat(st["latents"]), "scenes": st["scenes"]}, path)
-    part.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +378,7 @@ def train_unet(
     scheduler = build_scheduler()
     vae = AutoencoderKL.from_pretrained(out / "vae").to(device).eval()
     data = torch.load(out / "latents.pt", weights_only=False)
-    latents = data["latents"]  # [N, 4, h, w] float16
+    latents = torch.cat(data["latents"])  # [N, 4, h, w] float16
     scenes = [Scene.from_dict(d) for d in data["scenes"]]
     params = [*unet.parameters(), *text_encoder.parameters()]
     opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=0.01)
@@ -536,6 +539,7 @@ def train(
     steps: int | None = None,
     resume: bool = False,
     device: str = "cpu",
+    latents: int | None = None,
     config: WorldModelConfig | None = None,
     train_config: TrainConfig | None = None,
 ) -> Path:
@@ -548,6 +552,8 @@ def train(
     tc = train_config or TrainConfig()
     if steps is not None:
         tc = TrainConfig(**{**tc.__dict__, "unet_steps": steps})
+    if latents is not None:
+        tc = TrainConfig(**{**tc.__dict__, "n_latents": latents})
     (out / "config.json").write_text(
         json.dumps({"model": json.loads(cfg.to_json()), "train": tc.__dict__}, indent=1)
     )

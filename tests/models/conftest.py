@@ -1,0 +1,64 @@
+"""Tiny random-weight diffusers checkpoints, saved and reloaded offline like real ones."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from scenecraft.models.world_model.architecture import (  # noqa: E402
+    WorldModelConfig,
+    build_scheduler,
+    build_text_encoder,
+    build_tokenizer,
+    build_unet,
+    build_vae,
+)
+
+TINY = WorldModelConfig(
+    image_size=64,
+    vae_channels=(16, 16, 16, 16),
+    text_hidden=32,
+    text_layers=1,
+    text_heads=2,
+    unet_channels=(32, 32, 32),
+    unet_head_dim=8,
+)
+
+
+def save_tiny_pipeline(path: Path, cfg: WorldModelConfig = TINY, gligen: bool = True) -> Path:
+    from diffusers import StableDiffusionPipeline
+
+    torch.manual_seed(0)
+    tokenizer = build_tokenizer(cfg.max_tokens)
+    unet = build_unet(cfg)
+    if not gligen:
+        from diffusers import UNet2DConditionModel
+
+        unet = UNet2DConditionModel.from_config({**unet.config, "attention_type": "default"})
+    pipe = StableDiffusionPipeline(
+        vae=build_vae(cfg),
+        text_encoder=build_text_encoder(cfg, tokenizer),
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=build_scheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_sd(tmp_path_factory) -> Path:
+    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd"))
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_plain(tmp_path_factory) -> Path:
+    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd-plain"), gligen=False)

@@ -1,0 +1,181 @@
+"""The diffusion backend on tiny random-weight checkpoints: loading, callbacks, primitives."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from scenecraft.errors import Cancelled, ModelNotFound
+from scenecraft.models import diffusion as D
+
+
+@pytest.fixture()
+def model(tiny_sd):
+    return D.load(tiny_sd, cache={})
+
+
+def _count_unet_calls(model) -> list[torch.Tensor]:
+    seen: list[torch.Tensor] = []
+    model.pipe.unet.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))
+    return seen
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelNotFound, match="does not exist"):
+        D.load(tmp_path / "nope", cache={})
+
+
+def test_missing_component_is_named(tiny_sd, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_sd, broken)
+    shutil.rmtree(broken / "unet")
+    for f in (broken / "vae").glob("*.safetensors"):
+        f.unlink()
+    with pytest.raises(ModelNotFound) as e:
+        D.load(broken, cache={})
+    assert "unet/" in str(e.value) and "vae/ weights" in str(e.value)
+    assert "text_encoder" not in str(e.value)
+
+
+def test_uncached_hub_id_fails_fast_offline():
+    with pytest.raises(ModelNotFound, match="local files"):
+        D.load("scenecraft-test/definitely-not-cached", cache={})
+
+
+def test_load_is_cached_per_device_and_dtype(tiny_sd):
+    cache: dict = {}
+    a = D.load(tiny_sd, cache=cache)
+    assert D.load(str(tiny_sd), cache=cache) is a
+    assert D.load(tiny_sd, dtype="bfloat16", cache=cache) is not a
+    assert len(cache) == 2
+
+
+def test_sample_is_seeded_and_any_multiple_of_the_vae_factor(model):
+    a = D.sample(
+        model,
+        "a red circle",
+        height=48,
+        width=80,
+        steps=3,
+        generator=torch.Generator().manual_seed(1),
+    )
+    b = D.sample(
+        model,
+        "a red circle",
+        height=48,
+        width=80,
+        steps=3,
+        generator=torch.Generator().manual_seed(1),
+    )
+    assert a.images.shape == (1, 48, 80, 3) and a.images.dtype == np.uint8
+    assert a.latents.shape == (1, 4, 6, 10)
+    np.testing.assert_array_equal(a.images, b.images)
+    with pytest.raises(ValueError, match="multiples of 8"):
+        D.sample(model, "a red circle", height=50, width=64, steps=1)
+
+
+def test_progress_fires_every_step_with_previews(model):
+    events = []
+    D.sample(
+        model,
+        ["a star", "a heart"],
+        steps=4,
+        preview_every=2,
+        preview_min_s=0.0,
+        progress=lambda s, n, png: events.append((s, n, png)),
+    )
+    assert [(s, n) for s, n, _ in events] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    previews = [png for _, _, png in events if png is not None]
+    assert len(previews) == 2 and all(p.startswith(b"\x89PNG") for p in previews)
+
+
+def test_cancel_stops_within_one_step(model):
+    calls = _count_unet_calls(model)
+
+    def progress(step: int, total: int, png: bytes | None) -> None:
+        if step == 2:
+            raise Cancelled("user cancelled")
+
+    with pytest.raises(Cancelled):
+        D.sample(model, "a star", steps=10, progress=progress)
+    assert len(calls) == 2
+
+
+def test_frozen_latents_are_held_for_the_first_steps(model):
+    calls = _count_unet_calls(model)
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., :4] = 1
+    values = torch.full((1, 4, 8, 8), 0.5)
+    D.sample(model, "a star", steps=5, guidance=1.0, freeze=D.FrozenLatents(mask, values, steps=3))
+    assert len(calls) == 5
+    for i, x in enumerate(calls):  # no CFG: the UNet input is the latent itself
+        left = x[..., :4]
+        assert torch.allclose(left, torch.full_like(left, 0.5)) == (i < 3)
+
+
+def test_frozen_trajectory_follows_the_step(model):
+    calls = _count_unet_calls(model)
+    traj = [torch.full((1, 4, 8, 8), float(i)) for i in range(4)]
+    D.sample(
+        model,
+        "a star",
+        steps=4,
+        guidance=1.0,
+        freeze=D.FrozenLatents(torch.ones(1, 1, 8, 8), traj, steps=4),
+    )
+    assert [float(x.mean()) for x in calls] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_inversion_trajectory_lines_up_with_sampling(model):
+    img = np.full((64, 64, 3), 230, np.uint8)
+    img[16:40, 20:44] = (215, 38, 38)
+    inv = D.invert(model, img, "a red square", steps=5)
+    assert len(inv.trajectory) == 6 and inv.latents.shape == (1, 4, 8, 8)
+    assert torch.equal(inv.for_sampling()[0], inv.latents)
+    assert torch.equal(inv.for_sampling()[-1], inv.trajectory[1])
+    # sampling from the inverted latent is deterministic (no fresh noise enters DDIM)
+    a = D.sample(model, "a red square", steps=5, guidance=1.0, latents=inv.latents)
+    b = D.sample(model, "a red square", steps=5, guidance=1.0, latents=inv.latents)
+    np.testing.assert_array_equal(a.images, b.images)
+
+
+def test_grounding_switches_gligen_on_for_the_first_steps(model):
+    from diffusers.models.attention import GatedSelfAttentionDense
+
+    fuser = next(m for m in model.pipe.unet.modules() if isinstance(m, GatedSelfAttentionDense))
+    active: list[bool] = []
+    fuser.register_forward_hook(lambda m, a, out: active.append(m.enabled))
+    g = D.Grounding(
+        ["red circle", "blue star"], [[0.1, 0.1, 0.3, 0.3], [0.5, 0.5, 0.4, 0.4]], fraction=0.5
+    )
+    out = D.sample(model, "a red circle and a blue star", steps=4, grounding=g)
+    assert out.images.shape == (1, 64, 64, 3)
+    # one fuser per transformer block call: enabled for 2 of 4 steps, then bypassed
+    per_step = len(active) // 4
+    assert active == [True] * 2 * per_step + [False] * 2 * per_step
+    assert all(
+        m.enabled for m in model.pipe.unet.modules() if isinstance(m, GatedSelfAttentionDense)
+    )
+
+
+def test_grounding_needs_gligen_layers(tiny_sd_plain):
+    plain = D.load(tiny_sd_plain, cache={})
+    with pytest.raises(ValueError, match="no GLIGEN layers"):
+        D.sample(plain, "a star", steps=1, grounding=D.Grounding(["star"], [[0, 0, 0.5, 0.5]]))
+
+
+def test_cross_attention_maps_per_token(model):
+    store = D.AttentionStore()
+    before = dict(model.pipe.unet.attn_processors)
+    D.sample(model, ["a red circle", "a blue star"], steps=2, attention=store)
+    maps = store.maps()
+    tokens = model.pipe.tokenizer.model_max_length
+    assert maps.shape == (2, tokens, 4, 4)  # largest cross-attention resolution of the tiny UNet
+    # attention is a distribution over tokens at every position
+    torch.testing.assert_close(maps.sum(1), torch.ones(2, 4, 4), atol=1e-4, rtol=0)
+    assert {k: type(v) for k, v in model.pipe.unet.attn_processors.items()} == {
+        k: type(v) for k, v in before.items()
+    }
