@@ -301,12 +301,15 @@ def train_world_model(
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out"),
     steps: int | None = typer.Option(None, "--steps", help="total UNet steps (default: config)"),
     device: str = typer.Option("cpu", "--device", help="torch device"),
+    latents: int | None = typer.Option(
+        None, "--latents", help="training scenes to encode (a resumed run can grow the cache)"
+    ),
 ) -> None:
     """Train the ShapesWorld world model (VAE, text encoder, GLIGEN UNet); exports <out>/model."""
     from scenecraft.models.world_model.train import train
 
     try:
-        model = train(out, steps=steps, resume=resume, device=device)
+        model = train(out, steps=steps, resume=resume, device=device, latents=latents)
     except FileExistsError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
