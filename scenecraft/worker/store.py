@@ -540,12 +540,16 @@ class JobStore:
         pipe.execute()
 
     def missing_tokens(self, queue: str) -> int:
-        """Queued jobs beyond the Celery messages waiting on ``queue`` (never negative)."""
+        """Queued jobs beyond the Celery messages that may still claim them: those waiting on
+        ``queue`` and those workers hold unacknowledged (kombu's ``unacked`` hash), never
+        negative. Counting held ones too keeps the top-up from sending tokens that a worker is
+        about to use; a token truly lost is re-sent once the held ones are done."""
         pipe = self.r.pipeline(transaction=False)
         pipe.get(f"sc:depth:{queue}")
         pipe.llen(queue)
-        depth, waiting = pipe.execute()
-        return max(0, int(depth or 0) - int(waiting))
+        pipe.hlen("unacked")
+        depth, waiting, held = pipe.execute()
+        return max(0, int(depth or 0) - int(waiting) - int(held))
 
     @staticmethod
     def _append(pipe: Any, job_id: str, kind: str, data: str) -> None:

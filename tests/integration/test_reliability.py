@@ -16,7 +16,7 @@ from scenecraft.api.client import parse_sse
 from scenecraft.settings import get_settings
 from scenecraft.worker.config import get_service_settings
 from scenecraft.worker.local import RedisServer, wait_for
-from scenecraft.worker.store import TERMINAL, JobStore, events_key
+from scenecraft.worker.store import TERMINAL, JobStore, NewJob, events_key
 
 STEPS = 6
 
@@ -189,3 +189,14 @@ def test_a_job_past_its_time_limit_fails_with_a_reason(client_a, workers):
     done = wait_state(client_a, job["id"], TERMINAL)
     assert done["state"] == "failed"
     assert "time limit of 6 s" in done["error"]
+
+
+def test_a_queued_job_whose_message_was_lost_still_runs(api, client_a, workers, service_env):
+    """Jobs written but never announced to Celery (Redis failed between the two writes) are
+    found by the workers' top-up."""
+    store = JobStore.from_url(service_env)
+    store.r.delete("cpu")  # drop every waiting Celery message of the cpu queue
+    job = NewJob("test.steps", "cpu", {"steps": 1, "step_s": 0, "seed": 1})
+    store.create(api.service.owner_of(KEY_A), [job], retention_s=600, max_queued=10_000)
+    workers.start()
+    assert wait_state(client_a, job.id, TERMINAL)["state"] == "succeeded"
