@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import platform
 import time
@@ -19,6 +20,7 @@ BUILTIN_MODULES: list[str] = [
     "scenecraft.pipelines.world_render",
     "scenecraft.pipelines.slate",
     "scenecraft.pipelines.vectorize",
+    "scenecraft.pipelines.sld",
 ]
 
 _REGISTRY: dict[str, Pipeline] = {}
@@ -77,6 +79,7 @@ def validate(name: str, params: dict[str, Any] | Params) -> tuple[Pipeline, Para
         raise InvalidParams(validation_errors(e)) from None
 
 
+@functools.cache
 def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -98,7 +101,7 @@ def execute(pipe: Pipeline, params: Params, ctx: Context) -> Result:
         "params": params.model_dump(mode="json"),
         "seed": ctx.seed,
         "device": ctx.device,
-        "versions": versions(),
+        "versions": dict(versions()),
         "started_at": started,
         "seconds": round(time.perf_counter() - t0, 4),
         **result.record,

@@ -1,16 +1,16 @@
-"""Tiny random-weight diffusers checkpoints, saved and reloaded offline like real ones."""
+"""A tiny random-weight checkpoint of the world model's architecture, saved like a real one.
+
+For plumbing tests (SLD, SVGCraft, the backend) and for trying the pipelines without a trained
+model: ``save_tiny_pipeline(path)`` writes a diffusers folder that ``from_pretrained`` loads.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
 import torch
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from scenecraft.models.world_model.architecture import (  # noqa: E402
+from scenecraft.models.world_model.architecture import (
     WorldModelConfig,
     build_scheduler,
     build_text_encoder,
@@ -52,13 +52,3 @@ def save_tiny_pipeline(path: Path, cfg: WorldModelConfig = TINY, gligen: bool = 
     )
     pipe.save_pretrained(path)
     return path
-
-
-@pytest.fixture(scope="session")
-def tiny_sd(tmp_path_factory) -> Path:
-    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd"))
-
-
-@pytest.fixture(scope="session")
-def tiny_sd_plain(tmp_path_factory) -> Path:
-    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd-plain"), gligen=False)

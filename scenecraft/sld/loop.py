@@ -1,0 +1,366 @@
+"""SLD, one stage a function: parse -> generate -> detect -> assess -> correct -> diff -> latent
+ops -> final denoise, repeated for up to N rounds; editing is the same loop with the planner's
+``edit`` in place of ``correct``.
+
+Every component is passed in (``SLDComponents``): any diffusers backend, any detector and
+segmenter, any planner. Beyond the reference: the models are loaded once and kept warm, any image
+size the VAE divides works, and the pixels no op touched are blended back from the input image
+after decoding, so a correction cannot degrade what was already right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from scenecraft.contracts import Detection, EditOp, Layout, LayoutItem, ObjectSpec, SceneSpec
+from scenecraft.models.detect import Detector
+from scenecraft.models.diffusion import (
+    DiffusionModel,
+    FrozenLatents,
+    Grounding,
+    invert,
+    sample,
+)
+from scenecraft.models.segment import Segmenter
+from scenecraft.planner.base import Planner
+from scenecraft.planner.geometry import label_matches, layout_problems
+from scenecraft.sld.diff import layout_diff
+from scenecraft.sld.latent_ops import (
+    LatentCanvas,
+    delete,
+    latent_mask,
+    move,
+    start_latents,
+    transplant,
+)
+
+# (stage, step, total, preview PNG or None); raising (Cancelled) stops the loop at once
+Progress = Callable[[str, int, int, bytes | None], None]
+
+
+@dataclass
+class SLDComponents:
+    diffusion: DiffusionModel
+    detector: Detector
+    segmenter: Segmenter
+    planner: Planner
+
+
+@dataclass
+class SLDConfig:
+    steps: int = 25  # DDIM steps of generation, inversion and the final denoise
+    guidance: float = 3.0
+    rounds: int = 3
+    freeze_fraction: float = 0.5  # share of final-denoise steps the composed latents are held
+    grounding_fraction: float = 0.3  # share of steps with GLIGEN boxes on (GLIGEN models only)
+    dilate: int = 1  # latent cells added around every object mask
+    add_attempts: int = 3  # seeds tried to generate an added object the detector recognises
+    preserve_unedited: bool = True  # blend untouched pixels back from the round's input
+
+
+@dataclass
+class Round:
+    index: int
+    detections: list[Detection]
+    problems: list[str]
+    target: Layout | None = None
+    ops: list[EditOp] = field(default_factory=list)
+    image: np.ndarray | None = None  # the round's output (None when nothing was done)
+    skipped: list[str] = field(default_factory=list)  # ops that could not be carried out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "round": self.index,
+            "detections": [d.to_dict() for d in self.detections],
+            "problems": self.problems,
+            "proposed": None if self.target is None else self.target.model_dump()["items"],
+            "ops": [o.model_dump() for o in self.ops],
+            "skipped": self.skipped,
+        }
+
+
+def _noop(stage: str, step: int, total: int, preview: bytes | None) -> None:
+    return None
+
+
+def phrases_of(spec: SceneSpec) -> list[str]:
+    """Detector queries for a spec: every requested and every negated object."""
+    return list(dict.fromkeys(o.phrase for o in [*spec.objects, *spec.negations]))
+
+
+def generate(
+    c: SLDComponents,
+    prompt: str,
+    size: tuple[int, int],
+    cfg: SLDConfig,
+    generator: torch.Generator,
+    progress: Progress = _noop,
+) -> np.ndarray:
+    """The base image: plain text-to-image, no layout (what SLD then corrects)."""
+    out = sample(
+        c.diffusion,
+        prompt,
+        width=size[0],
+        height=size[1],
+        steps=cfg.steps,
+        guidance=cfg.guidance,
+        generator=generator,
+        progress=lambda i, n, png: progress("generate", i, n, png),
+    )
+    return out.images[0]
+
+
+def assess(spec: SceneSpec, detections: list[Detection]) -> list[str]:
+    """What the detections get wrong against the spec (empty: the image passes)."""
+    as_layout = Layout(items=[LayoutItem(label=d.label, box=d.box) for d in detections])
+    return layout_problems(as_layout, spec, max_iou=1.0)
+
+
+def correct(c: SLDComponents, prompt: str, spec: SceneSpec, detections: list[Detection]) -> Layout:
+    return c.planner.correct(prompt, spec, detections)
+
+
+def _object_masks(
+    c: SLDComponents, image: np.ndarray, detections: list[Detection], boxes: list[list[float]]
+) -> list[np.ndarray]:
+    """Pixel masks for boxes: the detector's own mask when it gave one, else the segmenter's."""
+    by_box = {tuple(d.box): d.mask for d in detections}
+    need = [b for b in boxes if by_box.get(tuple(b)) is None]
+    seg = dict(zip(map(tuple, need), c.segmenter(image, need), strict=True)) if need else {}
+    return [
+        by_box.get(tuple(b)) if by_box.get(tuple(b)) is not None else seg[tuple(b)] for b in boxes
+    ]
+
+
+def generate_object(
+    c: SLDComponents,
+    phrase: str,
+    box: list[float],
+    size: tuple[int, int],
+    cfg: SLDConfig,
+    generator: torch.Generator,
+) -> tuple[list[torch.Tensor], np.ndarray, list[float]] | None:
+    """Generate ``phrase`` alone (grounded in ``box`` when the model can), find it, invert it.
+
+    Returns (trajectory, pixel mask, where it was drawn), or None when no attempt produced an
+    object the detector recognises as ``phrase``.
+    """
+    grounding = (
+        Grounding([phrase], [box], cfg.grounding_fraction) if c.diffusion.has_gligen else None
+    )
+    *attrs, noun = phrase.split()
+    want = ObjectSpec(name=noun, attributes=attrs)
+    for _ in range(cfg.add_attempts):
+        img = sample(
+            c.diffusion,
+            f"a {phrase}",
+            width=size[0],
+            height=size[1],
+            steps=cfg.steps,
+            guidance=cfg.guidance,
+            generator=generator,
+            grounding=grounding,
+        ).images[0]
+        found = [d for d in c.detector(img, [phrase]) if label_matches(d.label, want)]
+        if not found:
+            continue
+        best = max(found, key=lambda d: d.score)
+        mask = _object_masks(c, img, [best], [best.box])[0]
+        inv = invert(c.diffusion, img, "", steps=cfg.steps)
+        return inv.for_sampling(), mask, best.box
+    return None
+
+
+def apply_ops(
+    c: SLDComponents,
+    image: np.ndarray,
+    detections: list[Detection],
+    ops: list[EditOp],
+    cfg: SLDConfig,
+    generator: torch.Generator,
+    progress: Progress = _noop,
+) -> tuple[LatentCanvas, list[str]]:
+    """Invert the image and carry out every op on its latent trajectory."""
+    h, w = image.shape[:2]
+    inv = invert(
+        c.diffusion,
+        image,
+        "",
+        steps=cfg.steps,
+        progress=lambda i, n, _: progress("invert", i, n, None),
+    )
+    canvas = LatentCanvas.from_trajectory(inv.for_sampling())
+    lsize = canvas.size
+    old_boxes = [o.old_box for o in ops if o.old_box is not None]
+    masks = dict(
+        zip(map(tuple, old_boxes), _object_masks(c, image, detections, old_boxes), strict=True)
+    )
+    skipped: list[str] = []
+    # deletions first, so a moved or added object may land where a deleted one was
+    order = {"delete": 0, "recolor": 1, "move": 2, "add": 3}
+    for k, op in enumerate(sorted(ops, key=lambda o: order[o.op])):
+        progress("ops", k, len(ops), None)
+        if op.op in ("delete", "recolor"):
+            delete(canvas, latent_mask(masks[tuple(op.old_box)], lsize, cfg.dilate))
+        if op.op == "move":
+            m = latent_mask(masks[tuple(op.old_box)], lsize, cfg.dilate)
+            move(canvas, m, op.old_box, op.new_box)
+        if op.op in ("add", "recolor"):
+            phrase = op.new_label if op.op == "recolor" else op.label
+            made = generate_object(c, phrase, op.new_box, (w, h), cfg, generator)
+            if made is None:
+                skipped.append(f"{op.op} {phrase}: the model did not draw one the detector finds")
+                continue
+            traj, mask, drawn_box = made
+            transplant(canvas, traj, latent_mask(mask, lsize, cfg.dilate), drawn_box, op.new_box)
+    return canvas, skipped
+
+
+def final_denoise(
+    c: SLDComponents,
+    prompt: str,
+    canvas: LatentCanvas,
+    target: Layout,
+    original: np.ndarray,
+    cfg: SLDConfig,
+    generator: torch.Generator,
+    progress: Progress = _noop,
+) -> np.ndarray:
+    """Denoise the composed latents: held for the first part, grounded on the target boxes."""
+    h, w = original.shape[:2]
+    grounding = None
+    if c.diffusion.has_gligen and target.items:
+        grounding = Grounding(
+            [it.phrase for it in target.items],
+            [it.box for it in target.items],
+            cfg.grounding_fraction,
+        )
+    freeze = FrozenLatents(
+        mask=1 - canvas.free, values=canvas.trajectory, steps=int(cfg.freeze_fraction * cfg.steps)
+    )
+    out = sample(
+        c.diffusion,
+        prompt,
+        negative_prompt=target.negative_prompt,
+        width=w,
+        height=h,
+        steps=cfg.steps,
+        guidance=cfg.guidance,
+        latents=start_latents(canvas, generator),
+        grounding=grounding,
+        freeze=freeze,
+        progress=lambda i, n, png: progress("denoise", i, n, png),
+    ).images[0]
+    if not cfg.preserve_unedited:
+        return out
+    changed = torch.maximum(canvas.edited, canvas.free)
+    # feathered pixel mask: 1 where ops acted, fading over about one latent cell
+    m = F.interpolate(changed, size=(h, w), mode="bilinear", align_corners=False)
+    m = F.avg_pool2d(m, 5, stride=1, padding=2).clamp(0, 1)[0, 0, :, :, None].cpu().numpy()
+    blended = m * out.astype(np.float32) + (1 - m) * original.astype(np.float32)
+    return blended.round().clip(0, 255).astype(np.uint8)
+
+
+def run_rounds(
+    c: SLDComponents,
+    prompt: str,
+    phrases: list[str],
+    image: np.ndarray,
+    cfg: SLDConfig,
+    generator: torch.Generator,
+    plan: Callable[[list[Detection]], Layout],
+    problems_of: Callable[[list[Detection]], list[str]] | None,
+    replan: bool = True,
+    progress: Progress = _noop,
+) -> list[Round]:
+    """Detect -> assess -> plan -> diff -> ops -> denoise, at most ``cfg.rounds`` times.
+
+    Correction (``replan``): each round asks ``problems_of`` (stop when empty) and re-plans from
+    the new detections. Editing (``replan=False``, no ``problems_of``): the plan is made once
+    and later rounds only redo what the diff against that same target still finds, so an
+    instruction is never applied twice. The loop also stops when the diff finds nothing to do.
+    """
+    rounds: list[Round] = []
+    current = image
+    target: Layout | None = None
+    for r in range(1, cfg.rounds + 1):
+        progress(f"round {r}: detect", 0, 1, None)
+        dets = c.detector(current, phrases)
+        rnd = Round(r, dets, problems_of(dets) if problems_of is not None else [])
+        rounds.append(rnd)
+        if problems_of is not None and not rnd.problems:
+            break
+        if target is None or replan:
+            target = plan(dets)
+        rnd.target = target
+        rnd.ops = layout_diff(dets, target)
+        if not rnd.ops:
+            break
+
+        def staged(stage: str, i: int, n: int, png: bytes | None, r: int = r) -> None:
+            progress(f"round {r}: {stage}", i, n, png)
+
+        canvas, rnd.skipped = apply_ops(c, current, dets, rnd.ops, cfg, generator, staged)
+        current = final_denoise(c, prompt, canvas, target, current, cfg, generator, staged)
+        rnd.image = current
+    return rounds
+
+
+def self_correct(
+    c: SLDComponents,
+    prompt: str,
+    spec: SceneSpec,
+    image: np.ndarray,
+    cfg: SLDConfig,
+    generator: torch.Generator,
+    progress: Progress = _noop,
+) -> list[Round]:
+    """SLD's correction: repair ``image`` until it satisfies ``spec`` (or rounds run out)."""
+    return run_rounds(
+        c,
+        prompt,
+        phrases_of(spec),
+        image,
+        cfg,
+        generator,
+        plan=lambda dets: correct(c, prompt, spec, dets),
+        problems_of=lambda dets: assess(spec, dets),
+        progress=progress,
+    )
+
+
+def edit(
+    c: SLDComponents,
+    instruction: str,
+    phrases: list[str],
+    image: np.ndarray,
+    cfg: SLDConfig,
+    generator: torch.Generator,
+    progress: Progress = _noop,
+) -> list[Round]:
+    """SLD's editing mode: the planner's ``edit`` gives the target layout; the rest is shared."""
+
+    def plan(dets: list[Detection]) -> Layout:
+        return c.planner.edit(instruction, dets)
+
+    def prompt_of(dets: list[Detection]) -> str:
+        return ", ".join(f"a {d.label}" for d in dets)
+
+    return run_rounds(
+        c,
+        prompt_of(c.detector(image, phrases)),
+        phrases,
+        image,
+        cfg,
+        generator,
+        plan=plan,
+        problems_of=None,
+        replan=False,
+        progress=progress,
+    )

@@ -1,0 +1,106 @@
+"""SLD end to end on tiny random-weight models (plumbing), its latent ops, and its errors."""
+
+import base64
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from scenecraft.errors import InvalidParams
+from scenecraft.pipelines.artifacts import LocalArtifactStore
+from scenecraft.pipelines.base import make_context
+from scenecraft.pipelines.inputs import encode_png
+from scenecraft.pipelines.registry import execute, validate
+from scenecraft.settings import get_settings
+from scenecraft.sld.latent_ops import LatentCanvas, delete, latent_mask, move
+from scenecraft.world.prompts import parse_prompt, scene_from_spec
+from scenecraft.world.render import render_scene
+
+
+@pytest.fixture
+def world_model(tiny_sd, monkeypatch):
+    monkeypatch.setenv("SCENECRAFT_WORLD_MODEL", str(tiny_sd))
+    get_settings.cache_clear()
+    yield tiny_sd
+    get_settings.cache_clear()
+
+
+def run(name, params, tmp_path):
+    pipe, p = validate(name, params)
+    events = []
+    ctx = make_context(LocalArtifactStore(tmp_path), 0, "cpu", models={}, on_progress=events.append)
+    result = execute(pipe, p, ctx)
+    return result, ctx, events
+
+
+def rendered(prompt: str, seed: int = 1) -> str:
+    return encode_png(render_scene(scene_from_spec(parse_prompt(prompt), seed), 64).image)
+
+
+def test_generate_then_correct_runs_every_stage(world_model, tmp_path):
+    result, ctx, events = run(
+        "sld", {"prompt": "a red circle left of a blue star", "steps": 4, "rounds": 2}, tmp_path
+    )
+    stages = {e["stage"] for e in events}
+    assert "generate" in stages and "round 1: detect" in stages
+    names = set(result.artifacts)
+    assert {"initial.png", "final.png", "round1.json", "round1_boxes.png"} <= names
+    round1 = json.loads(ctx.artifacts.get("round1.json"))
+    # a random model draws no shapes: round 1 finds the problems and plans both objects
+    assert round1["problems"] and {o["op"] for o in round1["ops"]} == {"add"}
+    assert result.metrics["rounds"] >= 1
+
+
+def test_an_image_that_already_satisfies_the_prompt_is_returned_unchanged(world_model, tmp_path):
+    prompt = "two green hearts above a purple square"
+    result, ctx, _ = run(
+        "sld", {"prompt": prompt, "image": {"png_base64": rendered(prompt)}}, tmp_path
+    )
+    assert result.metrics["rounds"] == 1 and result.metrics["ops"] == 0
+    assert result.metrics["initial_ok"] and result.metrics["final_ok"]
+    assert ctx.artifacts.get("final.png") == ctx.artifacts.get("initial.png")
+
+
+def test_edit_plans_once_and_reports_its_ops(world_model, tmp_path):
+    image = {"png_base64": rendered("a red circle and a blue star", 3)}
+    result, ctx, _ = run(
+        "sld.edit", {"instruction": "remove the blue star", "image": image, "steps": 4}, tmp_path
+    )
+    round1 = json.loads(ctx.artifacts.get("round1.json"))
+    assert [(o["op"], o["label"]) for o in round1["ops"]] == [("delete", "blue star")]
+    assert "final.png" in result.artifacts
+
+
+def test_bad_backends_and_images_are_named(world_model, tmp_path):
+    with pytest.raises(InvalidParams) as e:
+        validate("sld", {"prompt": "a star", "detector": "yolo", "segmenter": "nope"})
+    assert {x["field"] for x in e.value.errors} == {"params.detector", "params.segmenter"}
+    odd = render_scene(scene_from_spec(parse_prompt("a star"), 0), (60, 64)).image
+    with pytest.raises(InvalidParams, match="not a multiple of 8") as e:
+        run("sld", {"prompt": "a star", "image": {"png_base64": encode_png(odd)}}, tmp_path)
+    assert e.value.errors[0]["field"] == "params.image"
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("CMYK", (64, 64)).save(buf, format="JPEG")
+    cmyk = base64.b64encode(buf.getvalue()).decode()
+    with pytest.raises(InvalidParams, match="mode CMYK"):
+        run("sld", {"prompt": "a star", "image": {"png_base64": cmyk}}, tmp_path)
+
+
+def test_move_carries_latents_to_the_new_box_and_frees_the_old_place():
+    g = torch.Generator().manual_seed(0)
+    traj = [torch.randn(1, 4, 16, 16, generator=g) for _ in range(3)]
+    canvas = LatentCanvas.from_trajectory(traj)
+    pixel = np.zeros((128, 128), bool)
+    pixel[16:40, 16:40] = True  # latent cells 2..4
+    m = latent_mask(pixel, (16, 16), dilate=0)
+    move(canvas, m, [0.125, 0.125, 0.1875, 0.1875], [0.5, 0.5, 0.1875, 0.1875])
+    for before, after in zip(traj, canvas.trajectory, strict=True):
+        assert torch.equal(after[..., 8:11, 8:11], before[..., 2:5, 2:5])
+    assert canvas.free[0, 0, 2:5, 2:5].eq(1).all() and canvas.free[0, 0, 8:11, 8:11].eq(0).all()
+    delete(canvas, latent_mask(np.ones((128, 128), bool), (16, 16)))
+    assert canvas.free.eq(1).all() and canvas.edited.eq(1).all()
