@@ -457,5 +457,34 @@ def eval_vectorize(
     main(n=n, size=size, out=out, iters=iters)
 
 
+@eval_app.command("sld")
+def eval_sld(
+    model: str = typer.Option("", help="diffusers folder (default: settings.world_model)"),
+    n: int = typer.Option(100, help="prompts per category"),
+    steps: int = typer.Option(25, help="DDIM steps"),
+    heldout_offset: int = typer.Option(0, help="seed offset of the fresh held-out set"),
+    out: Path = typer.Option(Path("eval/results/sld.json")),
+) -> None:
+    """SLD on the LMD-style benchmark and a fresh held-out set: base, 1 round, 3 rounds."""
+    from scenecraft.eval.sld import main
+    from scenecraft.settings import get_settings
+
+    main(model or get_settings().world_model, n, steps, heldout_offset, out)
+
+
+@eval_app.command("sld-edit")
+def eval_sld_edit(
+    model: str = typer.Option("", help="diffusers folder (default: settings.world_model)"),
+    n: int = typer.Option(100, help="editing cases"),
+    steps: int = typer.Option(25, help="DDIM steps"),
+    out: Path = typer.Option(Path("eval/results/sld_edit.json")),
+) -> None:
+    """SLD editing on generated cases: the change happened and nothing else moved."""
+    from scenecraft.eval.sld import main_edit
+    from scenecraft.settings import get_settings
+
+    main_edit(model or get_settings().world_model, n, steps, out)
+
+
 if __name__ == "__main__":
     app()
