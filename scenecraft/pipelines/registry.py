@@ -21,6 +21,7 @@ BUILTIN_MODULES: list[str] = [
     "scenecraft.pipelines.slate",
     "scenecraft.pipelines.vectorize",
     "scenecraft.pipelines.sld",
+    "scenecraft.pipelines.svgcraft",
 ]
 
 _REGISTRY: dict[str, Pipeline] = {}

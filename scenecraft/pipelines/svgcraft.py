@@ -1,0 +1,270 @@
+"""``svgcraft``: text -> layout -> per-box masked latents -> attention-fused denoise -> raster ->
+canvas of primitives -> optimised, layered SVG (SVGCraft / CraftSVG, Banerjee et al.).
+
+Reads top to bottom: ``run`` is the stages in order, each a function of ``scenecraft.svgcraft``.
+Every param is checked (and the layout planned) before the diffusion model loads.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from scenecraft.errors import InvalidParams
+from scenecraft.pipelines.base import (
+    Context,
+    Iters,
+    PathCount,
+    Pipeline,
+    PromptParams,
+    Result,
+    Steps,
+)
+
+PREVIEW_EVERY = 10  # fit steps between SVG preview renders (the context throttles them further)
+LATENT_FACTOR = 8  # Stable-Diffusion-family VAEs downsample by 8
+
+
+class SVGCraftParams(PromptParams):
+    steps: Steps = Field(25, description="DDIM steps of every diffusion pass")
+    guidance: float = Field(3.0, ge=1.0, le=20.0, description="classifier-free guidance")
+    paths: PathCount = Field(32, description="primitive budget (at least one per object)")
+    primitive: Literal["contour", "circles", "rects", "blobs"] = Field(
+        "contour", description="what seeds each object: its mask's outline, or k primitives"
+    )
+    iters: Iters = Field(200, description="SVG optimisation steps")
+    loss: Literal["l2", "lpips"] = Field("l2", description="lpips adds a mean-colour term")
+    freeze: float = Field(
+        0.4, ge=0.0, le=1.0, description="share of the fused pass's steps the per-box latents hold"
+    )
+    fusion: float = Field(0.5, ge=0.0, le=1.0, description="attention fusion strength (0 = off)")
+    layout: bool = Field(True, description="false: plain text-to-image, then vectorised (ablation)")
+
+    @model_validator(mode="after")
+    def _latent_grid(self) -> SVGCraftParams:
+        for name in ("width", "height"):
+            if getattr(self, name) % LATENT_FACTOR:
+                raise ValueError(
+                    f"{name} {getattr(self, name)} px must be a multiple of {LATENT_FACTOR}"
+                )
+        return self
+
+
+def run(params: SVGCraftParams, ctx: Context) -> Result:
+    from scenecraft.settings import get_settings
+
+    return svgcraft(params, ctx, get_settings().world_model)
+
+
+def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
+    """The pipeline on the diffusion checkpoint ``model_id`` (the eval passes its own)."""
+    import torch
+
+    from scenecraft.models.diffusion import load
+    from scenecraft.models.segment import load_segmenter
+    from scenecraft.planner import get_planner
+    from scenecraft.settings import get_settings
+    from scenecraft.svgcraft.canvas import Layer, initialise_canvas
+    from scenecraft.svgcraft.latents import (
+        Sampling,
+        box_latents,
+        fused_denoise,
+        latents_strip,
+        paint_order,
+        plain_denoise,
+        refine_mask,
+    )
+    from scenecraft.svgcraft.layout import layout_picture, object_ids, plan
+    from scenecraft.svgcraft.optimise import make_fit_loss, optimise, over_white, prune, write_svg
+    from scenecraft.vector import render
+    from scenecraft.vector.svg_read import read_svg
+    from scenecraft.world.render import to_png
+
+    settings = get_settings()
+    size = (params.width, params.height)
+    a = ctx.artifacts
+    metrics: dict = {}
+
+    # 1. layout, and every check that needs it, before any model loads
+    ctx.set_stage("layout")
+    layout = plan(params.prompt, size, get_planner()) if params.layout else None
+    objects = len(layout.items) if layout else 1
+    if params.primitive != "contour" and params.paths < objects:
+        raise InvalidParams.single(
+            "params.paths", f"{params.paths} paths cannot seed the {objects} objects laid out"
+        )
+    loss = make_fit_loss(params.loss)  # missing LPIPS weights fail here
+    if layout is not None:
+        a.put("layout.json", layout.model_dump_json(indent=1).encode(), "application/json")
+        a.put("layout.png", layout_picture(layout, size), "image/png")
+
+    ctx.set_stage("load")
+    model = load(model_id, ctx.device, settings.dtype, cache=ctx.models)
+    segmenter = load_segmenter(
+        settings.segmenter, settings.segmenter_model, ctx.device, cache=ctx.models
+    )
+    sampling = Sampling(
+        params.height, params.width, params.steps, params.guidance, params.freeze, params.fusion
+    )
+
+    def diffusion_progress(offset: int, total: int):
+        def report(step: int, _total: int, png: bytes | None) -> None:
+            ctx.progress(offset + step, total, png)
+
+        return report
+
+    if layout is not None:
+        # 2. per-box masked latents
+        ctx.set_stage("box latents")
+        n_steps = len(layout.items) * params.steps
+        boxes, background, starts = box_latents(
+            model,
+            layout,
+            sampling,
+            ctx.generator,
+            segmenter,
+            lambda i: diffusion_progress(i * params.steps, n_steps),
+        )
+        strip = latents_strip(boxes)
+        a.put("box_latents.png", to_png(strip), "image/png")
+        # 3. attention-fused denoise
+        ctx.set_stage("fused denoise")
+        out, attention = fused_denoise(
+            model,
+            layout,
+            sampling,
+            boxes,
+            background,
+            starts,
+            diffusion_progress(0, params.steps),
+        )
+        metrics["mask_fallbacks"] = sum(b.fallback for b in boxes)
+    else:
+        ctx.set_stage("text to image")
+        out = plain_denoise(
+            model, params.prompt, sampling, ctx.generator, diffusion_progress(0, params.steps)
+        )
+
+    # 4. the fused raster
+    raster = out.images[0]  # [H, W, 3] uint8
+    a.put("fused.png", to_png(raster), "image/png")
+    target = torch.from_numpy(raster.copy()).float() / 255  # [H, W, 3]
+
+    # 5. canvas initialisation from the layout and the raster's object masks
+    ctx.set_stage("canvas")
+    if layout is not None:
+        ids = object_ids(layout)
+        refined = [refine_mask(raster, item.box, segmenter) for item in layout.items]
+        order = paint_order([m for m, _ in refined])
+        layers = [Layer(ids[i], layout.items[i].label, layout.items[i].box) for i in order]
+        masks = [refined[i][0] for i in order]
+        kind = params.primitive
+    else:  # no layout: the whole canvas is one region, seeded with primitives
+        layers = [Layer("scene", params.prompt, [0.0, 0.0, 1.0, 1.0])]
+        masks = [np.ones(raster.shape[:2], bool)]
+        kind = "blobs" if params.primitive == "contour" else params.primitive
+    canvas = initialise_canvas(target, layers, masks, params.paths, kind, ctx.seed)
+
+    # 6. SVG optimisation, pruning, layered writing
+    ctx.set_stage("svg optimisation")
+
+    def fit_progress(step: int, total: int, value: float, scene) -> None:
+        preview = None
+        if step % PREVIEW_EVERY == 0 or step == total:
+            with torch.no_grad():
+                preview = _png(over_white(render(scene)), to_png)
+        ctx.progress(step, total, preview)
+
+    fitted = optimise(
+        canvas.scene,
+        target,
+        params.iters,
+        loss,
+        contour=kind == "contour",
+        progress=fit_progress,
+        cancelled=ctx.cancelled,
+    )
+    ctx.set_stage("write")
+    scene, pruned = prune(fitted.scene)
+    svg = write_svg(scene, canvas.layers)
+    with torch.no_grad():
+        final = over_white(render(read_svg(svg)))  # what the written SVG shows
+    mse = float(((final - target) ** 2).mean())
+    a.put("final.svg", svg.encode(), "image/svg+xml")
+    a.put("final.png", _png(final, to_png), "image/png")
+    a.put("loss.png", _loss_plot(fitted.losses), "image/png")
+    a.put("losses.json", json.dumps(fitted.losses).encode(), "application/json")
+    metrics |= {
+        "psnr": round(10 * float(np.log10(1 / max(mse, 1e-12))), 3),
+        "paths": len(scene.shapes),
+        "pruned": fitted.pruned + pruned,
+        "svg_bytes": len(svg.encode()),
+        "final_loss": fitted.losses[-1] if fitted.losses else None,
+    }
+    if layout is not None:
+        metrics["attention_in_mask"] = _attention_in_mask(attention, layout, boxes)
+    return Result(
+        artifacts=a.refs,
+        metrics=metrics,
+        record={
+            "model": model_id,
+            "planner": settings.planner,
+            "segmenter": settings.segmenter,
+            "layout": layout.model_dump() if layout else None,
+            "primitive": kind,
+        },
+    )
+
+
+def _attention_in_mask(attention, layout, boxes) -> float | None:
+    """Mean share of each phrase's fused-pass attention inside its instances' masks."""
+    from scenecraft.svgcraft.attention import inside_share
+    from scenecraft.svgcraft.layout import phrase_groups
+
+    if not attention.calls:  # nothing held (freeze 0): nothing was recorded
+        return None
+    shares = []
+    for maps, items in zip(attention.mean_maps(), phrase_groups(layout).values(), strict=True):
+        if maps:
+            union = sum(boxes[i].latent_mask for i in items).clamp(max=1)
+            shares.append(inside_share(maps, union))
+    return round(float(np.mean(shares)), 4) if shares else 0.0
+
+
+def _png(image, to_png) -> bytes:
+    return to_png((image.clamp(0, 1) * 255).round().byte().numpy())
+
+
+def _loss_plot(losses: list[float]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+    ax.plot(range(1, len(losses) + 1), losses)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss")
+    ax.set_title("SVG optimisation")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+PIPELINES = [
+    Pipeline(
+        name="svgcraft",
+        params=SVGCraftParams,
+        run=run,
+        queue="gpu",
+        description="text -> layout -> fused diffusion -> layered, optimised SVG (SVGCraft)",
+        final="final.png",
+    )
+]
