@@ -6,9 +6,6 @@ mask, or a grid, random blobs, random strokes) -> fit (Adam, L2 / SSIM / LPIPS) 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 from typing import Literal
 
 import numpy as np
@@ -16,7 +13,7 @@ from pydantic import Field
 
 from scenecraft.errors import InvalidParams
 from scenecraft.pipelines.base import Context, Iters, Params, PathCount, Pipeline, Result, Side
-from scenecraft.pipelines.slate import ImageInput, read_image
+from scenecraft.pipelines.inputs import ImageInput, load_image
 
 PREVIEW_EVERY = 10  # steps between preview renders (the context throttles them further)
 
@@ -38,29 +35,17 @@ class VectorizeParams(Params):
 
 
 def load(params: VectorizeParams, ctx: Context) -> tuple[np.ndarray, np.ndarray | None]:
-    """(image [H, W, 3] uint8, instance masks [H, W] or None)."""
-    from PIL import Image, UnidentifiedImageError
+    """(image [H, W, 3] uint8 with its longest side ``params.size``, instance masks or None)."""
+    from PIL import Image
 
     inp = params.image or ImageInput(scene=int(ctx.rng.integers(0, 1000)))
-    if inp.png_base64 is None:
-        return read_image(inp, params.size, "image")
-    try:
-        im = Image.open(io.BytesIO(base64.b64decode(inp.png_base64, validate=True)))
-        im.load()
-    except UnidentifiedImageError:
-        raise InvalidParams.single(
-            "params.image.png_base64", "not an image format PIL can read (PNG, JPEG, ...)"
-        ) from None
-    except (binascii.Error, OSError, ValueError) as e:
-        raise InvalidParams.single("params.image.png_base64", f"not an image: {e}") from None
-    if im.width < 1 or im.height < 1:
-        raise InvalidParams.single("params.image.png_base64", "image has no pixels")
-    rgba = im.convert("RGBA")
-    flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    flat.alpha_composite(rgba)  # transparent pixels become white, like the SVG's canvas
-    scale = params.size / max(flat.size)
-    shape = (max(1, round(flat.width * scale)), max(1, round(flat.height * scale)))
-    return np.asarray(flat.convert("RGB").resize(shape, Image.LANCZOS)), None
+    image, masks = load_image(inp, params.size, "params.image")
+    if masks is not None:
+        return image, masks
+    h, w = image.shape[:2]
+    scale = params.size / max(h, w)
+    shape = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(image).resize(shape, Image.LANCZOS)), None
 
 
 def initialise(params: VectorizeParams, image, masks: np.ndarray | None, seed: int):
