@@ -62,26 +62,19 @@ def run(params: SVGCraftParams, ctx: Context) -> Result:
 
 def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
     """The pipeline on the diffusion checkpoint ``model_id`` (the eval passes its own)."""
-    import torch
-
     from scenecraft.models.diffusion import load
     from scenecraft.models.segment import load_segmenter
     from scenecraft.planner import get_planner
     from scenecraft.settings import get_settings
-    from scenecraft.svgcraft.canvas import Layer, initialise_canvas
     from scenecraft.svgcraft.latents import (
         Sampling,
         box_latents,
         fused_denoise,
         latents_strip,
-        paint_order,
         plain_denoise,
-        refine_mask,
     )
-    from scenecraft.svgcraft.layout import layout_picture, object_ids, plan
-    from scenecraft.svgcraft.optimise import make_fit_loss, optimise, over_white, prune, write_svg
-    from scenecraft.vector import render
-    from scenecraft.vector.svg_read import read_svg
+    from scenecraft.svgcraft.layout import layout_picture, plan
+    from scenecraft.svgcraft.optimise import make_fit_loss
     from scenecraft.world.render import to_png
 
     settings = get_settings()
@@ -149,8 +142,32 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
             model, params.prompt, sampling, ctx.generator, diffusion_progress(0, params.steps)
         )
 
+    if layout is not None:
+        metrics["attention_in_mask"] = _attention_in_mask(attention, layout, boxes)
+    result = vectorise(out.images[0], layout, params, ctx, segmenter, loss)
+    result.metrics = metrics | result.metrics
+    result.record |= {
+        "model": model_id,
+        "planner": settings.planner,
+        "segmenter": settings.segmenter,
+    }
+    return result
+
+
+def vectorise(raster: np.ndarray, layout, params: SVGCraftParams, ctx: Context, segmenter, loss):
+    """Stages 4-6 on any raster [H, W, 3] uint8 (no ``layout``: the canvas is one region)."""
+    import torch
+
+    from scenecraft.svgcraft.canvas import Layer, initialise_canvas
+    from scenecraft.svgcraft.latents import paint_order, refine_mask
+    from scenecraft.svgcraft.layout import object_ids
+    from scenecraft.svgcraft.optimise import optimise, over_white, prune, write_svg
+    from scenecraft.vector import render
+    from scenecraft.vector.svg_read import read_svg
+    from scenecraft.world.render import to_png
+
     # 4. the fused raster
-    raster = out.images[0]  # [H, W, 3] uint8
+    a = ctx.artifacts
     a.put("fused.png", to_png(raster), "image/png")
     target = torch.from_numpy(raster.copy()).float() / 255  # [H, W, 3]
 
@@ -163,7 +180,7 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
         layers = [Layer(ids[i], layout.items[i].label, layout.items[i].box) for i in order]
         masks = [refined[i][0] for i in order]
         kind = params.primitive
-    else:  # no layout: the whole canvas is one region, seeded with primitives
+    else:
         layers = [Layer("scene", params.prompt, [0.0, 0.0, 1.0, 1.0])]
         masks = [np.ones(raster.shape[:2], bool)]
         kind = "blobs" if params.primitive == "contour" else params.primitive
@@ -198,25 +215,16 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
     a.put("final.png", _png(final, to_png), "image/png")
     a.put("loss.png", _loss_plot(fitted.losses), "image/png")
     a.put("losses.json", json.dumps(fitted.losses).encode(), "application/json")
-    metrics |= {
-        "psnr": round(10 * float(np.log10(1 / max(mse, 1e-12))), 3),
-        "paths": len(scene.shapes),
-        "pruned": fitted.pruned + pruned,
-        "svg_bytes": len(svg.encode()),
-        "final_loss": fitted.losses[-1] if fitted.losses else None,
-    }
-    if layout is not None:
-        metrics["attention_in_mask"] = _attention_in_mask(attention, layout, boxes)
     return Result(
         artifacts=a.refs,
-        metrics=metrics,
-        record={
-            "model": model_id,
-            "planner": settings.planner,
-            "segmenter": settings.segmenter,
-            "layout": layout.model_dump() if layout else None,
-            "primitive": kind,
+        metrics={
+            "psnr": round(10 * float(np.log10(1 / max(mse, 1e-12))), 3),
+            "paths": len(scene.shapes),
+            "pruned": fitted.pruned + pruned,
+            "svg_bytes": len(svg.encode()),
+            "final_loss": fitted.losses[-1] if fitted.losses else None,
         },
+        record={"layout": layout.model_dump() if layout else None, "primitive": kind},
     )
 
 
