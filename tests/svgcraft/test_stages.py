@@ -1,0 +1,157 @@
+"""SVGCraft's stages one by one: prompts and their object tokens, noise blending, attention
+fusion, canvas seeding, the opacity schedule, pruning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from scenecraft.contracts import Layout, LayoutItem
+from scenecraft.models import diffusion as D
+from scenecraft.models.world_model.architecture import build_tokenizer
+from scenecraft.svgcraft.attention import ObjectAttention, inside_share, masked_target
+from scenecraft.svgcraft.canvas import Layer, allocate, initialise_canvas
+from scenecraft.svgcraft.latents import (
+    Sampling,
+    blend_noise,
+    box_latents,
+    box_region,
+    fused_denoise,
+)
+from scenecraft.svgcraft.layout import box_prompt, object_ids, scene_prompt
+from scenecraft.svgcraft.optimise import MODULATION, bounds, optimise, prune
+from scenecraft.vector.scene import Circle, Scene, ShapeGroup
+
+LAYOUT = Layout(
+    items=[
+        LayoutItem(label="red circle #1", box=[0.05, 0.3, 0.3, 0.3]),
+        LayoutItem(label="blue star #1", box=[0.6, 0.3, 0.3, 0.3]),
+        LayoutItem(label="red circle #2", box=[0.3, 0.05, 0.2, 0.2]),
+    ],
+    background="white",
+)
+
+
+def test_prompts_name_each_object_and_its_tokens():
+    scene = scene_prompt(LAYOUT)
+    assert scene.text == "two red circles and a blue star on a white background"
+    tok = build_tokenizer(32)
+    groups = scene.token_groups(tok)
+    ids = tok(scene.text).input_ids
+    words = (
+        [tok.decode([ids[t]]).strip() for t in groups[0]],
+        [tok.decode([ids[t]]).strip() for t in groups[1]],
+    )
+    assert words == (["red", "circles"], ["blue", "star"])
+    alone = box_prompt(LAYOUT.items[1], LAYOUT)
+    assert alone.text == "a blue star on a white background"
+    assert [tok.decode([tok(alone.text).input_ids[t]]) for t in alone.token_groups(tok)[0]] == [
+        "blue",
+        "star",
+    ]
+    assert object_ids(LAYOUT) == ["red-circle-1", "blue-star-1", "red-circle-2"]
+
+
+def test_blended_noise_is_the_object_noise_in_its_box_and_unit_variance_at_the_seam():
+    g = torch.Generator().manual_seed(0)
+    bg, obj = torch.randn(1, 4, 64, 64, generator=g), torch.randn(1, 4, 64, 64, generator=g)
+    m = torch.zeros(64, 64)
+    m[:, 32:] = 1
+    m[:, 24:32] = 0.5  # a soft seam
+    out = blend_noise(bg, [obj], [m])
+    assert torch.equal(out[..., 32:], obj[..., 32:]) and torch.equal(out[..., :24], bg[..., :24])
+    assert abs(float(out[..., 24:32].std()) - 1) < 0.1
+
+
+def test_fusion_pulls_object_tokens_toward_their_targets_in_place():
+    heads, n, t = 2, 16, 6
+    probs = torch.softmax(torch.randn(2 * heads, n, t), -1)  # [uncond, cond] x heads
+    before = probs.clone()
+    target = torch.zeros(n)
+    target[:4] = 0.9
+    store = ObjectAttention(groups=[[2, 3]], targets=[{n: target}], strength=1.0)
+    store.cond_offset = 1
+    store.add(probs, heads)
+    assert torch.allclose(probs[heads:, :, 2], target.expand(heads, n))
+    assert torch.equal(probs[:heads], before[:heads])  # the unconditional half is untouched
+    assert torch.equal(probs[heads:, :, :2], before[heads:, :, :2])  # other tokens too
+
+
+def test_masked_target_and_inside_share_follow_the_resolution():
+    mask = torch.zeros(16, 16)
+    mask[:8, :8] = 1
+    maps = {256: torch.ones(256), 16: torch.ones(16)}  # 16x16 and 4x4 query grids
+    kept = masked_target(maps, mask)
+    assert float(kept[256].sum()) == 64 and float(kept[16].sum()) == 4
+    assert inside_share(kept, mask) == pytest.approx(1.0)
+    assert inside_share(maps, mask) == pytest.approx(0.25)
+
+
+def test_fusion_concentrates_fused_attention_on_the_objects(tiny_sd):
+    """On a random-weight model the per-box maps carry no meaning, but the fused pass's object
+    attention must move inside the objects' masks when fusion is on."""
+    model = D.load(tiny_sd, cache={})
+    layout = Layout(items=LAYOUT.items[:2], background="white")
+
+    def in_mask(strength: float) -> float:
+        s = Sampling(64, 64, steps=4, freeze=0.5, fusion=strength)
+        g = torch.Generator().manual_seed(0)
+        seg = lambda image, boxes: [box_region(b, 64, 64) for b in boxes]  # noqa: E731
+        boxes, bg, starts = box_latents(model, layout, s, g, seg)
+        _, att = fused_denoise(model, layout, s, boxes, bg, starts)
+        maps = att.mean_maps()
+        return np.mean([inside_share(maps[k], boxes[k].latent_mask) for k in range(2)])
+
+    assert in_mask(0.9) > in_mask(0.0) + 0.1
+
+
+def test_paths_are_shared_by_area_with_one_each():
+    assert allocate(10, [100.0, 300.0]) == [3, 7]
+    assert allocate(3, [1.0, 1000.0, 1.0]) == [1, 1, 1]
+    with pytest.raises(ValueError):
+        allocate(1, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("kind", ["circles", "rects", "blobs", "contour"])
+def test_canvas_seeds_each_object_inside_its_mask(kind):
+    raster = torch.ones(64, 64, 3)
+    masks = [box_region([0.1, 0.1, 0.3, 0.3], 64, 64), box_region([0.6, 0.5, 0.3, 0.4], 64, 64)]
+    raster[torch.from_numpy(masks[0])] = torch.tensor([1.0, 0.0, 0.0])
+    raster[torch.from_numpy(masks[1])] = torch.tensor([0.0, 0.0, 1.0])
+    layers = [Layer("a", "red square #1", None), Layer("b", "blue square #1", None)]
+    canvas = initialise_canvas(raster, layers, masks, 8, kind, seed=0)
+    assert [layer.id for layer in canvas.layers] == ["background", "a", "b"]
+    for group in canvas.scene.shape_groups:
+        obj = 0 if group.id.startswith("a.") else 1
+        assert torch.allclose(group.fill_color[:3], raster[torch.from_numpy(masks[obj])][0])
+        for s in group.shape_ids:
+            x0, y0, x1, y1 = bounds(canvas.scene.shapes[s])
+            assert masks[obj][int((y0 + y1) / 2), int((x0 + x1) / 2)]  # centred inside the mask
+    n = len(canvas.scene.shape_groups)
+    assert n == 2 if kind == "contour" else n == 8
+
+
+def test_opacity_rises_on_its_schedule_then_prune_drops_the_hidden_primitive():
+    target = torch.ones(32, 32, 3)
+    target[8:24, 8:24] = torch.tensor([0.0, 0.6, 0.0])
+    shapes = [Circle(9.0, [16.0, 16.0]), Circle(3.0, [16.0, 16.0])]  # the second hides under...
+    groups = [
+        ShapeGroup([1], torch.tensor([0.0, 0.6, 0.0, 1.0]), id="o.1"),
+        ShapeGroup([0], torch.tensor([0.0, 0.6, 0.0, 1.0]), id="o.0"),  # ...this one on top
+    ]
+    scene = Scene(32, 32, shapes, groups, torch.ones(4))
+    alphas: list[float] = []
+    optimise(
+        scene,
+        target,
+        20,
+        "l2",
+        contour=False,
+        progress=lambda step, total, loss, s: alphas.append(s.shape_groups[1].fill_color[3].item()),
+    )
+    # the alpha used at step t is m(t) times the learned alpha (<= 1)
+    assert alphas[0] <= MODULATION.scale(0, 20) + 1e-6
+    assert alphas[-1] > alphas[0] + 0.3
+    kept, pruned = prune(scene)
+    assert pruned == 1 and [g.id for g in kept.shape_groups] == ["o.0"]
