@@ -486,5 +486,26 @@ def eval_sld_edit(
     main_edit(model or get_settings().world_model, n, steps, out)
 
 
+@eval_app.command("svgcraft")
+def eval_svgcraft(
+    model: str = typer.Option("", help="diffusers folder (default: settings.world_model)"),
+    oracle: bool = typer.Option(False, help="exact ShapesWorld rasters: the raster -> SVG half"),
+    n: int = typer.Option(25, help="prompts per LMD category"),
+    split: str = typer.Option("benchmark", help="benchmark | heldout"),
+    offset: int = typer.Option(0, help="held-out offset: a new one gives a fresh set"),
+    steps: int = typer.Option(25, help="DDIM steps"),
+    iters: int = typer.Option(200, help="SVG optimisation steps"),
+    paths: int = typer.Option(32, help="primitive budget"),
+    primitive: str = typer.Option("contour", help="contour | circles | rects | blobs"),
+    out: Path = typer.Option(Path("eval/results/svgcraft.json")),
+) -> None:
+    """SVGCraft vs no-layout and no-attention-fusion ablations; every SVG render judged."""
+    from scenecraft.eval.svgcraft import main
+    from scenecraft.settings import get_settings
+
+    params = {"steps": steps, "iters": iters, "paths": paths, "primitive": primitive}
+    main(None if oracle else model or get_settings().world_model, n, split, offset, out, params)
+
+
 if __name__ == "__main__":
     app()
