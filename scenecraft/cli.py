@@ -490,6 +490,7 @@ def eval_sld_edit(
 def eval_svgcraft(
     model: str = typer.Option("", help="diffusers folder (default: settings.world_model)"),
     oracle: bool = typer.Option(False, help="exact ShapesWorld rasters: the raster -> SVG half"),
+    vae: str = typer.Option("", help="with --oracle: pass the rasters through this VAE folder"),
     n: int = typer.Option(25, help="prompts per LMD category"),
     split: str = typer.Option("benchmark", help="benchmark | heldout"),
     offset: int = typer.Option(0, help="held-out offset: a new one gives a fresh set"),
@@ -504,7 +505,8 @@ def eval_svgcraft(
     from scenecraft.settings import get_settings
 
     params = {"steps": steps, "iters": iters, "paths": paths, "primitive": primitive}
-    main(None if oracle else model or get_settings().world_model, n, split, offset, out, params)
+    model = None if oracle else model or get_settings().world_model
+    main(model, n, split, offset, out, params, vae or None)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,15 @@ variants in one table, on the same prompts and seeds:
 
 EVERY output is judged (no gating) on the PNG render of its final SVG by the ShapesWorld judge
 with its own settings: layout accuracy = every requested object present with the right colour
-and shape, counts exact, relations and negations satisfied. Also per prompt: PSNR of the SVG
-render against the raster it was fitted to, paths, SVG bytes, wall time of the whole pipeline
-call (the model stays warm across prompts).
+and shape, counts exact, relations and negations satisfied. The raster the SVG was fitted to is
+judged too, which tells generation failures from vectorisation failures. Also per prompt: PSNR
+of the SVG render against the raster it was fitted to, paths, SVG bytes, wall time of the whole
+pipeline call (the model stays warm across prompts).
 
-``oracle=True`` replaces stages 1-3 by the exact ShapesWorld render of a scene satisfying the
-prompt and that scene's own boxes, which measures the raster -> SVG half alone.
+``model=None`` (the oracle) replaces stages 1-3 by the exact ShapesWorld render of a scene
+satisfying the prompt and that scene's own boxes, which measures the raster -> SVG half alone;
+with ``vae`` (a diffusers AutoencoderKL folder, e.g. the world model's) that render is first
+encoded and decoded, so the SVG is fitted to a raster with a decoder's blur and texture.
 """
 
 from __future__ import annotations
@@ -49,7 +52,15 @@ SPLITS = {"benchmark": "benchmark", "heldout": "heldout_prompts"}
 METRICS = ("accuracy", "psnr", "paths", "svg_bytes", "seconds")
 
 
-def _one(prompt, params: dict, model: str | None, models: dict, store: Path) -> dict:
+def _round_trip(vae, image: np.ndarray) -> np.ndarray:
+    """[H, W, 3] uint8 through a VAE's encoder (posterior mean) and decoder."""
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1  # [1, 3, H, W]
+    with torch.no_grad():
+        y = vae.decode(vae.encode(x).latent_dist.mode()).sample
+    return ((y[0].permute(1, 2, 0).clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
+
+
+def _one(prompt, params: dict, model: str | None, models: dict, store: Path, vae=None) -> dict:
     """Run one variant on one prompt; judge the render of its SVG."""
     from scenecraft.models.segment import ShapesSegmenter
     from scenecraft.pipelines.svgcraft import svgcraft, vectorise
@@ -63,11 +74,16 @@ def _one(prompt, params: dict, model: str | None, models: dict, store: Path) -> 
     if model is None:
         scene = scene_from_spec(prompt.spec, prompt.seed)
         raster = render_scene(scene, (p.width, p.height)).image
+        if vae is not None:
+            raster = _round_trip(vae, raster)
         result = vectorise(raster, scene.layout(), p, ctx, ShapesSegmenter(), make_fit_loss(p.loss))
     else:
         result = svgcraft(p, ctx, model)
     seconds = time.perf_counter() - start
-    final = np.asarray(Image.open(io.BytesIO(ctx.artifacts.get("final.png"))).convert("RGB"))
+    final, raster = (
+        np.asarray(Image.open(io.BytesIO(ctx.artifacts.get(name))).convert("RGB"))
+        for name in ("final.png", "fused.png")
+    )
     verdict = judge(detect(final), prompt.spec)
     return {
         "id": prompt.id,
@@ -75,6 +91,7 @@ def _one(prompt, params: dict, model: str | None, models: dict, store: Path) -> 
         "prompt": prompt.prompt,
         "ok": verdict.ok,
         "reasons": verdict.reasons,
+        "raster_ok": judge(detect(raster), prompt.spec).ok,  # was it lost before the SVG?
         "psnr": result.metrics["psnr"],
         "paths": result.metrics["paths"],
         "svg_bytes": result.metrics["svg_bytes"],
@@ -85,6 +102,7 @@ def _one(prompt, params: dict, model: str | None, models: dict, store: Path) -> 
 def _summary(rows: list[dict]) -> dict:
     out = {
         "accuracy": float(np.mean([r["ok"] for r in rows])),
+        "raster_accuracy": float(np.mean([r["raster_ok"] for r in rows])),
         "by_category": {
             c: float(np.mean([r["ok"] for r in rows if r["category"] == c]))
             for c in CATEGORIES
@@ -105,14 +123,23 @@ def evaluate(
     variants: tuple[str, ...] = tuple(VARIANTS),
     params: dict[str, Any] | None = None,
     progress: bool = True,
+    vae: str | None = None,
 ) -> dict:
     """``model``: a diffusers folder, or None for the oracle raster (stages 4-6 alone)."""
     prompts = prompt_set(n, SPLITS[split], offset)
+    autoencoder = None
     if model is None:
         variants = ("oracle raster",)
+        if vae is not None:
+            from diffusers import AutoencoderKL
+
+            autoencoder = AutoencoderKL.from_pretrained(vae, local_files_only=True).eval()
+    oracle = "oracle raster (exact ShapesWorld render" + (
+        f" through the VAE {vae})" if vae else ")"
+    )
     models: dict = {}
     report: dict[str, Any] = {
-        "model": model or "oracle raster (exact ShapesWorld render)",
+        "model": model or oracle,
         "split": split,
         "offset": offset,
         "n_prompts": len(prompts),
@@ -124,7 +151,7 @@ def evaluate(
         for name in variants:
             knobs = {**(params or {}), **VARIANTS.get(name, {})}
             rows = [
-                _one(p, knobs, model, models, Path(store))
+                _one(p, knobs, model, models, Path(store), autoencoder)
                 for p in track(prompts, description=name, disable=not progress)
             ]
             report["variants"][name] = {"summary": _summary(rows), "prompts": rows}
@@ -138,8 +165,9 @@ def main(
     offset: int = 0,
     out: Path = Path("eval/results/svgcraft.json"),
     params: dict[str, Any] | None = None,
+    vae: str | None = None,
 ) -> dict:
-    report = evaluate(model, n, split, offset, params=params)
+    report = evaluate(model, n, split, offset, params=params, vae=vae)
     rows = []
     for name, v in report["variants"].items():
         s = v["summary"]
@@ -147,6 +175,7 @@ def main(
             [
                 name,
                 s["accuracy"],
+                s["raster_accuracy"],
                 *(s["by_category"].get(c, float("nan")) for c in CATEGORIES),
                 s["psnr"],
                 s["psnr_min"],
@@ -155,10 +184,23 @@ def main(
                 s["seconds"],
             ]
         )
-    # accuracy overall and per category; medians of PSNR, paths, bytes and seconds per prompt
+    # accuracy of the SVG renders, of the rasters, of the SVGs per category; then medians
     print_table(
         f"SVGCraft on {report['n_prompts']} {split} prompts ({report['model']}); every SVG judged",
-        ["variant", "acc", "neg", "num", "attr", "spat", "PSNR", "PSNR min", "paths", "bytes", "s"],
+        [
+            "variant",
+            "acc",
+            "raster acc",
+            "neg",
+            "num",
+            "attr",
+            "spat",
+            "PSNR",
+            "PSNR min",
+            "paths",
+            "bytes",
+            "s",
+        ],
         rows,
     )
     write_json(out, report)
