@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
+from scenecraft.contracts import Layout
 from scenecraft.errors import InvalidParams
 from scenecraft.pipelines.base import (
     Context,
@@ -24,6 +25,10 @@ from scenecraft.pipelines.base import (
     Result,
     Steps,
 )
+
+if TYPE_CHECKING:
+    from scenecraft.svgcraft.latents import Segmenter
+    from scenecraft.vector.losses import Loss
 
 PREVIEW_EVERY = 10  # fit steps between SVG preview renders (the context throttles them further)
 LATENT_FACTOR = 8  # Stable-Diffusion-family VAEs downsample by 8
@@ -86,7 +91,7 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
     ctx.set_stage("layout")
     layout = plan(params.prompt, size, get_planner()) if params.layout else None
     objects = len(layout.items) if layout else 1
-    if params.primitive != "contour" and params.paths < objects:
+    if params.paths < objects:
         raise InvalidParams.single(
             "params.paths", f"{params.paths} paths cannot seed the {objects} objects laid out"
         )
@@ -136,14 +141,13 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
             diffusion_progress(0, params.steps),
         )
         metrics["mask_fallbacks"] = sum(b.fallback for b in boxes)
+        metrics["attention_in_mask"] = _attention_in_mask(attention, layout, boxes)
     else:
         ctx.set_stage("text to image")
         out = plain_denoise(
             model, params.prompt, sampling, ctx.generator, diffusion_progress(0, params.steps)
         )
 
-    if layout is not None:
-        metrics["attention_in_mask"] = _attention_in_mask(attention, layout, boxes)
     result = vectorise(out.images[0], layout, params, ctx, segmenter, loss)
     result.metrics = metrics | result.metrics
     result.record |= {
@@ -154,7 +158,14 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
     return result
 
 
-def vectorise(raster: np.ndarray, layout, params: SVGCraftParams, ctx: Context, segmenter, loss):
+def vectorise(
+    raster: np.ndarray,
+    layout: Layout | None,
+    params: SVGCraftParams,
+    ctx: Context,
+    segmenter: Segmenter,
+    loss: Loss,
+) -> Result:
     """Stages 4-6 on any raster [H, W, 3] uint8 (no ``layout``: the canvas is one region)."""
     import torch
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -147,3 +148,16 @@ def test_raster_to_svg_is_read_as_the_prompt_and_layered_by_box(tmp_path):
             slack = 0.1 * 128
             assert x0 >= x - slack and y0 >= y - slack, (item.label, bounds(shape))
             assert x1 <= x + w + slack and y1 <= y + h + slack, (item.label, bounds(shape))
+
+
+def test_shipped_world_model_end_to_end_is_read_as_the_prompt(tmp_path):
+    model = get_settings().world_model
+    if not (Path(model) / "model_index.json").is_file():
+        pytest.skip(f"the trained world model is not at {model} yet (scenecraft train world-model)")
+    result, ctx, _ = run({"prompt": PROMPT, "seed": 0}, tmp_path)
+    svg = ctx.artifacts.get("final.svg").decode()
+    assert sanitize_svg(svg) == svg
+    final = np.asarray(Image.open(io.BytesIO(ctx.artifacts.get("final.png"))))
+    verdict = judge(detect(final), parse_prompt(PROMPT))
+    assert verdict.ok, verdict.reasons
+    assert result.metrics["psnr"] >= 28
