@@ -161,3 +161,18 @@ def test_shipped_world_model_end_to_end_is_read_as_the_prompt(tmp_path):
     verdict = judge(detect(final), parse_prompt(PROMPT))
     assert verdict.ok, verdict.reasons
     assert result.metrics["psnr"] >= 28
+
+
+def test_missing_lpips_weights_fail_before_the_model_loads(tmp_path, monkeypatch):
+    from scenecraft.errors import ModelNotFound
+    from scenecraft.vector.losses import backbone_weights_file
+
+    if backbone_weights_file("vgg").exists():
+        pytest.skip("LPIPS backbone weights are installed here")
+    monkeypatch.setenv("SCENECRAFT_WORLD_MODEL", str(tmp_path / "no-model-here"))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ModelNotFound, match="vgg16"):
+            run({"prompt": PROMPT, "loss": "lpips"}, tmp_path)
+    finally:
+        get_settings.cache_clear()
