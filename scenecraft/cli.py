@@ -316,6 +316,35 @@ def train_world_model(
     print(model.resolve())
 
 
+@eval_app.command("world-model")
+def eval_world_model(
+    model: str = typer.Option("", "--model", help="diffusers folder or id (default: settings)"),
+    out: Path = typer.Option(Path("eval/results/world_model.json"), "--out", "-o"),
+    n_single: int = typer.Option(96, help="single-object prompts"),
+    n_grounded: int = typer.Option(48, help="grounded layouts (1-4 boxes)"),
+    lmd: int = typer.Option(100, help="LMD benchmark prompts per category"),
+    n_inversion: int = typer.Option(16, help="inversion round trips"),
+    steps: int = typer.Option(25, help="DDIM steps"),
+    guidance: float = typer.Option(3.0, help="classifier-free guidance"),
+    device: str = typer.Option("cpu", help="torch device"),
+) -> None:
+    """Judge the diffusion world model: single objects, grounding, LMD prompts, inversion."""
+    from scenecraft.eval.world_model import main
+    from scenecraft.settings import get_settings
+
+    main(
+        model or get_settings().world_model,
+        out,
+        n_single=n_single,
+        n_grounded=n_grounded,
+        lmd_per_category=lmd,
+        n_inversion=n_inversion,
+        steps=steps,
+        guidance=guidance,
+        device=device,
+    )
+
+
 @eval_app.command("slate")
 def eval_slate(
     model: Path | None = typer.Option(None, help="checkpoint folder (default: settings)"),

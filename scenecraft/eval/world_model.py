@@ -1,0 +1,236 @@
+"""``scenecraft eval world-model``: what the embedded diffusion model can draw, judged by the
+ShapesWorld detector.
+
+1. single objects ("a red star"): right colour and shape, exactly one object;
+2. grounded generation (GLIGEN, 1-4 boxes with phrases from validation scenes): objects found in
+   their box (same label, IoU >= 0.5);
+3. the 400-prompt ShapesWorld LMD benchmark, plain prompts, per category (the baseline SLD must
+   improve; never tuned upward);
+4. DDIM inversion round trip: invert a rendered validation scene, regenerate from the inverted
+   latent, PSNR against the original (and the VAE's own reconstruction PSNR for reference).
+
+Writes a JSON report and a PNG grid of samples next to it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import track
+
+from scenecraft.eval.common import match, print_table, write_json
+from scenecraft.models import diffusion as D
+from scenecraft.world.benchmark import CATEGORIES, prompt_set
+from scenecraft.world.detect import JUDGE_CONFIG, detect
+from scenecraft.world.grammar import COLORS, SHAPES
+from scenecraft.world.judge import judge
+from scenecraft.world.render import render_scene
+from scenecraft.world.scene import sample_scene, split_seed
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * math.log10(255**2 / max(mse, 1e-12))
+
+
+def _batches(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def single_objects(
+    model: D.DiffusionModel, n: int, steps: int, guidance: float, batch: int, seed: int = 0
+) -> tuple[dict, list[tuple[str, np.ndarray]]]:
+    """``n`` prompts cycling through every (colour, shape); one seeded sample each."""
+    combos = [(c, s) for s in SHAPES for c in COLORS]
+    prompts = [combos[i % len(combos)] for i in range(n)]
+    ok_shape: dict[str, list[bool]] = {s: [] for s in SHAPES}
+    ok_color: dict[str, list[bool]] = {c: [] for c in COLORS}
+    right = one = shape_ok = color_ok = 0
+    samples = []
+    for k, chunk in enumerate(track(list(_batches(prompts, batch)), description="single objects")):
+        gen = torch.Generator().manual_seed(seed + k)
+        out = D.sample(
+            model, [f"a {c} {s}" for c, s in chunk], steps=steps, guidance=guidance, generator=gen
+        )
+        for (c, s), img in zip(chunk, out.images, strict=True):
+            labels = [d.label for d in detect(img, JUDGE_CONFIG)]
+            good = labels == [f"{c} {s}"]
+            right += good
+            one += len(labels) == 1
+            shape_ok += any(lab.endswith(" " + s) for lab in labels)
+            color_ok += any(lab.startswith(c + " ") for lab in labels)
+            ok_shape[s].append(good)
+            ok_color[c].append(good)
+            samples.append((f"a {c} {s}", img))
+    return {
+        "n": n,
+        "accuracy": right / n,
+        "shape_present": shape_ok / n,
+        "color_present": color_ok / n,
+        "exactly_one": one / n,
+        "per_shape": {s: float(np.mean(v)) for s, v in ok_shape.items() if v},
+        "per_color": {c: float(np.mean(v)) for c, v in ok_color.items() if v},
+    }, samples
+
+
+def grounded(
+    model: D.DiffusionModel, n: int, steps: int, guidance: float, seed: int = 0
+) -> tuple[dict, list[tuple[str, np.ndarray]]]:
+    """Layouts of 1-4 objects from validation scenes; objects found in their boxes."""
+    found = total = scenes_ok = 0
+    samples = []
+    for i in track(range(n), description="grounded"):
+        scene = sample_scene(split_seed("val", 50_000 + i), 1, 4)
+        phrases = [o.label for o in scene.objects]
+        boxes = [o.box for o in scene.objects]
+        g = D.Grounding(phrases, boxes)
+        out = D.sample(
+            model,
+            scene.caption(),
+            steps=steps,
+            guidance=guidance,
+            grounding=g,
+            generator=torch.Generator().manual_seed(seed + i),
+        )
+        pred = [(d.label, d.box) for d in detect(out.images[0], JUDGE_CONFIG)]
+        m = match(pred, list(zip(phrases, boxes, strict=True)), min_iou=0.5)
+        found += m
+        total += len(phrases)
+        scenes_ok += m == len(phrases)
+        samples.append((scene.caption() + " [boxes]", out.images[0]))
+    return {
+        "n_layouts": n,
+        "objects": total,
+        "object_recall_iou50": found / max(total, 1),
+        "layouts_all_found": scenes_ok / max(n, 1),
+    }, samples
+
+
+def lmd_benchmark(
+    model: D.DiffusionModel, per_category: int, steps: int, guidance: float, batch: int
+) -> dict:
+    """The ShapesWorld LMD prompts, plain text-to-image, judged with the benchmark judge."""
+    prompts = prompt_set(per_category)
+    ok: dict[str, list[bool]] = {c: [] for c in CATEGORIES}
+    for chunk in track(list(_batches(prompts, batch)), description="LMD benchmark"):
+        # one generator per prompt, seeded by the prompt, so results do not depend on batching
+        latents = torch.cat(
+            [
+                torch.randn(
+                    (
+                        1,
+                        model.pipe.unet.config.in_channels,
+                        *([model.default_size // model.vae_factor] * 2),
+                    ),
+                    generator=torch.Generator().manual_seed(p.seed),
+                )
+                for p in chunk
+            ]
+        )
+        out = D.sample(
+            model, [p.prompt for p in chunk], steps=steps, guidance=guidance, latents=latents
+        )
+        for p, img in zip(chunk, out.images, strict=True):
+            ok[p.category].append(judge(detect(img, JUDGE_CONFIG), p.spec).ok)
+    per = {c: float(np.mean(v)) for c, v in ok.items() if v}
+    return {
+        "per_category": per_category,
+        "accuracy": per,
+        "overall": float(np.mean([x for v in ok.values() for x in v])),
+    }
+
+
+def inversion(model: D.DiffusionModel, n: int, steps: int) -> dict:
+    """Invert rendered validation scenes with their captions and regenerate (guidance 1)."""
+    psnrs, vae_psnrs = [], []
+    size = model.default_size
+    for i in track(range(n), description="inversion"):
+        scene = sample_scene(split_seed("val", 60_000 + i))
+        img = render_scene(scene, size).image
+        inv = D.invert(model, img, scene.caption(), steps=steps)
+        regen = D.sample(model, scene.caption(), steps=steps, guidance=1.0, latents=inv.latents)
+        psnrs.append(_psnr(img, regen.images[0]))
+        vae_psnrs.append(_psnr(img, D.decode(model, inv.trajectory[0])[0]))
+    return {
+        "n": n,
+        "steps": steps,
+        "psnr_mean": float(np.mean(psnrs)),
+        "psnr_min": float(np.min(psnrs)),
+        "vae_psnr_mean": float(np.mean(vae_psnrs)),
+    }
+
+
+def _grid(samples: list[tuple[str, np.ndarray]], path: Path, cols: int = 8) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = math.ceil(len(samples) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.8), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (title, img) in zip(axes.flat, samples, strict=False):
+        ax.imshow(img)
+        ax.set_title(title, fontsize=5)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(
+    model_id: str,
+    out: Path,
+    n_single: int = 96,
+    n_grounded: int = 48,
+    lmd_per_category: int = 100,
+    n_inversion: int = 16,
+    steps: int = 25,
+    guidance: float = 3.0,
+    batch: int = 8,
+    device: str = "cpu",
+) -> dict:
+    t0 = time.monotonic()
+    model = D.load(model_id, device=device)
+    single, single_samples = single_objects(model, n_single, steps, guidance, batch)
+    ground, ground_samples = grounded(model, n_grounded, steps, guidance)
+    lmd = lmd_benchmark(model, lmd_per_category, steps, guidance, batch)
+    inv = inversion(model, n_inversion, steps)
+    report = {
+        "model": model_id,
+        "steps": steps,
+        "guidance": guidance,
+        "single_object": single,
+        "grounded": ground,
+        "lmd": lmd,
+        "inversion": inv,
+        "targets": {
+            "single_object_accuracy >= 0.95": single["accuracy"] >= 0.95,
+            "grounded_object_recall >= 0.90": ground["object_recall_iou50"] >= 0.90,
+            "inversion_psnr >= 25": inv["psnr_mean"] >= 25,
+        },
+        "seconds": time.monotonic() - t0,
+    }
+    write_json(out, report)
+    _grid(single_samples[:16] + ground_samples[:16], out.with_suffix(".png"))
+    rows = [
+        ["single object: right colour+shape, exactly one", single["accuracy"], ">= 0.95"],
+        [
+            "  shape present / colour present",
+            f"{single['shape_present']:.3f} / {single['color_present']:.3f}",
+            "",
+        ],
+        ["grounded: objects in box (IoU >= 0.5)", ground["object_recall_iou50"], ">= 0.90"],
+        *[[f"LMD {c} (plain prompts)", v, "baseline"] for c, v in lmd["accuracy"].items()],
+        ["LMD overall", lmd["overall"], "baseline"],
+        ["inversion round trip PSNR (dB)", inv["psnr_mean"], ">= 25"],
+        ["  VAE reconstruction PSNR (dB)", inv["vae_psnr_mean"], ""],
+    ]
+    print_table(f"world model: {model_id}", ["metric", "value", "target"], rows)
+    return report
