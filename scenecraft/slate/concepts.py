@@ -85,8 +85,11 @@ class ConceptLibrary:
         )
 
 
-def kmeans(x: torch.Tensor, k: int, iters: int = 50, seed: int = 0) -> torch.Tensor:
-    """Cluster rows of x [M, D] (k-means++ start, Lloyd steps); returns assignments [M]."""
+def kmeans(
+    x: torch.Tensor, k: int, iters: int = 50, seed: int = 0, return_centres: bool = False
+) -> torch.Tensor:
+    """Cluster rows of x [M, D] (k-means++ start, Lloyd steps); returns assignments [M], or the
+    centres [k, D] with ``return_centres``."""
     g = torch.Generator().manual_seed(seed)
     centres = x[torch.randint(len(x), (1,), generator=g)]
     for _ in range(1, k):
@@ -98,7 +101,7 @@ def kmeans(x: torch.Tensor, k: int, iters: int = 50, seed: int = 0) -> torch.Ten
             members = x[assign == c]
             if len(members):
                 centres[c] = members.mean(0)
-    return torch.cdist(x, centres).argmin(1)
+    return centres if return_centres else torch.cdist(x, centres).argmin(1)
 
 
 def label_slots(image: np.ndarray, masks: np.ndarray) -> list[tuple[str, float, float, float]]:

@@ -28,9 +28,11 @@ class SlateConfig:
     # to position-only groups and makes objects emerge in far fewer steps; 0 turns it off.
     mixture_weight: float = 1.0
     mixture_hidden: int = 64
+    # encoder warm start from k-means of patches (see DVAE.init_codebook); 0 disables
+    dvae_init_steps: int = 200
     tau_start: float = 1.0
     tau_end: float = 0.1
-    tau_steps: int = 1500  # the dVAE is trained first, for this many steps
+    tau_steps: int = 1000  # the dVAE is trained first, for this many steps
     lr_dvae: float = 1e-3  # the small dVAE is stable at this rate and done in fewer steps
     lr: float = 4e-4
     warmup_steps: int = 0  # the reference needs 30k; implicit gradients do not
@@ -73,6 +75,7 @@ REFERENCE = SlateConfig(
     slot_mlp_hidden=192,
     implicit_grad=False,
     mixture_weight=0.0,
+    dvae_init_steps=0,
     tau_steps=30000,
     lr_dvae=3e-4,
     lr=1e-4,

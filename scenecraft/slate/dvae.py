@@ -56,10 +56,25 @@ class DVAE(nn.Module):
             *ups,
             nn.Conv2d(c, 3, 1),
         )
+        # The reference's initialisation: Kaiming for convolutions followed by a ReLU, Xavier for
+        # the rest. PyTorch's default shrinks the signal at each layer, so the encoder's logits
+        # barely depend on the image, the Gumbel noise drowns them, and the codebook collapses
+        # to one or two tokens.
+        for seq in (self.encoder, self.decoder):
+            layers = list(seq)
+            for i, layer in enumerate(layers):
+                if isinstance(layer, nn.Conv2d):
+                    relu_next = any(isinstance(n, nn.ReLU) for n in layers[i + 1 : i + 3])
+                    if relu_next:
+                        nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+                    else:
+                        nn.init.xavier_uniform_(layer.weight)
+                    nn.init.zeros_(layer.bias)
 
     def logits(self, image: torch.Tensor) -> torch.Tensor:
         # image [B, 3, H, W] in 0..1 -> log-probabilities [B, V, H/p, W/p]
-        return F.log_softmax(self.encoder(image), dim=1)
+        # centred input: light backgrounds would otherwise swamp the first layer with a constant
+        return F.log_softmax(self.encoder(image * 2 - 1), dim=1)
 
     def tokens(self, image: torch.Tensor) -> torch.Tensor:
         # [B, 3, H, W] -> [B, H/p, W/p] token ids (the mode of the posterior)
@@ -73,6 +88,35 @@ class DVAE(nn.Module):
         # tokens [B, h, w] -> image [B, 3, H, W]
         z = F.one_hot(tokens, self.decoder[0].in_channels)  # [B, h, w, V]
         return self.decode(rearrange(z, "b h w v -> b v h w").float())
+
+    def init_codebook(
+        self, images: torch.Tensor, steps: int = 200, batch: int = 16, seed: int = 0
+    ) -> float:
+        """Warm-start the encoder: k-means of the images' patches, then cross-entropy to those
+        clusters, so every patch starts with a confident token and the tokens are diverse.
+
+        Without it a freshly initialised dVAE spends thousands of steps with the Gumbel noise
+        drowning its logits, and on mostly-background images it collapses to a few tokens.
+        Returns the final cross-entropy. ``images`` [N, 3, H, W] in 0..1.
+        """
+        from scenecraft.slate.concepts import kmeans
+
+        p, v = self.encoder[0].kernel_size[0], self.encoder[-1].out_channels
+        patches = rearrange(images, "n c (h p) (w q) -> n h w (c p q)", p=p, q=p)  # [N, h, w, F]
+        g = torch.Generator().manual_seed(seed)
+        flat = rearrange(patches, "n h w f -> (n h w) f")
+        sample = flat[torch.randperm(len(flat), generator=g)[: 200 * v]]
+        centres = kmeans(sample, v, iters=20, seed=seed, return_centres=True)  # [V, F]
+        opt = torch.optim.Adam(self.encoder.parameters(), lr=1e-3)
+        for _ in range(steps):
+            idx = torch.randint(len(images), (batch,), generator=g)
+            target = torch.cdist(patches[idx].flatten(1, 2), centres[None]).argmin(-1)  # [B, h*w]
+            logits = rearrange(self.logits(images[idx]), "b v h w -> b v (h w)")
+            ce = F.cross_entropy(logits, target)
+            opt.zero_grad(set_to_none=True)
+            ce.backward()
+            opt.step()
+        return ce.item()
 
     def loss(self, image: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Reconstruction MSE summed over pixels and averaged over the batch (as the reference)."""

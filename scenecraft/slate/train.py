@@ -1,5 +1,7 @@
 """Training SLATE: the dVAE first, then Slot Attention + decoders on the frozen dVAE's tokens.
 
+The dVAE's encoder starts from k-means clusters of image patches (``DVAE.init_codebook``).
+
 The reference trains everything jointly, but its decoder already learns from *detached* tokens;
 freezing a trained dVAE and caching every image's tokens gives the same objective with no image
 convolutions in the main loop, which is what makes CPU training feasible. Every step seeds its own
@@ -62,6 +64,7 @@ class TrainSpec:
 
 @dataclass
 class TrainState:
+    codebook_initialised: bool = False
     dvae_step: int = 0
     step: int = 0
     seconds: float = 0.0  # training wall time summed over every session
@@ -193,6 +196,13 @@ class Trainer:
         model.train()
         t_start, s_start = time.monotonic(), self.state.seconds
         try:
+            if cfg.dvae_init_steps > 0 and not self.state.codebook_initialised:
+                self.on_progress("codebook", 0, 1, {})
+                _seed_step(spec.seed, 2, 0)
+                first = to_tensor(train.images[:2000], self.device)
+                ce = model.dvae.init_codebook(first, cfg.dvae_init_steps, seed=spec.seed)
+                self.state.codebook_initialised = True
+                self.on_progress("codebook", 1, 1, {"ce": ce})
             while self.state.dvae_step < spec.n_dvae_steps:
                 step = self.state.dvae_step
                 g = _seed_step(spec.seed, 0, step)

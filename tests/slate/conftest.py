@@ -24,6 +24,7 @@ TINY = SlateConfig(
     slot_mlp_hidden=16,
     mixture_hidden=8,
     tau_steps=4,
+    dvae_init_steps=5,
     batch_size=4,
 )
 
