@@ -376,6 +376,8 @@ def train_slate(
     threads: int = typer.Option(0, help="torch CPU threads (0: torch's default)"),
 ) -> None:
     """Train SLATE on ShapesWorld (or --images); checkpoints to --out, resumes from it."""
+    import signal
+
     import torch
 
     from scenecraft.slate.config import PRESETS
@@ -409,11 +411,18 @@ def train_slate(
             if "val_ce" in numbers:
                 console.print(f"{stage} step {step}: {info}")
 
+        def stop(signum, frame) -> None:
+            raise KeyboardInterrupt  # `kill PID` stops after a checkpoint, like Ctrl-C
+
+        signal.signal(signal.SIGTERM, stop)
         try:
             summary = train(spec, on_progress)
         except ValueError as e:
             console.print(f"[red]{e}[/red]")
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            console.print(f"stopped; checkpoint saved in {out}: run the same command to resume")
+            raise typer.Exit(130) from None
     print(json.dumps(summary))
 
 
