@@ -47,7 +47,7 @@ console = Console(stderr=True)
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    vae_steps: int = 1000
+    vae_steps: int = 2500
     vae_batch: int = 16
     vae_crop: int = 64  # the VAE is fully convolutional: crops cost 4x less than 128^2 images
     vae_lr: float = 1e-3
@@ -64,8 +64,9 @@ class TrainConfig:
     p_plain: float = 0.3  # steps trained without the GLIGEN fuser (plain text-to-image)
     max_objs: int = 8  # boxes per sample in training; inference pads to any number
     checkpoint_s: float = 300.0
+    log_every: int = 20
     eval_every: int = 500
-    eval_samples: int = 24
+    eval_samples: int = 24  # judged samples per UNet eval; also VAE check scenes
 
 
 def _save_atomic(obj: dict, path: Path) -> None:
@@ -197,7 +198,7 @@ def train_vae(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str) ->
             opt.step()
             step += 1
             wall += time.monotonic() - t0
-            if step % 20 == 0:
+            if step % tc.log_every == 0:
                 _log(
                     out,
                     "log.jsonl",
@@ -224,7 +225,7 @@ def train_vae(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str) ->
                 _plot(out, "vae", ("mse", "l1"))
                 last_ckpt = time.monotonic()
     vae.eval()
-    check = vae_check(vae)
+    check = vae_check(vae, tc.eval_samples, cfg.image_size)
     # scale latents to unit variance for the diffusion model, as SD's 0.18215 does
     with torch.no_grad():
         x = torch.stack(
@@ -489,7 +490,7 @@ def train_unet(
             step += 1
             wall += time.monotonic() - t0
             running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-            if step % 20 == 0:
+            if step % tc.log_every == 0:
                 _log(
                     out,
                     "log.jsonl",
