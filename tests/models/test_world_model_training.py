@@ -93,6 +93,7 @@ def test_tiny_run_resumes_and_exports_a_loadable_pipeline(tmp_path):
     assert [e["step"] for e in evals if e["stage"] == "unet"] == [2, 4]
     assert {"single_ok", "shape", "color"} <= set(evals[-1])
     assert (out / "loss_unet.png").exists() and (out / "loss_vae.png").exists()
+    assert "steps: 4" in (model / "README.md").read_text()
     pipe = StableDiffusionPipeline.from_pretrained(model, safety_checker=None)
     img = pipe("a red star", num_inference_steps=2, output_type="np").images
     assert img.shape == (1, 32, 32, 3)
