@@ -7,8 +7,12 @@ coloured with the raster's mean colour over its part of the mask. The path budge
 among objects by mask area, at least one each; SVGCraft's reference grid assumed a 1024 px
 canvas, these sizes follow the mask instead.
 
-Each primitive is its own shape group (its own colour) with id ``<object id>.<k>``; the writer
-(``svg.py``) nests them under one ``<g>`` per object.
+Whatever the raster shows outside every object's mask and away from the background gradient
+(a stray the model drew, an artefact) is traced into the background layer too, largest first,
+with the budget the objects left: without it a gradient would be stretched over it.
+
+Each primitive is its own shape group (its own colour) with id ``<layer id>.<k>``; the writer
+(``optimise.write_svg``) nests them under one ``<g>`` per layer.
 """
 
 from __future__ import annotations
@@ -19,16 +23,19 @@ from typing import Literal
 
 import numpy as np
 import torch
+from scipy import ndimage
 from scipy.spatial import cKDTree
 from torch import Tensor
 
 from scenecraft.contracts import Box
 from scenecraft.vector.initialise import blob_path, from_masks, vertical_gradient
-from scenecraft.vector.scene import Circle, Rect, Scene, Shape, ShapeGroup
+from scenecraft.vector.scene import Circle, LinearGradient, Rect, Scene, Shape, ShapeGroup
 
 Primitive = Literal["contour", "circles", "rects", "blobs"]
 BACKGROUND = "background"
 OVERLAP = 1.3  # primitives are this much larger than an even tiling needs, so no gaps open
+STRAY_DIFF = 0.1  # a pixel this far (max over RGB) from the background gradient is not background
+STRAY_AREA = 0.002  # least area of a stray worth a path, share of the canvas
 
 
 @dataclass
@@ -100,6 +107,49 @@ def seed_primitives(
     return out
 
 
+def strays(raster: Tensor, union: np.ndarray, k: int) -> tuple[np.ndarray, LinearGradient]:
+    """(instance map [H, W] of the up to ``k`` largest regions that are neither in an object's
+    slightly grown mask nor close to the background gradient, 0 = none; that gradient).
+
+    The gradient is fitted twice, the second time without the first fit's strays, which had
+    pulled it toward their colour.
+    """
+    h, w = union.shape
+    background = torch.from_numpy(~union)
+    out = np.zeros((h, w), np.int32)
+    for _ in range(2):
+        gradient = vertical_gradient(raster.float(), background & torch.from_numpy(out == 0))
+        if k <= 0:
+            return out, gradient
+        expected = gradient.sample(w, h, torch.ones(2))[..., :3]  # [H, W, 3]
+        far = ((raster.float() - expected).abs().amax(-1) > STRAY_DIFF).numpy()
+        labels, n = ndimage.label(far & ~ndimage.binary_dilation(union, iterations=2))
+        areas = ndimage.sum_labels(np.ones_like(labels), labels, range(1, n + 1))
+        big = [i + 1 for i in np.argsort(-areas)[:k] if areas[i] >= STRAY_AREA * h * w]
+        out = np.zeros((h, w), np.int32)
+        for rank, label in enumerate(big, start=1):
+            out[labels == label] = rank
+    return out, vertical_gradient(raster.float(), background & torch.from_numpy(out == 0))
+
+
+def _traced(
+    instances: np.ndarray, raster: Tensor, ids: list[str]
+) -> tuple[list[Shape], list[ShapeGroup], LinearGradient]:
+    """One contour path per instance k = 1.. of ``instances``, as groups ``ids[k - 1]``, plus the
+    gradient fitted where ``instances`` is 0."""
+    traced = from_masks(instances, raster)
+    by_object = {g.id: g for g in traced.shape_groups}
+    shapes, groups = [], []
+    for k, ident in enumerate(ids, start=1):
+        group = by_object.get(f"object-{k}")
+        if group is None:  # a mask with no traceable outline
+            continue
+        first = len(shapes)
+        shapes.extend(traced.shapes[s] for s in group.shape_ids)
+        groups.append(ShapeGroup(list(range(first, len(shapes))), group.fill_color, True, id=ident))
+    return shapes, groups, traced.background
+
+
 def initialise_canvas(
     raster: Tensor,
     layers: list[Layer],
@@ -110,7 +160,7 @@ def initialise_canvas(
 ) -> Canvas:
     """raster [H, W, 3] in [0, 1]; ``layers`` / ``masks`` [H, W] bool per object, in paint order.
 
-    With ``kind='contour'`` each object is one path (the rest of the budget stays unused).
+    With ``kind='contour'`` each object is one path and strays get the rest of the budget.
     """
     h, w = raster.shape[:2]
     union = np.zeros((h, w), bool)
@@ -120,17 +170,7 @@ def initialise_canvas(
         instances = np.zeros((h, w), np.int32)
         for k, m in enumerate(masks, start=1):
             instances[m] = k  # later (smaller) objects over earlier ones
-        traced = from_masks(instances, raster)
-        by_object = {g.id: g for g in traced.shape_groups}
-        shapes, groups = [], []
-        for k, layer in enumerate(layers, start=1):
-            group = by_object.get(f"object-{k}")
-            if group is None:  # a mask with no traceable outline
-                continue
-            shapes.extend(traced.shapes[s] for s in group.shape_ids)
-            ids = list(range(len(shapes) - len(group.shape_ids), len(shapes)))
-            groups.append(ShapeGroup(ids, group.fill_color, True, id=f"{layer.id}.0"))
-        scene = Scene(w, h, shapes, groups, traced.background)
+        shapes, groups, _ = _traced(instances, raster, [f"{x.id}.0" for x in layers])
     else:
         counts = allocate(paths, [float(m.sum()) for m in masks])
         shapes, groups = [], []
@@ -138,6 +178,14 @@ def initialise_canvas(
             for j, (shape, colour) in enumerate(seed_primitives(mask, raster, k, kind, seed + i)):
                 shapes.append(shape)
                 groups.append(ShapeGroup([len(shapes) - 1], colour, False, id=f"{layer.id}.{j}"))
-        background = vertical_gradient(raster.float(), torch.from_numpy(~union))
-        scene = Scene(w, h, shapes, groups, background)
-    return Canvas(scene, [Layer(BACKGROUND, BACKGROUND, None), *layers])
+    stray, background = strays(raster, union, paths - len(groups))
+    if stray.any():
+        found = int(stray.max())
+        extra, extra_groups, _ = _traced(stray, raster, [f"{BACKGROUND}.{k}" for k in range(found)])
+        for g in groups:  # the strays' shapes go first
+            g.shape_ids = [i + len(extra) for i in g.shape_ids]
+        shapes = extra + shapes
+        groups = extra_groups + groups  # painted first: objects stay on top
+    return Canvas(
+        Scene(w, h, shapes, groups, background), [Layer(BACKGROUND, BACKGROUND, None), *layers]
+    )

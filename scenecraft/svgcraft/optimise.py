@@ -159,6 +159,9 @@ def assign_layers(scene: Scene, layers: list[Layer]) -> list[str]:
     w, h = scene.canvas_width, scene.canvas_height
     for group in scene.shape_groups:
         own = by_id.get(group.id.rsplit(".", 1)[0])
+        if own is not None and own.box is None:  # traced into the background on purpose
+            out.append(own.id)
+            continue
         b = [bounds(scene.shapes[s]) for s in group.shape_ids]
         box = (
             min(v[0] for v in b),

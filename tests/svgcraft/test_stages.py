@@ -155,3 +155,17 @@ def test_opacity_rises_on_its_schedule_then_prune_drops_the_hidden_primitive():
     assert alphas[-1] > alphas[0] + 0.3
     kept, pruned = prune(scene)
     assert pruned == 1 and [g.id for g in kept.shape_groups] == ["o.0"]
+
+
+def test_a_stray_outside_every_mask_is_traced_into_the_background_under_the_objects():
+    raster = torch.ones(64, 64, 3)
+    mask = box_region([0.1, 0.1, 0.3, 0.3], 64, 64)
+    raster[torch.from_numpy(mask)] = torch.tensor([1.0, 0.0, 0.0])
+    raster[50:60, 5:60] = torch.tensor([0.0, 0.7, 0.4])  # something the layout did not ask for
+    canvas = initialise_canvas(raster, [Layer("a", "red square #1", None)], [mask], 4, "contour")
+    assert [g.id for g in canvas.scene.shape_groups] == ["background.0", "a.0"]
+    stray = canvas.scene.shape_groups[0]
+    assert torch.allclose(stray.fill_color[:3], torch.tensor([0.0, 0.7, 0.4]), atol=0.02)
+    assert canvas.scene.background.stop_colors[:, :3].min() > 0.95  # the gradient stays white
+    none_left = initialise_canvas(raster, [Layer("a", "red", None)], [mask], 1, "contour")
+    assert [g.id for g in none_left.scene.shape_groups] == ["a.0"]  # no budget left for it
