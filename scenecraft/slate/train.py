@@ -54,8 +54,8 @@ class TrainSpec:
     seed: int = 0
     device: str = "cpu"
     checkpoint_every_s: float = 300.0
-    library_images: int = 1000  # training images whose slots make up the concept library
-    library_clusters: int = 64
+    library_images: int = 2000  # training images whose slots make up the concept library
+    library_clusters: int = 256  # fine clusters stay pure: slots also encode position
 
     @property
     def n_dvae_steps(self) -> int:
