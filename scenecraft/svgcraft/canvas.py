@@ -134,9 +134,8 @@ def strays(raster: Tensor, union: np.ndarray, k: int) -> tuple[np.ndarray, Linea
 
 def _traced(
     instances: np.ndarray, raster: Tensor, ids: list[str]
-) -> tuple[list[Shape], list[ShapeGroup], LinearGradient]:
-    """One contour path per instance k = 1.. of ``instances``, as groups ``ids[k - 1]``, plus the
-    gradient fitted where ``instances`` is 0."""
+) -> tuple[list[Shape], list[ShapeGroup]]:
+    """One contour path per instance k = 1.. of ``instances``, as groups ``ids[k - 1]``."""
     traced = from_masks(instances, raster)
     by_object = {g.id: g for g in traced.shape_groups}
     shapes, groups = [], []
@@ -147,7 +146,7 @@ def _traced(
         first = len(shapes)
         shapes.extend(traced.shapes[s] for s in group.shape_ids)
         groups.append(ShapeGroup(list(range(first, len(shapes))), group.fill_color, True, id=ident))
-    return shapes, groups, traced.background
+    return shapes, groups
 
 
 def initialise_canvas(
@@ -170,7 +169,7 @@ def initialise_canvas(
         instances = np.zeros((h, w), np.int32)
         for k, m in enumerate(masks, start=1):
             instances[m] = k  # later (smaller) objects over earlier ones
-        shapes, groups, _ = _traced(instances, raster, [f"{x.id}.0" for x in layers])
+        shapes, groups = _traced(instances, raster, [f"{x.id}.0" for x in layers])
     else:
         counts = allocate(paths, [float(m.sum()) for m in masks])
         shapes, groups = [], []
@@ -181,7 +180,7 @@ def initialise_canvas(
     stray, background = strays(raster, union, paths - len(groups))
     if stray.any():
         found = int(stray.max())
-        extra, extra_groups, _ = _traced(stray, raster, [f"{BACKGROUND}.{k}" for k in range(found)])
+        extra, extra_groups = _traced(stray, raster, [f"{BACKGROUND}.{k}" for k in range(found)])
         for g in groups:  # the strays' shapes go first
             g.shape_ids = [i + len(extra) for i in g.shape_ids]
         shapes = extra + shapes
