@@ -40,7 +40,7 @@ def rendered(prompt: str, seed: int = 1) -> str:
 
 def test_generate_then_correct_runs_every_stage(world_model, tmp_path):
     result, ctx, events = run(
-        "sld", {"prompt": "a red circle left of a blue star", "steps": 4, "rounds": 2}, tmp_path
+        "sld", {"prompt": "a red circle left of a blue star", "steps": 3, "rounds": 1}, tmp_path
     )
     stages = {e["stage"] for e in events}
     assert "generate" in stages and "round 1: detect" in stages
