@@ -7,23 +7,16 @@ import numpy as np
 import pytest
 import torch
 
+from scenecraft.contracts import Layout
 from scenecraft.errors import InvalidParams
 from scenecraft.pipelines.artifacts import LocalArtifactStore
 from scenecraft.pipelines.base import make_context
 from scenecraft.pipelines.inputs import encode_png
 from scenecraft.pipelines.registry import execute, validate
-from scenecraft.settings import get_settings
+from scenecraft.planner.geometry import layout_problems
 from scenecraft.sld.latent_ops import LatentCanvas, delete, latent_mask, move
 from scenecraft.world.prompts import parse_prompt, scene_from_spec
 from scenecraft.world.render import render_scene
-
-
-@pytest.fixture
-def world_model(tiny_sd, monkeypatch):
-    monkeypatch.setenv("SCENECRAFT_WORLD_MODEL", str(tiny_sd))
-    get_settings.cache_clear()
-    yield tiny_sd
-    get_settings.cache_clear()
 
 
 def run(name, params, tmp_path):
@@ -47,8 +40,11 @@ def test_generate_then_correct_runs_every_stage(world_model, tmp_path):
     names = set(result.artifacts)
     assert {"initial.png", "final.png", "round1.json", "round1_boxes.png"} <= names
     round1 = json.loads(ctx.artifacts.get("round1.json"))
-    # a random model draws no shapes: round 1 finds the problems and plans both objects
-    assert round1["problems"] and {o["op"] for o in round1["ops"]} == {"add"}
+    # a random model cannot draw the prompt: round 1 finds problems and proposes a layout that
+    # satisfies the prompt, reached through typed ops
+    spec = parse_prompt("a red circle left of a blue star")
+    assert round1["problems"] and round1["ops"]
+    assert layout_problems(Layout(items=round1["proposed"]), spec) == []
     assert result.metrics["rounds"] >= 1
 
 

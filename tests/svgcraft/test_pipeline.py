@@ -31,14 +31,6 @@ PROMPT = "a red circle to the left of a blue star"
 FAST = {"steps": 3, "iters": 8, "seed": 0}
 
 
-@pytest.fixture
-def world_model(tiny_sd, monkeypatch):
-    monkeypatch.setenv("SCENECRAFT_WORLD_MODEL", str(tiny_sd))
-    get_settings.cache_clear()
-    yield tiny_sd
-    get_settings.cache_clear()
-
-
 def run(params: dict, tmp_path, **context):
     pipe, p = validate("svgcraft", params)
     events: list[dict] = []
