@@ -304,12 +304,22 @@ def train_world_model(
     latents: int | None = typer.Option(
         None, "--latents", help="training scenes to encode (a resumed run can grow the cache)"
     ),
+    decoder_steps: int | None = typer.Option(
+        None, "--decoder-steps", help="decoder-only VAE fine-tuning steps (encoder frozen)"
+    ),
 ) -> None:
     """Train the ShapesWorld world model (VAE, text encoder, GLIGEN UNet); exports <out>/model."""
     from scenecraft.models.world_model.train import train
 
     try:
-        model = train(out, steps=steps, resume=resume, device=device, latents=latents)
+        model = train(
+            out,
+            steps=steps,
+            resume=resume,
+            device=device,
+            latents=latents,
+            decoder_steps=decoder_steps,
+        )
     except FileExistsError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None

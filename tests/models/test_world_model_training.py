@@ -79,7 +79,9 @@ def test_tiny_run_resumes_and_exports_a_loadable_pipeline(tmp_path):
     train(out, config=TINY, train_config=tc)
     with pytest.raises(FileExistsError, match="--resume"):
         train(out, config=TINY, train_config=tc)
-    model = train(out, steps=4, resume=True, latents=12, config=TINY, train_config=tc)
+    model = train(
+        out, steps=4, resume=True, latents=12, decoder_steps=2, config=TINY, train_config=tc
+    )
     state = torch.load(out / "unet_state.pt", weights_only=False)
     assert state["step"] == 4
     assert len(torch.load(out / "latents.pt", weights_only=False)["scenes"]) == 12
@@ -92,8 +94,10 @@ def test_tiny_run_resumes_and_exports_a_loadable_pipeline(tmp_path):
     evals = [json.loads(x) for x in (out / "evals.jsonl").read_text().splitlines()]
     assert [e["step"] for e in evals if e["stage"] == "unet"] == [2, 4]
     assert {"single_ok", "shape", "color"} <= set(evals[-1])
+    assert [e["step"] for e in evals if e["stage"] == "decoder_done"] == [2]
     assert (out / "loss_unet.png").exists() and (out / "loss_vae.png").exists()
-    assert "steps: 4" in (model / "README.md").read_text()
+    card = (model / "README.md").read_text()
+    assert "steps: 4" in card and "decoder-only fine-tuning: 2 steps" in card
     pipe = StableDiffusionPipeline.from_pretrained(model, safety_checker=None)
     img = pipe("a red star", num_inference_steps=2, output_type="np").images
     assert img.shape == (1, 32, 32, 3)
