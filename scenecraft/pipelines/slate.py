@@ -3,38 +3,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import json
 import re
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from scenecraft.errors import InvalidParams
 from scenecraft.pipelines.base import Context, Params, Pipeline, Result
-
-MAX_PNG_BYTES = 4_000_000
-
-
-class ImageInput(BaseModel):
-    """An input image: a held-out ShapesWorld scene by index, or a base64 PNG/JPEG."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    scene: int | None = Field(None, ge=0, le=999_999, description="held-out ShapesWorld scene")
-    png_base64: str | None = Field(None, description="an image, base64-encoded")
-
-    @model_validator(mode="after")
-    def _one(self) -> ImageInput:
-        if (self.scene is None) == (self.png_base64 is None):
-            raise ValueError("give exactly one of 'scene' or 'png_base64'")
-        if self.png_base64 is not None and len(self.png_base64) > MAX_PNG_BYTES * 4 // 3:
-            raise ValueError(f"image is larger than {MAX_PNG_BYTES} bytes")
-        return self
+from scenecraft.pipelines.inputs import ImageInput, load_image
 
 
 class SlateParams(Params):
@@ -88,20 +67,12 @@ def load_slate(ctx: Context) -> tuple[Any, Any | None]:
 
 def read_image(inp: ImageInput, size: int, field: str) -> tuple[np.ndarray, np.ndarray | None]:
     """(image [size, size, 3] uint8, instance masks or None) of an ImageInput."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    from scenecraft.world.render import render_scene
-    from scenecraft.world.scene import sample_scene, split_seed
-
-    if inp.scene is not None:
-        out = render_scene(sample_scene(split_seed("heldout", inp.scene), 2, 5), size)
-        return out.image, out.masks
-    try:
-        im = Image.open(io.BytesIO(base64.b64decode(inp.png_base64, validate=True)))
-        im = im.convert("RGB")
-    except (binascii.Error, UnidentifiedImageError, OSError) as e:
-        raise InvalidParams.single(f"params.{field}.png_base64", f"not an image: {e}") from None
-    return np.asarray(im.resize((size, size), Image.BICUBIC)), None
+    image, masks = load_image(inp, size, f"params.{field}")
+    if image.shape[:2] != (size, size):
+        image = np.asarray(Image.fromarray(image).resize((size, size), Image.BICUBIC))
+    return image, masks
 
 
 def reconstruct(params: SlateParams, ctx: Context) -> Result:
