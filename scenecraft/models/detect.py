@@ -15,6 +15,7 @@ import numpy as np
 
 from scenecraft.contracts import Detection, ObjectSpec
 from scenecraft.errors import ModelNotFound
+from scenecraft.models import load_backend
 from scenecraft.world.detect import DetectorConfig, detect
 from scenecraft.world.judge import matches
 
@@ -124,15 +125,5 @@ def load_detector(
     backend: str, model_id: str = "", device: str = "cpu", cache: dict | None = None
 ) -> Detector:
     """A detector by name (``shapes`` | ``owlv2``), kept warm in ``cache`` when given."""
-    key = ("detector", backend, model_id, device)
-    if cache is not None and key in cache:
-        return cache[key]
-    if backend == "shapes":
-        det: Detector = ShapesDetector()
-    elif backend == "owlv2":
-        det = OwlV2Detector.load(model_id, device)
-    else:
-        raise ValueError(f"unknown detector backend {backend!r}; known: shapes, owlv2")
-    if cache is not None:
-        cache[key] = det
-    return det
+    makers = {"shapes": ShapesDetector, "owlv2": lambda: OwlV2Detector.load(model_id, device)}
+    return load_backend("detector", backend, makers, model_id, device, cache)

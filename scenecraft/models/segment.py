@@ -15,6 +15,7 @@ from scipy import ndimage
 from scenecraft.contracts import Box
 from scenecraft.errors import ModelNotFound
 from scenecraft.eval.common import box_iou
+from scenecraft.models import load_backend
 from scenecraft.world.detect import DetectorConfig, detect
 
 
@@ -101,15 +102,5 @@ def load_segmenter(
     backend: str, model_id: str = "", device: str = "cpu", cache: dict | None = None
 ) -> Segmenter:
     """A segmenter by name (``shapes`` | ``sam``), kept warm in ``cache`` when given."""
-    key = ("segmenter", backend, model_id, device)
-    if cache is not None and key in cache:
-        return cache[key]
-    if backend == "shapes":
-        seg: Segmenter = ShapesSegmenter()
-    elif backend == "sam":
-        seg = SamSegmenter.load(model_id, device)
-    else:
-        raise ValueError(f"unknown segmenter backend {backend!r}; known: shapes, sam")
-    if cache is not None:
-        cache[key] = seg
-    return seg
+    makers = {"shapes": ShapesSegmenter, "sam": lambda: SamSegmenter.load(model_id, device)}
+    return load_backend("segmenter", backend, makers, model_id, device, cache)
