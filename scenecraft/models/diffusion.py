@@ -302,7 +302,7 @@ def decode(model: DiffusionModel, latents: torch.Tensor) -> np.ndarray:
 def encode(model: DiffusionModel, images: np.ndarray) -> torch.Tensor:
     """[B, H, W, 3] uint8 images -> latents (posterior means, scaled like sampled latents)."""
     vae = model.pipe.vae
-    x = torch.from_numpy(np.asarray(images)).to(model.device)
+    x = torch.from_numpy(np.array(images, copy=True)).to(model.device)  # inputs may be read-only
     x = rearrange(x, "b h w c -> b c h w").to(vae.dtype) / 127.5 - 1
     with torch.no_grad():
         return vae.encode(x).latent_dist.mode() * vae.config.scaling_factor
