@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from scenecraft.models.world_model.architecture import (
-    WorldModelConfig,
     build_tokenizer,
     vocabulary_words,
 )
 from scenecraft.models.world_model.data import make_caption, training_scene
+from scenecraft.models.world_model.tiny import TINY as TINY_64
 from scenecraft.models.world_model.train import TrainConfig, train
 from scenecraft.world.scene import SPLITS
 
@@ -49,15 +50,8 @@ def test_training_scenes_are_seeded_and_captioned_with_every_box():
             assert all(o.shape in cap.text for o in scene.objects)
 
 
-TINY = WorldModelConfig(
-    image_size=32,
-    vae_channels=(16, 16, 16, 16),
-    text_hidden=32,
-    text_layers=1,
-    text_heads=2,
-    unet_channels=(32, 32, 32),
-    unet_head_dim=8,
-)
+# the shared tiny architecture at 32 px, so a few training steps take seconds
+TINY = replace(TINY_64, image_size=32)
 
 
 def test_tiny_run_resumes_and_exports_a_loadable_pipeline(tmp_path):

@@ -155,3 +155,21 @@ def build_scheduler() -> DDIMScheduler:
         rescale_betas_zero_snr=True,
         timestep_spacing="trailing",
     )
+
+
+def assemble_pipeline(vae, text_encoder, tokenizer, unet, scheduler):
+    """The components as a ``StableDiffusionPipeline`` (no safety checker), progress bar off."""
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe

@@ -12,6 +12,7 @@ import torch
 
 from scenecraft.models.world_model.architecture import (
     WorldModelConfig,
+    assemble_pipeline,
     build_scheduler,
     build_text_encoder,
     build_tokenizer,
@@ -31,8 +32,6 @@ TINY = WorldModelConfig(
 
 
 def save_tiny_pipeline(path: Path, cfg: WorldModelConfig = TINY, gligen: bool = True) -> Path:
-    from diffusers import StableDiffusionPipeline
-
     torch.manual_seed(0)
     tokenizer = build_tokenizer(cfg.max_tokens)
     unet = build_unet(cfg)
@@ -40,15 +39,8 @@ def save_tiny_pipeline(path: Path, cfg: WorldModelConfig = TINY, gligen: bool = 
         from diffusers import UNet2DConditionModel
 
         unet = UNet2DConditionModel.from_config({**unet.config, "attention_type": "default"})
-    pipe = StableDiffusionPipeline(
-        vae=build_vae(cfg),
-        text_encoder=build_text_encoder(cfg, tokenizer),
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=build_scheduler(),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
+    pipe = assemble_pipeline(
+        build_vae(cfg), build_text_encoder(cfg, tokenizer), tokenizer, unet, build_scheduler()
     )
     pipe.save_pretrained(path)
     return path

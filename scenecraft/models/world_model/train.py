@@ -32,6 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from scenecraft.models.world_model.architecture import (
     WorldModelConfig,
+    assemble_pipeline,
     build_scheduler,
     build_text_encoder,
     build_tokenizer,
@@ -401,23 +402,6 @@ class _EMA:
             p.copy_(s)
 
 
-def _pipeline(vae, text_encoder, tokenizer, unet, scheduler):
-    from diffusers import StableDiffusionPipeline
-
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
 def single_object_accuracy(pipe, n: int, seed: int = 0, steps: int = 20) -> dict:
     """Fraction of "a red star" samples the judge reads as exactly that one object."""
     from scenecraft.world.detect import detect
@@ -505,7 +489,7 @@ def train_unet(
         ema.copy_to(params)
         unet.eval()
         text_encoder.eval()
-        pipe = _pipeline(vae, text_encoder, tokenizer, unet, scheduler)
+        pipe = assemble_pipeline(vae, text_encoder, tokenizer, unet, scheduler)
         with torch.no_grad():
             acc = single_object_accuracy(pipe, tc.eval_samples)
         with torch.no_grad():
@@ -617,7 +601,7 @@ def export(out: Path, dest: Path, device: str = "cpu") -> Path:
         for p, s in zip(params, st["ema"], strict=True):
             p.copy_(s)
     vae = AutoencoderKL.from_pretrained(out / "vae")
-    pipe = _pipeline(vae, text_encoder, tokenizer, unet, build_scheduler())
+    pipe = assemble_pipeline(vae, text_encoder, tokenizer, unet, build_scheduler())
     pipe.save_pretrained(dest)
     (dest / "README.md").write_text(model_card(out, st))
     return dest
