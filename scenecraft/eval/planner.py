@@ -28,8 +28,14 @@ from scenecraft.contracts import Box, Detection, Layout, SceneSpec
 from scenecraft.eval.common import print_table, write_json
 from scenecraft.planner.geometry import free_box, holds, layout_problems, relation_mask
 from scenecraft.planner.offline import OfflinePlanner
-from scenecraft.planner.paraphrase import SEED_STRIDE, equivalent, paraphrase_set
-from scenecraft.world.benchmark import CATEGORIES, PROMPT_SEEDS, make_prompt, prompt_set
+from scenecraft.planner.paraphrase import equivalent, paraphrase_set
+from scenecraft.world.benchmark import (
+    CATEGORIES,
+    CATEGORY_STRIDE,
+    PROMPT_SEEDS,
+    make_prompt,
+    prompt_set,
+)
 from scenecraft.world.grammar import COLORS
 from scenecraft.world.judge import matches
 from scenecraft.world.prompts import scene_from_spec
@@ -145,7 +151,7 @@ def correction_cases(n: int = 300, offset: int = CORRECTION_OFFSET) -> list[Corr
         i = 0
         while sum(c.perturbation == perturbation for c in cases) < want:
             cat = cats[i % len(cats)]
-            seed = base + CATEGORIES.index(cat) * SEED_STRIDE + k * 2_000 + i
+            seed = base + CATEGORIES.index(cat) * CATEGORY_STRIDE + k * 2_000 + i
             case = correction_case(perturbation, cat, seed)
             if case is not None:
                 cases.append(case)

@@ -14,9 +14,8 @@ import numpy as np
 from scenecraft.contracts import Box, Layout, LayoutItem, ObjectSpec, SceneSpec
 from scenecraft.eval.common import box_iou
 from scenecraft.world.grammar import SIZES
-from scenecraft.world.judge import RELATION_MARGIN
+from scenecraft.world.judge import NEXT_TO, RELATION_MARGIN, between, holds
 
-NEXT_TO = 0.45  # "next to": centres closer than this (the judge's threshold)
 MAX_IOU = 0.1  # most overlap a planned layout allows between two boxes
 GAP = 0.01  # free space left around a box the planner places
 
@@ -44,24 +43,6 @@ def label_matches(label: str, obj: ObjectSpec) -> bool:
     if words[-len(name) :] != name:
         return False
     return all(a in words for a in obj.attributes if a not in SIZES)
-
-
-def holds(a: Box, b: Box, relation: str) -> bool:
-    """Does ``a relation b`` hold between two boxes ('between' is checked by ``between``)?"""
-    (ax, ay), (bx, by) = centre(a), centre(b)
-    m = RELATION_MARGIN
-    return {
-        "left of": ax < bx - m,
-        "right of": ax > bx + m,
-        "above": ay < by - m,
-        "below": ay > by + m,
-        "next to": float(np.hypot(ax - bx, ay - by)) < NEXT_TO,
-    }[relation]
-
-
-def between(a: Box, b: Box, c: Box) -> bool:
-    ax, bx, cx = centre(a)[0], centre(b)[0], centre(c)[0]
-    return min(bx, cx) < ax < max(bx, cx)
 
 
 def layout_problems(layout: Layout, spec: SceneSpec, max_iou: float = MAX_IOU) -> list[str]:

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from scenecraft.contracts import ObjectSpec, RelationSpec, SceneSpec
-from scenecraft.world.benchmark import CATEGORIES, PROMPT_SEEDS, make_prompt
+from scenecraft.world.benchmark import CATEGORIES, CATEGORY_STRIDE, PROMPT_SEEDS, make_prompt
 from scenecraft.world.grammar import BACKGROUNDS, NUMBER_WORDS
 
-SEED_STRIDE = 100_000  # seeds between categories, as ``benchmark.prompt_set`` spaces them
 _NOUNS: dict[str, tuple[str, ...]] = {
     "circle": ("circle", "circle", "disc", "disk", "circular shape", "round shape"),
     "square": ("square", "square", "square shape"),
@@ -221,7 +220,7 @@ def paraphrase_set(
     ``benchmark.prompt_set`` (the default is the evaluation's held-out range)."""
     base = PROMPT_SEEDS[which] + offset
     return [
-        paraphrase(cat, base + ci * SEED_STRIDE + i)
+        paraphrase(cat, base + ci * CATEGORY_STRIDE + i)
         for ci, cat in enumerate(CATEGORIES)
         for i in range(n_per_category)
     ]

@@ -16,7 +16,7 @@ from scenecraft.world.scene import count_phrase
 
 CATEGORIES: tuple[str, ...] = ("negation", "numeracy", "attribute", "spatial")
 PROMPT_SEEDS: dict[str, int] = {"benchmark": 5_000_000, "heldout_prompts": 6_000_000}
-_CATEGORY_STRIDE = 100_000
+CATEGORY_STRIDE = 100_000
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def prompt_set(
     fresh set no test or tuning has seen."""
     base = PROMPT_SEEDS[which] + offset
     return [
-        make_prompt(cat, base + ci * _CATEGORY_STRIDE + i)
+        make_prompt(cat, base + ci * CATEGORY_STRIDE + i)
         for ci, cat in enumerate(categories)
         for i in range(n_per_category)
     ]

@@ -8,6 +8,7 @@ from scenecraft.contracts import Detection, ObjectSpec, SceneSpec
 from scenecraft.world.grammar import COLORS, SHAPES
 
 RELATION_MARGIN = 0.02  # centres must differ by this much (fraction of the canvas)
+NEXT_TO = 0.45  # "next to": centres closer than this (fraction of the canvas)
 
 
 @dataclass
@@ -27,11 +28,6 @@ def matches(det_label: str, obj: ObjectSpec) -> bool:
         return False
     wanted = [a for a in obj.attributes if a in COLORS]
     return not wanted or colour in wanted
-
-
-def _centre(d: Detection) -> tuple[float, float]:
-    x, y, w, h = d.box
-    return x + w / 2, y + h / 2
 
 
 def _describe(obj: ObjectSpec) -> str:
@@ -78,21 +74,33 @@ def judge(detections: list[Detection], spec: SceneSpec) -> Verdict:
     return Verdict(ok=all(checks.values()), reasons=reasons, checks=checks)
 
 
+def _box_centre(box: list[float]) -> tuple[float, float]:
+    x, y, w, h = box
+    return x + w / 2, y + h / 2
+
+
+def holds(a: list[float], b: list[float], relation: str) -> bool:
+    """Does ``a relation b`` hold between two boxes ('between' is checked by ``between``)?"""
+    (ax, ay), (bx, by) = _box_centre(a), _box_centre(b)
+    m = RELATION_MARGIN
+    return {
+        "left of": ax < bx - m,
+        "right of": ax > bx + m,
+        "above": ay < by - m,
+        "below": ay > by + m,
+        "next to": ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 < NEXT_TO,
+    }[relation]
+
+
+def between(a: list[float], b: list[float], c: list[float]) -> bool:
+    """Is box ``a``'s centre horizontally between those of ``b`` and ``c``?"""
+    ax, bx, cx = _box_centre(a)[0], _box_centre(b)[0], _box_centre(c)[0]
+    return min(bx, cx) < ax < max(bx, cx)
+
+
 def _relation_holds(
     a: Detection, b: Detection, relation: str, groups: list[list[Detection]], other: int | None
 ) -> bool:
-    (ax, ay), (bx, by) = _centre(a), _centre(b)
-    m = RELATION_MARGIN
-    if relation == "left of":
-        return ax < bx - m
-    if relation == "right of":
-        return ax > bx + m
-    if relation == "above":
-        return ay < by - m
-    if relation == "below":
-        return ay > by + m
-    if relation == "next to":
-        return ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 < 0.45
-    if relation == "between" and other is not None:
-        return all(min(bx, _centre(c)[0]) < ax < max(bx, _centre(c)[0]) for c in groups[other])
-    return False
+    if relation == "between":
+        return other is not None and all(between(a.box, b.box, c.box) for c in groups[other])
+    return holds(a.box, b.box, relation)
