@@ -307,10 +307,33 @@ def train_world_model(
     decoder_steps: int | None = typer.Option(
         None, "--decoder-steps", help="decoder-only VAE fine-tuning steps (encoder frozen)"
     ),
+    preset: str = typer.Option("cpu", "--preset", help="training sizes: cpu | gpu"),
+    vae_time: float = typer.Option(0.0, "--vae-time", help="cap on VAE seconds (0: none)"),
+    decoder_time: float = typer.Option(0.0, "--decoder-time", help="cap on decoder seconds"),
+    time_limit: float = typer.Option(
+        0.0, "--time-limit", help="stop the UNet this many seconds after the start, then export"
+    ),
+    workers: int | None = typer.Option(None, "--workers", help="scene-rendering processes"),
+    init_from: Path | None = typer.Option(
+        None, "--init-from", help="continue a run trained elsewhere (its folder, with model/)"
+    ),
 ) -> None:
     """Train the ShapesWorld world model (VAE, text encoder, GLIGEN UNet); exports <out>/model."""
-    from scenecraft.models.world_model.train import train
+    import sys
+    from dataclasses import replace
 
+    from scenecraft.models.world_model.train import PRESETS, train
+
+    if preset not in PRESETS:
+        console.print(f"[red]--preset must be one of {', '.join(PRESETS)}[/red]")
+        raise typer.Exit(2)
+    tc = replace(
+        PRESETS[preset],
+        vae_time_s=vae_time,
+        decoder_time_s=decoder_time,
+        time_limit_s=time_limit,
+        **({"render_workers": workers} if workers else {}),
+    )
     try:
         model = train(
             out,
@@ -319,6 +342,9 @@ def train_world_model(
             device=device,
             latents=latents,
             decoder_steps=decoder_steps,
+            train_config=tc,
+            command="scenecraft " + " ".join(sys.argv[1:]),
+            init_from=init_from,
         )
     except FileExistsError as e:
         console.print(f"[red]{e}[/red]")
@@ -384,23 +410,42 @@ def train_slate(
     device: str = typer.Option("cpu", help="torch device"),
     checkpoint_every: float = typer.Option(300.0, help="seconds between checkpoints"),
     threads: int = typer.Option(0, help="torch CPU threads (0: torch's default)"),
+    time_limit: float = typer.Option(0.0, help="stop after this many seconds (0: none)"),
+    set_: list[str] = typer.Option(
+        [], "--set", help="override a config field of the preset: --set batch_size=64"
+    ),
 ) -> None:
     """Train SLATE on ShapesWorld (or --images); checkpoints to --out, resumes from it."""
     import signal
+    from dataclasses import asdict
 
     import torch
 
-    from scenecraft.slate.config import PRESETS
+    from scenecraft.slate.config import PRESETS, SlateConfig
     from scenecraft.slate.train import TrainSpec, train
 
     if preset not in PRESETS:
         console.print(f"[red]--preset must be one of {', '.join(PRESETS)}[/red]")
         raise typer.Exit(2)
+    fields = asdict(PRESETS[preset])
+    for item in set_:
+        key, sep, value = item.partition("=")
+        if not sep or key not in fields:
+            console.print(f"[red]--set {item}: expected KEY=VALUE, KEY one of {', '.join(fields)}")
+            raise typer.Exit(2)
+        try:
+            fields[key] = type(fields[key])(
+                json.loads(value.lower() if value in ("True", "False") else value)
+            )
+        except (ValueError, TypeError):
+            console.print(f"[red]--set {item}: {value!r} is not a {type(fields[key]).__name__}")
+            raise typer.Exit(2) from None
     if threads > 0:
         torch.set_num_threads(threads)
     spec = TrainSpec(
         out=out,
-        config=PRESETS[preset],
+        config=SlateConfig.from_dict(fields),
+        time_limit_s=time_limit,
         steps=steps,
         dvae_steps=dvae_steps,
         train_images=train_images,

@@ -94,7 +94,8 @@ def kmeans(
     centres = x[torch.randint(len(x), (1,), generator=g)]
     for _ in range(1, k):
         d2 = torch.cdist(x, centres).min(1).values ** 2  # [M]
-        centres = torch.cat([centres, x[torch.multinomial(d2 + 1e-12, 1, generator=g)]])
+        pick = torch.multinomial((d2 + 1e-12).cpu(), 1, generator=g)  # CPU generator, any device
+        centres = torch.cat([centres, x[pick.to(x.device)]])
     for _ in range(iters):
         assign = torch.cdist(x, centres).argmin(1)  # [M]
         for c in range(k):

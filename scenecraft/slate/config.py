@@ -23,6 +23,9 @@ class SlateConfig:
     # Chang et al. 2022: the last slot-attention iteration sees detached slots, so the gradient is
     # the implicit one of the fixed point; no clipping or warm-up is then needed for stability
     implicit_grad: bool = True
+    # feed (x, y) coordinates to Slot Attention besides the learned positions; off, slots must
+    # group by appearance first (a guard against position-only slots: horizontal bands)
+    slot_coords: bool = True
     # An auxiliary spatial-broadcast mixture decoder (Slot Attention's) that predicts the tokens
     # from each slot with an alpha mask. Tying every slot to a region keeps slots from collapsing
     # to position-only groups and makes objects emerge in far fewer steps; 0 turns it off.

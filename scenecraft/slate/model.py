@@ -65,7 +65,7 @@ class Slate(nn.Module):
         # Slot Attention sees coordinates too, so slots can tell two same-coloured objects apart
         # before the learned positions carry any meaning
         self.register_buffer("coords", coord_grid(cfg.grid), persistent=False)
-        self.slot_pos = nn.Linear(4, d)
+        self.slot_pos = nn.Linear(4, d) if cfg.slot_coords else None
         self.slot_attn = SlotAttention(cfg, d)
         self.slot_proj = nn.Linear(cfg.slot_size, d)
         self.decoder = TransformerDecoder(cfg)
@@ -87,7 +87,8 @@ class Slate(nn.Module):
         self, emb: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         # emb [B, N + 1, d] (BOS first) -> slots [B, K, D], attention [B, K, N]
-        x = self.slot_input(emb[:, 1:] + self.slot_pos(self.coords))
+        x = emb[:, 1:] if self.slot_pos is None else emb[:, 1:] + self.slot_pos(self.coords)
+        x = self.slot_input(x)
         return self.slot_attn(x, self.cfg.num_slots, generator)
 
     def token_loss(

@@ -56,6 +56,7 @@ class TrainSpec:
     checkpoint_every_s: float = 300.0
     library_images: int = 2000  # training images whose slots make up the concept library
     library_clusters: int = 256  # fine clusters stay pure: slots also encode position
+    time_limit_s: float = 0.0  # stop training after this many seconds of this call (0: none)
 
     @property
     def n_dvae_steps(self) -> int:
@@ -195,6 +196,10 @@ class Trainer:
         train, val = load_data(spec)
         model.train()
         t_start, s_start = time.monotonic(), self.state.seconds
+
+        def out_of_time() -> bool:
+            return spec.time_limit_s > 0 and time.monotonic() - t_start >= spec.time_limit_s
+
         try:
             if cfg.dvae_init_steps > 0 and not self.state.codebook_initialised:
                 self.on_progress("codebook", 0, 1, {})
@@ -203,7 +208,7 @@ class Trainer:
                 ce = model.dvae.init_codebook(first, cfg.dvae_init_steps, seed=spec.seed)
                 self.state.codebook_initialised = True
                 self.on_progress("codebook", 1, 1, {"ce": ce})
-            while self.state.dvae_step < spec.n_dvae_steps:
+            while self.state.dvae_step < spec.n_dvae_steps and not out_of_time():
                 step = self.state.dvae_step
                 g = _seed_step(spec.seed, 0, step)
                 idx = torch.randint(len(train), (cfg.batch_size,), generator=g).numpy()
@@ -220,7 +225,7 @@ class Trainer:
             tokens = self._tokens(train)
             for p in model.dvae.parameters():
                 p.requires_grad_(False)
-            while self.state.step < spec.steps:
+            while self.state.step < spec.steps and not out_of_time():
                 step = self.state.step
                 g = _seed_step(spec.seed, 1, step)
                 idx = torch.randint(len(tokens), (cfg.batch_size,), generator=g)
@@ -238,6 +243,8 @@ class Trainer:
                 if self._due() or self.state.step == spec.steps:
                     numbers |= self.checkpoint(val)
                 self.on_progress("slate", step + 1, spec.steps, numbers)
+            if self.state.step < spec.steps:  # stopped by the time limit: checkpoint, evaluated
+                self.checkpoint(val)
         except BaseException:
             # cancelled, interrupted or failed: keep what was learned so a rerun resumes here
             self.state.seconds = s_start + time.monotonic() - t_start

@@ -22,6 +22,7 @@ from scenecraft.models.world_model.architecture import (
 
 TINY = WorldModelConfig(
     image_size=64,
+    latent_channels=4,
     vae_channels=(16, 16, 16, 16),
     text_hidden=32,
     text_layers=1,

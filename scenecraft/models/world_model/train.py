@@ -74,6 +74,32 @@ class TrainConfig:
     log_every: int = 20
     eval_every: int = 500
     eval_samples: int = 24  # judged samples per UNet eval; also VAE check scenes
+    # wall-clock caps (0: none). A capped stage ends early and its learning-rate schedule follows
+    # whichever of steps or time runs out first; ``time_limit_s`` ends the UNet stage (counted
+    # from the start of ``train``) so a leased GPU run always exports before its lease ends.
+    vae_time_s: float = 0.0
+    decoder_time_s: float = 0.0
+    time_limit_s: float = 0.0
+    render_workers: int = 1  # processes rendering the image bank
+    amp: bool = True  # bfloat16 autocast for the UNet on CUDA (ignored on the CPU)
+
+
+# What the shipped model was trained with on a GPU (see scripts/train_on_gpu.sh): larger
+# batches, more VAE steps, a bigger latent cache; the rendering of scenes spread over processes.
+PRESETS: dict[str, TrainConfig] = {
+    "cpu": TrainConfig(),
+    "gpu": TrainConfig(
+        vae_steps=6000,
+        vae_batch=64,
+        decoder_steps=1500,
+        decoder_batch=32,
+        n_latents=20_000,
+        batch=128,
+        eval_every=1000,
+        checkpoint_s=60.0,
+        render_workers=12,
+    ),
+}
 
 
 def _save_atomic(obj: dict, path: Path) -> None:
@@ -85,6 +111,79 @@ def _save_atomic(obj: dict, path: Path) -> None:
 def _image_tensor(scene: Scene, size: int) -> torch.Tensor:
     img = render_scene(scene, size).image  # [H, W, 3] uint8
     return torch.from_numpy(img).permute(2, 0, 1).float() / 127.5 - 1.0  # [3, H, W] in [-1, 1]
+
+
+def _render_one(args: tuple[int, int]) -> np.ndarray:
+    index, size = args
+    return render_scene(training_scene(index), size).image
+
+
+def image_bank(out: Path, n: int, size: int, workers: int = 1) -> np.ndarray:
+    """Training scenes ``0..n-1`` rendered once, uint8 [n, size, size, 3], saved for a resume.
+
+    Every stage draws from this bank (VAE crops, decoder images, the latent cache), so rendering
+    never holds up a GPU step; ``workers`` processes share the rendering.
+    """
+    path = out / f"bank-{n}-{size}.npy"
+    if path.exists():
+        return np.load(path)
+    jobs = [(i, size) for i in range(n)]
+    bank = np.zeros((n, size, size, 3), np.uint8)
+    with _progress() as bar:
+        task = bar.add_task("render", total=n, info="")
+        if workers > 1:
+            import multiprocessing as mp
+
+            with mp.get_context("fork").Pool(workers) as pool:
+                for i, img in enumerate(pool.imap(_render_one, jobs, chunksize=64)):
+                    bank[i] = img
+                    if i % 256 == 0:
+                        bar.update(task, completed=i)
+        else:
+            for i, job in enumerate(jobs):
+                bank[i] = _render_one(job)
+                if i % 256 == 0:
+                    bar.update(task, completed=i)
+        bar.update(task, completed=n)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, bank)
+    os.replace(tmp, path)
+    return bank
+
+
+def _bank_batch(
+    bank: np.ndarray, rng: np.random.Generator, batch: int, crop: int | None = None
+) -> torch.Tensor:
+    """Random bank images, randomly cropped and flipped: [B, 3, crop, crop] in [-1, 1]."""
+    idx = rng.integers(0, len(bank), batch)
+    size = bank.shape[1]
+    crop = crop or size
+    out = np.empty((batch, crop, crop, 3), np.uint8)
+    for j, i in enumerate(idx):
+        y0, x0 = (int(v) for v in rng.integers(0, size - crop + 1, 2))
+        img = bank[i, y0 : y0 + crop, x0 : x0 + crop]
+        out[j] = img[:, ::-1] if rng.random() < 0.5 else img
+    x = torch.from_numpy(out).permute(0, 3, 1, 2).float()
+    return x / 127.5 - 1.0
+
+
+def _frac(step: int, steps: int, started: float, cap_s: float) -> float:
+    """How far a stage is: steps done or time used, whichever is further (time only if capped)."""
+    done = step / max(steps, 1)
+    if cap_s > 0:
+        done = max(done, (time.monotonic() - started) / cap_s)
+    return done
+
+
+def _hardware(device: str) -> str:
+    import platform
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA), {os.cpu_count()} CPUs"
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}; "
+        "shared with other jobs, so wall time is an upper bound"
+    )
 
 
 def _progress() -> Progress:
@@ -137,12 +236,6 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return 10 * math.log10(1 / max(mse, 1e-12))
 
 
-def _crop(x: torch.Tensor, size: int, rng: np.random.Generator) -> torch.Tensor:
-    """A random ``size`` x ``size`` window of a [3, H, W] image."""
-    y0, x0 = (int(rng.integers(0, d - size + 1)) for d in x.shape[1:])
-    return x[:, y0 : y0 + size, x0 : x0 + size]
-
-
 def vae_check(vae, n: int = 32, size: int = 128) -> dict:
     """Reconstruction PSNR and detector agreement on validation scenes (never trained on)."""
     from scenecraft.world.detect import detect
@@ -150,8 +243,9 @@ def vae_check(vae, n: int = 32, size: int = 128) -> dict:
 
     scenes = [sample_scene(split_seed("val", i)) for i in range(n)]
     x = torch.stack([_image_tensor(s, size) for s in scenes])
+    device = next(vae.parameters()).device
     with torch.no_grad():
-        rec = vae.decode(vae.encode(x).latent_dist.mode()).sample.clamp(-1, 1)
+        rec = vae.decode(vae.encode(x.to(device)).latent_dist.mode()).sample.clamp(-1, 1).cpu()
     agree = 0
     for orig, r in zip(x, rec, strict=True):
         to_u8 = lambda t: ((t.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()  # noqa: E731
@@ -161,7 +255,9 @@ def vae_check(vae, n: int = 32, size: int = 128) -> dict:
     return {"psnr": psnr(x, rec), "detector_agreement": agree / n}
 
 
-def train_vae(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str) -> None:
+def train_vae(
+    out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str, bank: np.ndarray
+) -> None:
     if (out / "vae" / "config.json").exists():
         return
     torch.manual_seed(tc.seed)
@@ -176,29 +272,27 @@ def train_vae(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str) ->
         step, wall = st["step"], st["wall"]
         console.print(f"resumed VAE at step {step}")
     rng = np.random.default_rng([tc.seed, step])
-    sched = lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * s / tc.vae_steps))  # noqa: E731
-    last_ckpt = time.monotonic()
+    last_ckpt = started = time.monotonic()
+
+    def save() -> None:
+        state = {"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall}
+        _save_atomic(state, state_path)
+        _plot(out, "vae", ("mse", "l1"))
+
     with _progress() as bar:
         task = bar.add_task("VAE", total=tc.vae_steps, completed=step, info="")
-        while step < tc.vae_steps:
+        while (frac := _frac(step, tc.vae_steps, started, tc.vae_time_s)) < 1:
             t0 = time.monotonic()
-            # scene index offset by step so a resumed run sees new scenes
-            idx = range(step * tc.vae_batch, (step + 1) * tc.vae_batch)
-            x = torch.stack(
-                [
-                    _crop(_image_tensor(training_scene(i), cfg.image_size), tc.vae_crop, rng)
-                    for i in idx
-                ]
-            )
-            x = x.to(device)  # [B, 3, crop, crop]
+            x = _bank_batch(bank, rng, tc.vae_batch, tc.vae_crop).to(device)  # [B, 3, crop, crop]
             post = vae.encode(x).latent_dist
             rec = vae.decode(post.sample()).sample
             mse = F.mse_loss(rec, x)
             l1 = F.l1_loss(rec, x)
             kl = post.kl().mean() / post.mean[0].numel()  # per latent element
             loss = mse + l1 + tc.vae_kl * kl
+            warm = min(1.0, (step + 1) / 100)
             for g in opt.param_groups:
-                g["lr"] = tc.vae_lr * sched(step)
+                g["lr"] = tc.vae_lr * warm * 0.5 * (1 + math.cos(math.pi * frac))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
@@ -219,25 +313,15 @@ def train_vae(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str) ->
                     },
                 )
             bar.update(task, completed=step, info=f"mse {mse.item():.4f} kl {kl.item():.2f}")
-            if time.monotonic() - last_ckpt > tc.checkpoint_s or step == tc.vae_steps:
-                _save_atomic(
-                    {
-                        "model": vae.state_dict(),
-                        "opt": opt.state_dict(),
-                        "step": step,
-                        "wall": wall,
-                    },
-                    state_path,
-                )
-                _plot(out, "vae", ("mse", "l1"))
+            if time.monotonic() - last_ckpt > tc.checkpoint_s:
+                save()
                 last_ckpt = time.monotonic()
+    save()
     vae.eval()
     check = vae_check(vae, tc.eval_samples, cfg.image_size)
     # scale latents to unit variance for the diffusion model, as SD's 0.18215 does
     with torch.no_grad():
-        x = torch.stack(
-            [_image_tensor(training_scene(10**5 + i), cfg.image_size) for i in range(128)]
-        ).to(device)
+        x = torch.from_numpy(bank[:128]).permute(0, 3, 1, 2).float().to(device) / 127.5 - 1.0
         std = vae.encode(x).latent_dist.mode().std().item()
     vae.register_to_config(scaling_factor=1.0 / std)
     vae.save_pretrained(out / "vae")
@@ -250,7 +334,9 @@ def _edges(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x[..., 1:, :] - x[..., :-1, :], x[..., :, 1:] - x[..., :, :-1]
 
 
-def finetune_decoder(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str) -> None:
+def finetune_decoder(
+    out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str, bank: np.ndarray
+) -> None:
     """Train only the VAE decoder on full images, with an edge term for crisp outlines.
 
     The encoder is frozen, so cached latents and everything trained on them stay valid.
@@ -260,7 +346,7 @@ def finetune_decoder(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: 
     state_path = out / "decoder_state.pt"
     st = torch.load(state_path, weights_only=False) if state_path.exists() else None
     step, wall = (st["step"], st["wall"]) if st else (0, 0.0)
-    if step >= tc.decoder_steps:
+    if step >= tc.decoder_steps or (st and st.get("done")):
         return
     vae = AutoencoderKL.from_pretrained(out / "vae").to(device)
     trainable = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
@@ -272,21 +358,25 @@ def finetune_decoder(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: 
     for p in trainable:
         p.requires_grad_(True)
     rng = np.random.default_rng([tc.seed, 7, step])
-    last_ckpt = time.monotonic()
+    last_ckpt = started = time.monotonic()
 
-    def save() -> None:
+    def save(done: bool = False) -> None:
         _save_atomic(
-            {"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall},
+            {
+                "model": vae.state_dict(),
+                "opt": opt.state_dict(),
+                "step": step,
+                "wall": wall,
+                "done": done,
+            },
             state_path,
         )
 
     with _progress() as bar:
         task = bar.add_task("VAE decoder", total=tc.decoder_steps, completed=step, info="")
-        while step < tc.decoder_steps:
+        while _frac(step, tc.decoder_steps, started, tc.decoder_time_s) < 1:
             t0 = time.monotonic()
-            idx = rng.integers(0, 10**6, tc.decoder_batch)
-            x = torch.stack([_image_tensor(training_scene(int(i)), cfg.image_size) for i in idx])
-            x = x.to(device)  # [B, 3, H, W]
+            x = _bank_batch(bank, rng, tc.decoder_batch).to(device)  # [B, 3, H, W]
             with torch.no_grad():
                 z = vae.encode(x).latent_dist.sample()
             rec = vae.decode(z).sample
@@ -313,7 +403,7 @@ def finetune_decoder(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: 
                 save()
                 _plot(out, "decoder", ("mse", "edge"))
                 last_ckpt = time.monotonic()
-    save()
+    save(done=True)
     _plot(out, "decoder", ("mse", "edge"))
     vae.eval()
     vae.save_pretrained(out / "vae")
@@ -331,7 +421,9 @@ def finetune_decoder(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: 
 # Stage 2: latent cache
 
 
-def cache_latents(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str) -> None:
+def cache_latents(
+    out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str, bank: np.ndarray
+) -> None:
     """Encode training scenes once (posterior means, scaled), in resumable chunks.
 
     A later run with a larger ``n_latents`` extends the cache instead of starting over.
@@ -353,7 +445,8 @@ def cache_latents(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str
         while done < tc.n_latents:
             idx = range(done, min(done + chunk, tc.n_latents))
             scenes = [training_scene(i) for i in idx]
-            x = torch.stack([_image_tensor(s, cfg.image_size) for s in scenes]).to(device)
+            x = torch.from_numpy(bank[idx.start : idx.stop]).permute(0, 3, 1, 2).float()
+            x = (x / 127.5 - 1.0).to(device)  # [B, 3, H, W]
             z = vae.encode(x).latent_dist.mode() * vae.config.scaling_factor  # [B, 4, h, w]
             st["latents"].append(z.half().cpu())
             st["scenes"].extend(s.to_dict() for s in scenes)
@@ -440,7 +533,9 @@ def train_unet(
     tc: TrainConfig,
     device: str,
     on_eval: Callable[[dict], None] | None = None,
+    deadline: float | None = None,
 ) -> None:
+    """Train to ``tc.unet_steps`` or until ``deadline`` (``time.monotonic()``), then checkpoint."""
     from diffusers import AutoencoderKL
 
     torch.manual_seed(tc.seed)
@@ -455,7 +550,7 @@ def train_unet(
     params = [*unet.parameters(), *text_encoder.parameters()]
     opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=0.01)
     ema = _EMA(params)
-    step, wall = 0, 0.0
+    step, wall, warm_from = 0, 0.0, 0
     state_path = out / "unet_state.pt"
     rng = np.random.default_rng(tc.seed)
     if state_path.exists():
@@ -464,10 +559,25 @@ def train_unet(
         text_encoder.load_state_dict(st["text_encoder"])
         opt.load_state_dict(st["opt"])
         ema.shadow = [t.to(device) for t in st["ema"]]
-        step, wall = st["step"], st["wall"]
+        step, wall, warm_from = st["step"], st["wall"], st.get("warm_from", 0)
         rng = np.random.default_rng([tc.seed, step])  # fresh stream after a resume
         torch.manual_seed(tc.seed + step)
         console.print(f"resumed UNet at step {step} ({wall / 3600:.2f} h)")
+    elif (out / PRIOR).exists():  # an adopted run: its exported (EMA) weights, a fresh optimiser
+        from transformers import CLIPTextModel
+
+        prior = json.loads((out / PRIOR).read_text())
+        model = Path(prior["source"]) / "model"
+        unet.load_state_dict(type(unet).from_pretrained(model / "unet").state_dict())
+        text_encoder.load_state_dict(
+            CLIPTextModel.from_pretrained(model / "text_encoder").state_dict()
+        )
+        ema = _EMA(params)
+        step, wall = prior["steps"], prior["wall"]
+        warm_from = step
+        rng = np.random.default_rng([tc.seed, step])
+        torch.manual_seed(tc.seed + step)
+        console.print(f"adopted UNet at step {step} from {model}")
 
     def checkpoint() -> None:
         _save_atomic(
@@ -478,6 +588,7 @@ def train_unet(
                 "ema": ema.shadow,
                 "step": step,
                 "wall": wall,
+                "warm_from": warm_from,
                 "model_config": cfg.to_json(),
             },
             state_path,
@@ -501,9 +612,11 @@ def train_unet(
 
     last_ckpt = time.monotonic()
     running = None
+    use_amp = tc.amp and device.startswith("cuda")
+    amp = lambda: torch.autocast("cuda", torch.bfloat16, enabled=use_amp)  # noqa: E731
     with _progress() as bar:
         task = bar.add_task("UNet", total=tc.unet_steps, completed=step, info="")
-        while step < tc.unet_steps:
+        while step < tc.unet_steps and (deadline is None or time.monotonic() < deadline):
             t0 = time.monotonic()
             idx = rng.integers(0, len(scenes), tc.batch)
             z0 = latents[idx].float().to(device)  # [B, 4, h, w]
@@ -513,44 +626,48 @@ def train_unet(
                 c.text if (grounded or c.complete) and rng.random() >= tc.p_drop_text else ""
                 for c in caps
             ]
-            ctx, _ = _encode_text(text_encoder, tokenizer, texts, device)  # [B, T, D]
-            kwargs = None
-            if grounded:
-                boxes = torch.zeros(tc.batch, tc.max_objs, 4)
-                masks = torch.zeros(tc.batch, tc.max_objs)
-                phrase_of: list[tuple[int, int, str]] = []
-                for b, c in enumerate(caps):
-                    if rng.random() < tc.p_drop_boxes:
-                        continue
-                    for k, (ph, bx) in enumerate(
-                        zip(c.phrases[: tc.max_objs], c.boxes, strict=False)
-                    ):
-                        boxes[b, k] = torch.tensor(bx)
-                        masks[b, k] = 1
-                        phrase_of.append((b, k, ph))
-                emb = torch.zeros(tc.batch, tc.max_objs, cfg.text_hidden, device=device)
-                if phrase_of:
-                    uniq = sorted({p for _, _, p in phrase_of})
-                    _, pooled = _encode_text(text_encoder, tokenizer, uniq, device)  # [U, D]
-                    row = {p: i for i, p in enumerate(uniq)}
-                    bi = torch.tensor([b for b, _, _ in phrase_of])
-                    ki = torch.tensor([k for _, k, _ in phrase_of])
-                    emb = emb.index_put((bi, ki), pooled[[row[p] for _, _, p in phrase_of]])
-                kwargs = {
-                    "gligen": {
-                        "boxes": boxes.to(device),
-                        "positive_embeddings": emb,
-                        "masks": masks.to(device),
+            with amp():  # bfloat16 on CUDA; a no-op on the CPU
+                ctx, _ = _encode_text(text_encoder, tokenizer, texts, device)  # [B, T, D]
+                kwargs = None
+                if grounded:
+                    boxes = torch.zeros(tc.batch, tc.max_objs, 4)
+                    masks = torch.zeros(tc.batch, tc.max_objs)
+                    phrase_of: list[tuple[int, int, str]] = []
+                    for b, c in enumerate(caps):
+                        if rng.random() < tc.p_drop_boxes:
+                            continue
+                        for k, (ph, bx) in enumerate(
+                            zip(c.phrases[: tc.max_objs], c.boxes, strict=False)
+                        ):
+                            boxes[b, k] = torch.tensor(bx)
+                            masks[b, k] = 1
+                            phrase_of.append((b, k, ph))
+                    emb = torch.zeros(tc.batch, tc.max_objs, cfg.text_hidden, device=device)
+                    if phrase_of:
+                        uniq = sorted({p for _, _, p in phrase_of})
+                        _, pooled = _encode_text(text_encoder, tokenizer, uniq, device)  # [U, D]
+                        row = {p: i for i, p in enumerate(uniq)}
+                        bi = torch.tensor([b for b, _, _ in phrase_of], device=device)
+                        ki = torch.tensor([k for _, k, _ in phrase_of], device=device)
+                        emb = emb.index_put(
+                            (bi, ki), pooled[[row[p] for _, _, p in phrase_of]].to(emb.dtype)
+                        )
+                    kwargs = {
+                        "gligen": {
+                            "boxes": boxes.to(device),
+                            "positive_embeddings": emb,
+                            "masks": masks.to(device),
+                        }
                     }
-                }
-            noise = torch.randn_like(z0)
-            t = torch.randint(0, scheduler.config.num_train_timesteps, (tc.batch,), device=device)
-            zt = scheduler.add_noise(z0, noise, t)
-            target = scheduler.get_velocity(z0, noise, t)
-            pred = unet(zt, t, ctx, cross_attention_kwargs=kwargs).sample
-            per = (pred - target).pow(2).mean(dim=(1, 2, 3))  # [B]
+                noise = torch.randn_like(z0)
+                n_t = scheduler.config.num_train_timesteps
+                t = torch.randint(0, n_t, (tc.batch,), device=device)
+                zt = scheduler.add_noise(z0, noise, t)
+                target = scheduler.get_velocity(z0, noise, t)
+                pred = unet(zt, t, ctx, cross_attention_kwargs=kwargs).sample
+            per = (pred.float() - target).pow(2).mean(dim=(1, 2, 3))  # [B]
             loss = (per * _min_snr_weight(scheduler, t, tc.min_snr_gamma)).mean()
-            lr = tc.lr * min(1.0, (step + 1) / tc.warmup)
+            lr = tc.lr * min(1.0, (step - warm_from + 1) / tc.warmup)
             for g in opt.param_groups:
                 g["lr"] = lr
             opt.zero_grad(set_to_none=True)
@@ -580,6 +697,40 @@ def train_unet(
     checkpoint()
 
 
+PRIOR = "prior.json"
+
+
+def adopt(source: Path, out: Path) -> None:
+    """Continue in ``out`` a run trained elsewhere whose optimiser state did not travel (a leased
+    GPU returns only the exported model and the run's records).
+
+    ``source`` is that run's folder: ``model/`` (exported, EMA weights), ``config.json``,
+    ``evals.jsonl`` and ``log.jsonl``. Its VAE is taken as it is (the VAE stages are done), its
+    records are copied, and the UNet stage starts from its weights with a fresh optimiser and a
+    new warm-up; the model card lists both parts.
+    """
+    import shutil
+
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / "unet_state.pt").exists() or (out / PRIOR).exists():
+        return
+    shutil.copytree(source / "model" / "vae", out / "vae", dirs_exist_ok=True)
+    for name in ("evals.jsonl", "log.jsonl"):
+        shutil.copy(source / name, out / name)
+    src = json.loads((source / "config.json").read_text())
+    unet = [json.loads(x) for x in (source / "log.jsonl").read_text().splitlines()]
+    last = [r for r in unet if r["stage"] == "unet"][-1]
+    prior = {
+        "source": str(source.resolve()),
+        "command": src.get("command", ""),
+        "hardware": src.get("hardware", "unknown"),
+        "batch": src["train"]["batch"],
+        "steps": last["step"],
+        "wall": last["wall"],
+    }
+    (out / PRIOR).write_text(json.dumps(prior, indent=1))
+
+
 # ---------------------------------------------------------------------------------------------
 # Export
 
@@ -607,10 +758,12 @@ def export(out: Path, dest: Path, device: str = "cpu") -> Path:
     return dest
 
 
+def _prior(out: Path) -> dict | None:
+    return json.loads((out / PRIOR).read_text()) if (out / PRIOR).exists() else None
+
+
 def model_card(out: Path, state: dict) -> str:
     """Provenance of an exported model: command, seed, steps, wall time, hardware, checks."""
-    import platform
-
     cfg = json.loads((out / "config.json").read_text())
     evals = [json.loads(x) for x in (out / "evals.jsonl").read_text().splitlines()]
     vae = next((e for e in reversed(evals) if e["stage"] == "vae_done"), {})
@@ -626,13 +779,21 @@ def model_card(out: Path, state: dict) -> str:
         "Load it like Stable Diffusion: `StableDiffusionPipeline.from_pretrained(path)` or",
         "`StableDiffusionGLIGENPipeline.from_pretrained(path)`.",
         "",
-        f"- command: `scenecraft train world-model --out {out}` (then `--resume` until done)",
+        f"- command: `{cfg.get('command', f'scenecraft train world-model --out {out}')}`",
         f"- seed: {cfg['train']['seed']}",
         f"- VAE steps: {vae.get('step')} ({vae_wall / 3600:.2f} h)",
         f"- UNet + text encoder steps: {state['step']} ({state['wall'] / 3600:.2f} h), "
         f"batch {cfg['train']['batch']}; EMA weights",
-        f"- hardware: {platform.machine()}, {os.cpu_count()} CPUs, torch threads "
-        f"{torch.get_num_threads()}; shared with other jobs, so wall time is an upper bound",
+        f"- hardware: {cfg.get('hardware', 'unknown')}",
+        *(
+            [
+                f"- the VAE and the first {prior['steps']} UNet steps (batch {prior['batch']}, "
+                f"{prior['wall'] / 3600:.2f} h) ran on {prior['hardware']}: `{prior['command']}`; "
+                "the run then continued here from those (EMA) weights with a fresh optimiser"
+            ]
+            if (prior := _prior(out))
+            else []
+        ),
         *(
             [
                 f"- decoder-only fine-tuning: {decoder['step']} steps "
@@ -676,12 +837,20 @@ def train(
     decoder_steps: int | None = None,
     config: WorldModelConfig | None = None,
     train_config: TrainConfig | None = None,
+    command: str | None = None,
+    init_from: Path | None = None,
 ) -> Path:
-    """Run every stage not yet done, then export ``<out>/model``."""
+    """Run every stage not yet done, then export ``<out>/model``.
+
+    ``command`` (the command line that started this call) goes into the model card;
+    ``init_from`` adopts a run trained elsewhere (see ``adopt``).
+    """
     out.mkdir(parents=True, exist_ok=True)
     started = any((out / n).exists() for n in ("vae_state.pt", "vae", "unet_state.pt"))
     if started and not resume:
         raise FileExistsError(f"{out} holds a run already; pass --resume to continue it")
+    if init_from is not None:
+        adopt(init_from, out)
     cfg = config or WorldModelConfig()
     tc = train_config or TrainConfig()
     if steps is not None:
@@ -690,13 +859,30 @@ def train(
         tc = TrainConfig(**{**tc.__dict__, "n_latents": latents})
     if decoder_steps is not None:
         tc = TrainConfig(**{**tc.__dict__, "decoder_steps": decoder_steps})
+    t_start = time.monotonic()
     (out / "config.json").write_text(
-        json.dumps({"model": json.loads(cfg.to_json()), "train": tc.__dict__}, indent=1)
+        json.dumps(
+            {
+                "model": json.loads(cfg.to_json()),
+                "train": tc.__dict__,
+                "device": device,
+                "hardware": _hardware(device),
+                "command": command or f"scenecraft train world-model --out {out}",
+            },
+            indent=1,
+        )
     )
     if device == "cpu":
         torch.set_num_threads(min(2, os.cpu_count() or 1))
-    train_vae(out, cfg, tc, device)
-    cache_latents(out, cfg, tc, device)
-    finetune_decoder(out, cfg, tc, device)
-    train_unet(out, cfg, tc, device)
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    # rendered before any CUDA work, so the rendering processes fork from a CUDA-free parent
+    bank = image_bank(out, tc.n_latents, cfg.image_size, tc.render_workers)
+    train_vae(out, cfg, tc, device, bank)
+    cache_latents(out, cfg, tc, device, bank)
+    finetune_decoder(out, cfg, tc, device, bank)
+    del bank
+    deadline = t_start + tc.time_limit_s if tc.time_limit_s > 0 else None
+    train_unet(out, cfg, tc, device, deadline=deadline)
     return export(out, out / "model")

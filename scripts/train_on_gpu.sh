@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Train the shipped models on one leased GPU inside a single 10-minute call: the world model
+# (preset gpu) and two SLATE candidates run side by side on the same card, each stopping on its
+# own time limit, then everything small enough to keep is packed into DEST.
+#
+#   bash scripts/train_on_gpu.sh DEST [BUDGET_S]
+#
+# Where the machine lacks the project's packages, put their wheels in .whl/ (see
+# .library/device README); they are installed to /tmp/site first. Reproduces the shipped
+# checkpoints' commands (see their model cards); anything it writes is outside git.
+set -u
+DEST=${1:?usage: train_on_gpu.sh DEST [BUDGET_S]}
+BUDGET=${2:-520}
+DEVICE=${DEVICE:-cuda}  # DEVICE=cpu with WM_EXTRA / SLATE_EXTRA size flags: a local dry run
+RUNS=/tmp/scenecraft-runs
+mkdir -p "$DEST" "$RUNS"
+exec > >(tee "$DEST/log.txt") 2>&1
+t0=$(date +%s)
+if [ -z "${SKIP_WHEELS:-}" ] && ls .whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site:$PWD
+fi
+export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 COLUMNS=120 OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+python3 -c "import torch, diffusers, transformers, scenecraft.cli as c; \
+print('torch', torch.__version__, torch.cuda.is_available(), 'diffusers', diffusers.__version__, \
+'transformers', transformers.__version__)" || exit 1
+cli="python3 -m scenecraft.cli"
+elapsed() { echo $(( $(date +%s) - t0 )); }
+left=$(( BUDGET - $(elapsed) ))
+
+$cli train world-model --out $RUNS/world-model --preset gpu --device $DEVICE \
+  --vae-time 100 --decoder-time 40 --time-limit $(( left - 45 )) --workers 12 ${WM_EXTRA:-} \
+  > $RUNS/wm.log 2>&1 &
+pids="$!"
+for v in a b; do
+  extra=""; [ $v = b ] && extra="--set slot_coords=false"
+  $cli train slate --out $RUNS/slate-$v --preset ship --set batch_size=64 $extra \
+    --steps 200000 --train-images 20000 --seed 0 --device $DEVICE --checkpoint-every 60 \
+    --time-limit $(( left - 130 )) ${SLATE_EXTRA:-} > $RUNS/slate-$v.log 2>&1 &
+  pids="$pids $!"
+done
+wait $pids  # not a bare wait: that would also wait for the tee above, forever
+echo "all finished after $(elapsed) s"
+for f in $RUNS/*.log; do echo "== $f"; tr '\r' '\n' < "$f" | grep -v '━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ *[0-9]' | tail -25; done
+
+# the exported world model and run records (no optimiser state, no caches), in 15 MiB parts
+wmr=$RUNS/world-model
+if [ ! -f $wmr/model/model_index.json ] && [ -f $wmr/unet_state.pt ]; then
+  python3 -c "from pathlib import Path; from scenecraft.models.world_model.train import export; \
+export(Path('$wmr'), Path('$wmr/model'))"
+fi
+tar -C $RUNS -cf - world-model/model world-model/config.json world-model/evals.jsonl \
+  world-model/log.jsonl $(cd $RUNS && ls world-model/*.png 2>/dev/null) \
+  | split -b 15M - "$DEST/wm.tar.part-"
+for v in a b; do
+  ( cd $RUNS && tar -cf "$DEST/slate-$v.tar" slate-$v/model.safetensors slate-$v/config.json \
+    slate-$v/concepts.json slate-$v/concepts.safetensors slate-$v/log.jsonl )
+done
+ls -la "$DEST"
+echo "done after $(elapsed) s"
