@@ -13,6 +13,9 @@ class SlateConfig:
     patch: int = 4  # dVAE downsampling: a 64x64 image becomes a 16x16 grid of tokens
     vocab_size: int = 256
     dvae_hidden: int = 64
+    # 3x3 convolutions at token resolution in the dVAE decoder: more of them let it read a
+    # shape off neighbouring tokens (a small star spans 2x2 tokens); see finetune_decoder
+    dvae_decoder_blocks: int = 1
     d_model: int = 128
     n_blocks: int = 2
     n_heads: int = 4

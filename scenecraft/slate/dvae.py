@@ -48,11 +48,13 @@ class DVAE(nn.Module):
         for _ in range(int(math.log2(p))):
             ups += [nn.Conv2d(c, (c // 2) * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU()]
             c //= 2
+        context = []
+        for _ in range(cfg.dvae_decoder_blocks):
+            context += [nn.Conv2d(h, h, 3, padding=1), nn.ReLU()]
         self.decoder = nn.Sequential(
             nn.Conv2d(v, h, 1),
             nn.ReLU(),
-            nn.Conv2d(h, h, 3, padding=1),
-            nn.ReLU(),
+            *context,
             *ups,
             nn.Conv2d(c, 3, 1),
         )

@@ -104,3 +104,25 @@ def test_tiny_run_resumes_and_exports_a_loadable_pipeline(tmp_path):
         output_type="np",
     ).images
     assert img.shape == (1, 32, 32, 3)
+
+
+def test_unet_batches_depend_on_the_step_alone_whichever_process_builds_them():
+    from scenecraft.models.world_model.train import _Batches, make_batch
+
+    scenes = [training_scene(i) for i in range(50)]
+    tok = build_tokenizer(32)
+    tc = TrainConfig(batch=6, p_plain=0.0)  # every step grounded: boxes and phrases built
+    inline = [make_batch(scenes, tok, tc, s) for s in range(5, 11)]
+    loader = torch.utils.data.DataLoader(
+        _Batches(scenes, tok, tc, start=5), batch_size=None, num_workers=2
+    )
+    for want, got in zip(inline, loader, strict=False):
+        assert want.keys() == got.keys()
+        for k, v in want.items():
+            assert torch.equal(v, got[k]) if isinstance(v, torch.Tensor) else v == got[k], k
+    b = inline[0]
+    assert b["ids"].shape == (6, 32) and b["boxes"].shape == (6, tc.max_objs, 4)
+    # every placed box has a phrase whose tokens decode to that box's object
+    assert len(b["box_b"]) == int(b["masks"].sum()) > 0
+    assert int(b["box_phrase"].max()) < len(b["phrase_ids"])
+    assert not torch.equal(inline[0]["ids"], inline[1]["ids"])
