@@ -279,4 +279,3 @@ class Trainer:
 def train(spec: TrainSpec, on_progress: ProgressFn | None = None) -> dict[str, Any]:
     """Train (or resume) a SLATE run in ``spec.out``; see ``Trainer``."""
     return Trainer(spec, on_progress).run()
-
