@@ -12,15 +12,22 @@ from torch import nn
 from scenecraft.slate.config import SlateConfig
 
 
-def gumbel_softmax(logits: torch.Tensor, tau: float, hard: bool, dim: int = 1) -> torch.Tensor:
-    """Relaxed one-hot samples; ``hard`` gives exact one-hots with the relaxed gradient."""
-    gumbels = -torch.empty_like(logits).exponential_().log()
-    y = F.softmax((logits + gumbels) / tau, dim=dim)
-    if not hard:
-        return y
-    index = y.argmax(dim, keepdim=True)
-    y_hard = torch.zeros_like(logits).scatter_(dim, index, 1.0)
-    return y_hard - y.detach() + y
+def gumbel_noise(like: torch.Tensor) -> torch.Tensor:
+    """Standard Gumbel noise shaped like ``like``: -log(-log U) with U uniform.
+
+    On the CPU this is about three times faster than ``-exponential_().log()``, which took a
+    sixth of a reference-config training step.
+    """
+    u = torch.rand_like(like).clamp_(min=torch.finfo(like.dtype).tiny)
+    return u.log_().neg_().log_().neg_()
+
+
+def gumbel_softmax(
+    logits: torch.Tensor, tau: float, dim: int = 1, noise: torch.Tensor | None = None
+) -> torch.Tensor:
+    """A relaxed one-hot sample, softmax((logits + g) / tau); pass ``noise`` to reuse a draw."""
+    g = gumbel_noise(logits) if noise is None else noise
+    return F.softmax((logits + g) / tau, dim=dim)
 
 
 def cosine_tau(step: int, cfg: SlateConfig) -> float:
@@ -74,9 +81,11 @@ class DVAE(nn.Module):
                     nn.init.zeros_(layer.bias)
 
     def logits(self, image: torch.Tensor) -> torch.Tensor:
-        # image [B, 3, H, W] in 0..1 -> log-probabilities [B, V, H/p, W/p]
+        # image [B, 3, H, W] in 0..1 -> unnormalised logits [B, V, H/p, W/p]. The reference's
+        # log_softmax here cancels in everything that reads them (softmax, argmax, cross-entropy),
+        # and its backward pass was a tenth of a reference-config step.
         # centred input: light backgrounds would otherwise swamp the first layer with a constant
-        return F.log_softmax(self.encoder(image * 2 - 1), dim=1)
+        return self.encoder(image * 2 - 1)
 
     def tokens(self, image: torch.Tensor) -> torch.Tensor:
         # [B, 3, H, W] -> [B, H/p, W/p] token ids (the mode of the posterior)
@@ -122,7 +131,7 @@ class DVAE(nn.Module):
 
     def loss(self, image: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Reconstruction MSE summed over pixels and averaged over the batch (as the reference)."""
-        z = gumbel_softmax(self.logits(image), tau, hard=False)
+        z = gumbel_softmax(self.logits(image), tau)
         recon = self.decode(z)  # [B, 3, H, W]
         mse = ((image - recon) ** 2).sum() / image.shape[0]
         return mse, recon

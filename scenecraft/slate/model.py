@@ -14,7 +14,7 @@ from torch import nn
 
 from scenecraft.slate.config import SlateConfig
 from scenecraft.slate.decoder import TransformerDecoder
-from scenecraft.slate.dvae import DVAE, gumbel_softmax
+from scenecraft.slate.dvae import DVAE, gumbel_noise, gumbel_softmax
 from scenecraft.slate.slot_attention import SlotAttention
 
 
@@ -109,11 +109,16 @@ class Slate(nn.Module):
         return out
 
     def loss(self, image: torch.Tensor, tau: float) -> dict[str, torch.Tensor]:
-        """The reference's joint step: dVAE MSE plus token cross-entropy on detached hard tokens."""
+        """The reference's joint step: dVAE MSE plus token cross-entropy on detached hard tokens.
+
+        One Gumbel draw serves both: the relaxed sample for the dVAE and, as its argmax, the hard
+        tokens (the reference drew a second sample for those).
+        """
         logits = self.dvae.logits(image)  # [B, V, h, w]
-        recon = self.dvae.decode(gumbel_softmax(logits, tau, hard=False))
+        noise = gumbel_noise(logits)
+        recon = self.dvae.decode(gumbel_softmax(logits, tau, noise=noise))
         mse = ((image - recon) ** 2).sum() / image.shape[0]
-        tokens = gumbel_softmax(logits, tau, hard=True).detach().argmax(1)  # [B, h, w]
+        tokens = (logits.detach() + noise).argmax(1)  # [B, h, w]
         out = self.token_loss(tokens)
         out["mse"] = mse
         out["loss"] = out["loss"] + mse
