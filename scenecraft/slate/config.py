@@ -16,6 +16,9 @@ class SlateConfig:
     # 3x3 convolutions at token resolution in the dVAE decoder: more of them let it read a
     # shape off neighbouring tokens (a small star spans 2x2 tokens); see finetune_decoder
     dvae_decoder_blocks: int = 1
+    # 3x3 convolutions after the patch convolution in the encoder (0: the reference's 1x1 only):
+    # a token that sees its neighbours can spend its code on the outline, not only on colour
+    dvae_encoder_blocks: int = 0
     d_model: int = 128
     n_blocks: int = 2
     n_heads: int = 4

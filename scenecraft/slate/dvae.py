@@ -40,9 +40,13 @@ class DVAE(nn.Module):
     def __init__(self, cfg: SlateConfig):
         super().__init__()
         h, v, p = cfg.dvae_hidden, cfg.vocab_size, cfg.patch
+        context = []
+        for _ in range(cfg.dvae_encoder_blocks):
+            context += [nn.Conv2d(h, h, 3, padding=1), nn.ReLU()]
         self.encoder = nn.Sequential(
             nn.Conv2d(3, h, p, stride=p),  # one token per patch
             nn.ReLU(),
+            *context,
             nn.Conv2d(h, h, 1),
             nn.ReLU(),
             nn.Conv2d(h, h, 1),

@@ -14,6 +14,7 @@ from scenecraft.worker.config import get_service_settings
 from scenecraft.worker.store import QUEUES
 
 RUN_TASK = "scenecraft.run_next"
+UNACKED_MUTEX_EXPIRE_S = 5
 
 
 def make_celery() -> Celery:
@@ -25,6 +26,10 @@ def make_celery() -> Celery:
         # below stays under it (checked in ServiceSettings) so a slow job is not run twice.
         "visibility_timeout": svc.visibility_timeout_s,
         "unacked_restore_interval": svc.unacked_restore_interval_s,
+        # The restore above runs under a Redis mutex that expires after kombu's default of 300 s:
+        # a worker killed while holding it stopped every redelivery for five minutes (a job
+        # stuck in the kill -9 test). Restoring is a few milliseconds of work.
+        "unacked_mutex_expire": UNACKED_MUTEX_EXPIRE_S,
         "socket_timeout": 5,
         "socket_connect_timeout": 2,
     }

@@ -8,11 +8,17 @@ also load the ``test.steps`` pipeline. Everything started here is stopped in tea
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
-from service_harness import KEY_A, KEY_B, SERVICE_ENV, ApiServer, auth, workers_for
+
+# the harness module sits beside this file; with --import-mode=importlib nothing else puts this
+# folder on sys.path when these tests run on their own
+sys.path.insert(0, str(Path(__file__).parent))
+from service_harness import KEY_A, KEY_B, SERVICE_ENV, ApiServer, auth, workers_for  # noqa: E402
 
 from scenecraft.worker.local import RedisServer, Workers
 

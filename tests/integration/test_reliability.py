@@ -89,6 +89,35 @@ def test_kill_9_twenty_times_across_fifty_jobs(client_a, workers, service_env):
         assert states.count("succeeded") == 1
 
 
+@pytest.mark.timeout(120)
+def test_a_worker_killed_holding_the_restore_mutex_delays_redelivery_only_seconds(
+    client_a, workers, service_env
+):
+    """kombu restores unacknowledged messages under a Redis mutex; a worker killed while it held
+    the mutex used to stop every redelivery for kombu's default 300 s."""
+    from scenecraft.worker.app import celery_app
+
+    store = JobStore.from_url(service_env)
+    workers.start()
+    job = client_a.post("/v1/jobs", json=steps_job("mutex", steps=40, step_s=0.1)).json()
+    rec = wait_for(
+        lambda: (r := store.get(job["id"])) and r.state == "running" and r.progress and r,
+        "the job to start",
+    )
+    node = workers.parent_of(int(rec.worker.rpartition(":")[2]))
+    assert node is not None
+    workers.kill(node)
+    # the dead worker held the mutex, taken with the expiry this app configures
+    opts = celery_app.conf.broker_transport_options
+    store.r.set("unacked_mutex", "dead-worker-token", ex=opts["unacked_mutex_expire"])
+    started = time.monotonic()
+    workers.start()
+    wait_state(client_a, job["id"], {"succeeded"}, timeout=90)
+    svc = get_service_settings()
+    # visibility timeout + mutex expiry + the job's own 4 s, with room for a slow machine
+    assert time.monotonic() - started < svc.visibility_timeout_s + opts["unacked_mutex_expire"] + 30
+
+
 def test_cancel_running_job_stops_within_one_step(client_a, workers):
     workers.start()
     job = client_a.post("/v1/jobs", json=steps_job("", steps=200, step_s=0.05)).json()

@@ -27,3 +27,13 @@ def test_train_slate_names_the_presets_on_a_bad_one(tmp_path):
     result = CliRunner().invoke(app, ["train", "slate", "--out", str(tmp_path), "--preset", "x"])
     assert result.exit_code == 2
     assert "ship, small, reference" in result.output
+
+
+def test_train_slate_set_names_a_bad_field_or_value(tmp_path):
+    out = str(tmp_path / "run")
+    bad_key = CliRunner().invoke(app, ["train", "slate", "--out", out, "--set", "batch=4"])
+    assert bad_key.exit_code == 2 and "batch_size" in bad_key.output
+    bad_value = CliRunner().invoke(
+        app, ["train", "slate", "--out", out, "--set", "batch_size=many"]
+    )
+    assert bad_value.exit_code == 2 and "'many'" in bad_value.output

@@ -23,6 +23,18 @@ def test_slots_and_masks_have_the_documented_shapes_and_partition_the_image(tiny
     torch.testing.assert_close(out["masks"].sum(1), torch.ones(2, 16, 16))
 
 
+def test_deeper_dvae_and_slot_inputs_without_coordinates_keep_the_shapes(tiny):
+    from dataclasses import replace
+
+    cfg = replace(tiny, dvae_encoder_blocks=2, dvae_decoder_blocks=3, slot_coords=False)
+    model = Slate(cfg).eval()
+    assert model.slot_pos is None
+    out = model.reconstruct(torch.rand(2, 3, 16, 16))
+    assert out["tokens"].shape == (2, 4, 4) and out["dvae"].shape == (2, 3, 16, 16)
+    convs = [m for m in model.dvae.encoder if isinstance(m, torch.nn.Conv2d)]
+    assert sum(c.kernel_size == (3, 3) for c in convs) == 2
+
+
 def test_kv_cached_generation_gives_the_tokens_of_recomputing_every_prefix(tiny):
     model = Slate(tiny).eval()
     slots = torch.randn(3, 3, 16)
