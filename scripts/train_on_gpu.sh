@@ -34,9 +34,13 @@ $cli train world-model --out $RUNS/world-model --preset gpu --device $DEVICE \
   --vae-time 100 --decoder-time 40 --time-limit $(( left - 45 )) --workers 12 ${WM_EXTRA:-} \
   > $RUNS/wm.log 2>&1 &
 pids="$!"
+# two SLATE candidates with a stronger dVAE than the shipped one (whose ragged 64 px
+# reconstructions fail the composition judge): 3x3 layers on both sides, a larger vocabulary
 for v in a b; do
-  extra=""; [ $v = b ] && extra="--set slot_coords=false"
-  $cli train slate --out $RUNS/slate-$v --preset ship --set batch_size=64 $extra \
+  vocab=1024; [ $v = b ] && vocab=512
+  $cli train slate --out $RUNS/slate-$v --preset ship --set batch_size=64 \
+    --set vocab_size=$vocab --set dvae_encoder_blocks=2 --set dvae_decoder_blocks=3 \
+    --set tau_steps=2000 \
     --steps 200000 --train-images 20000 --seed 0 --device $DEVICE --checkpoint-every 60 \
     --time-limit $(( left - 130 )) ${SLATE_EXTRA:-} > $RUNS/slate-$v.log 2>&1 &
   pids="$pids $!"
@@ -51,12 +55,23 @@ if [ ! -f $wmr/model/model_index.json ] && [ -f $wmr/unet_state.pt ]; then
   python3 -c "from pathlib import Path; from scenecraft.models.world_model.train import export; \
 export(Path('$wmr'), Path('$wmr/model'))"
 fi
-tar -C $RUNS -cf - world-model/model world-model/config.json world-model/evals.jsonl \
-  world-model/log.jsonl $(cd $RUNS && ls world-model/*.png 2>/dev/null) \
-  | split -b 15M - "$DEST/wm.tar.part-"
-for v in a b; do
-  ( cd $RUNS && tar -cf "$DEST/slate-$v.tar" slate-$v/model.safetensors slate-$v/config.json \
-    slate-$v/concepts.json slate-$v/concepts.safetensors slate-$v/log.jsonl )
-done
+keep=$(cd $RUNS && ls -d world-model/model world-model/*.json world-model/*.jsonl \
+  world-model/*.png 2>/dev/null)
+tar -C $RUNS -cf - $keep | split -b 15M - "$DEST/wm.tar.part-"
+# only the better SLATE candidate (last validation FG-ARI) comes back: both would not fit
+# beside the world model in what a call returns (64 MiB)
+best=$(python3 - "$RUNS" <<'PY'
+import json, sys
+from pathlib import Path
+def last(v):
+    rows = [json.loads(x) for x in (Path(sys.argv[1]) / f"slate-{v}" / "log.jsonl").read_text().splitlines()]
+    return [r["fg_ari"] for r in rows if "fg_ari" in r][-1]
+print(max("ab", key=lambda v: last(v)))
+PY
+)
+for v in a b; do tail -1 $RUNS/slate-$v/log.jsonl; done
+echo "bringing back slate-$best"
+( cd $RUNS && tar -cf "$DEST/slate-$best.tar" slate-$best/model.safetensors slate-$best/config.json \
+  slate-$best/concepts.json slate-$best/concepts.safetensors slate-$best/log.jsonl )
 ls -la "$DEST"
 echo "done after $(elapsed) s"

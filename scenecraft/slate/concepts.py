@@ -92,10 +92,12 @@ def kmeans(
     centres [k, D] with ``return_centres``."""
     g = torch.Generator().manual_seed(seed)
     centres = x[torch.randint(len(x), (1,), generator=g)]
+    d2 = torch.cdist(x, centres)[:, 0] ** 2  # [M] squared distance to the nearest centre so far
     for _ in range(1, k):
-        d2 = torch.cdist(x, centres).min(1).values ** 2  # [M]
         pick = torch.multinomial((d2 + 1e-12).cpu(), 1, generator=g)  # CPU generator, any device
-        centres = torch.cat([centres, x[pick.to(x.device)]])
+        new = x[pick.to(x.device)]  # [1, D]
+        centres = torch.cat([centres, new])
+        d2 = torch.minimum(d2, torch.cdist(x, new)[:, 0] ** 2)  # O(k) overall, not O(k^2)
     for _ in range(iters):
         assign = torch.cdist(x, centres).argmin(1)  # [M]
         for c in range(k):
