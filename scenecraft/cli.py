@@ -317,6 +317,9 @@ def train_world_model(
     init_from: Path | None = typer.Option(
         None, "--init-from", help="continue a run trained elsewhere (its folder, with model/)"
     ),
+    vae_from: Path | None = typer.Option(
+        None, "--vae-from", help="start from a finished VAE, e.g. scenecraft/assets/shapes-sd-vae"
+    ),
 ) -> None:
     """Train the ShapesWorld world model (VAE, text encoder, GLIGEN UNet); exports <out>/model."""
     import sys
@@ -345,6 +348,7 @@ def train_world_model(
             train_config=tc,
             command="scenecraft " + " ".join(sys.argv[1:]),
             init_from=init_from,
+            vae_from=vae_from,
         )
     except FileExistsError as e:
         console.print(f"[red]{e}[/red]")

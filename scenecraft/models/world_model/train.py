@@ -742,6 +742,27 @@ def train_unet(
 
 
 PRIOR = "prior.json"
+VAE_SOURCE = "vae_source.json"
+
+
+def adopt_vae(source: Path, out: Path) -> None:
+    """Start a run from a finished VAE (a diffusers AutoencoderKL folder with the
+    ``provenance.json`` that ``scenecraft/assets/shapes-sd-vae`` carries): both VAE stages are
+    skipped and the model card credits the VAE's own training."""
+    import shutil
+
+    if (out / "vae" / "config.json").exists():
+        return
+    prov = json.loads((source / "provenance.json").read_text())
+    shutil.copytree(source, out / "vae", ignore=shutil.ignore_patterns("*.json", "*.md"))
+    shutil.copy(source / "config.json", out / "vae" / "config.json")
+    for row in prov["evals"]:
+        _log(out, "evals.jsonl", row)
+    decoder = [r for r in prov["evals"] if r["stage"] == "decoder_done"]
+    if decoder:  # its decoder was fine-tuned already: that stage is done too
+        done = {"step": decoder[-1]["step"], "wall": decoder[-1]["wall"], "done": True}
+        _save_atomic(done, out / "decoder_state.pt")
+    (out / VAE_SOURCE).write_text(json.dumps({"source": str(source), **prov}, indent=1))
 
 
 def adopt(source: Path, out: Path) -> None:
@@ -802,8 +823,12 @@ def export(out: Path, dest: Path, device: str = "cpu") -> Path:
     return dest
 
 
+def _json_or_none(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def _prior(out: Path) -> dict | None:
-    return json.loads((out / PRIOR).read_text()) if (out / PRIOR).exists() else None
+    return _json_or_none(out / PRIOR)
 
 
 def model_card(out: Path, state: dict) -> str:
@@ -836,6 +861,14 @@ def model_card(out: Path, state: dict) -> str:
                 "the run then continued here from those (EMA) weights with a fresh optimiser"
             ]
             if (prior := _prior(out))
+            else []
+        ),
+        *(
+            [
+                f"- the VAE came finished from `{vae_src['source']}`: trained on "
+                f"{vae_src['hardware']} by `{vae_src['command']}` (seed {vae_src['seed']})"
+            ]
+            if (vae_src := _json_or_none(out / VAE_SOURCE))
             else []
         ),
         *(
@@ -883,11 +916,13 @@ def train(
     train_config: TrainConfig | None = None,
     command: str | None = None,
     init_from: Path | None = None,
+    vae_from: Path | None = None,
 ) -> Path:
     """Run every stage not yet done, then export ``<out>/model``.
 
     ``command`` (the command line that started this call) goes into the model card;
-    ``init_from`` adopts a run trained elsewhere (see ``adopt``).
+    ``init_from`` adopts a run trained elsewhere (see ``adopt``); ``vae_from`` starts from a
+    finished VAE (see ``adopt_vae``).
     """
     out.mkdir(parents=True, exist_ok=True)
     started = any((out / n).exists() for n in ("vae_state.pt", "vae", "unet_state.pt"))
@@ -895,6 +930,8 @@ def train(
         raise FileExistsError(f"{out} holds a run already; pass --resume to continue it")
     if init_from is not None:
         adopt(init_from, out)
+    if vae_from is not None:
+        adopt_vae(vae_from, out)
     cfg = config or WorldModelConfig()
     tc = train_config or TrainConfig()
     if steps is not None:
