@@ -80,7 +80,7 @@ def single_objects(
 
 def grounded(
     model: D.DiffusionModel, n: int, steps: int, guidance: float, seed: int = 0
-) -> tuple[dict, list[tuple[str, np.ndarray]]]:
+) -> tuple[dict, list[tuple[str, np.ndarray, list]]]:
     """Layouts of 1-4 objects from validation scenes; objects found in their boxes."""
     found = total = scenes_ok = 0
     samples = []
@@ -102,7 +102,7 @@ def grounded(
         found += m
         total += len(phrases)
         scenes_ok += m == len(phrases)
-        samples.append((scene.caption() + " [boxes]", out.images[0]))
+        samples.append((scene.caption() + " [boxes]", out.images[0], boxes))
     return {
         "n_layouts": n,
         "objects": total,
@@ -165,19 +165,25 @@ def inversion(model: D.DiffusionModel, n: int, steps: int) -> dict:
     }
 
 
-def _grid(samples: list[tuple[str, np.ndarray]], path: Path, cols: int = 8) -> None:
+def _grid(samples: list[tuple], path: Path, cols: int = 8) -> None:
+    """(title, image[, boxes]) samples in a grid; grounded samples show their boxes dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     rows = math.ceil(len(samples) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.8), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (title, img) in zip(axes.flat, samples, strict=False):
+    for ax, (title, img, *boxes) in zip(axes.flat, samples, strict=False):
         ax.imshow(img)
         ax.set_title(title, fontsize=5)
+        h, w = img.shape[:2]
+        for x, y, bw, bh in boxes[0] if boxes else []:
+            box = Rectangle((x * w, y * h), bw * w, bh * h, fill=False, ls="--", lw=0.6)
+            ax.add_patch(box)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

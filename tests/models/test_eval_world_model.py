@@ -1,0 +1,27 @@
+"""`scenecraft eval world-model` on the tiny random checkpoint: every section runs and reports."""
+
+from __future__ import annotations
+
+import json
+
+from scenecraft.eval.world_model import main
+
+
+def test_eval_writes_every_section_a_verdict_per_target_and_a_grid(tiny_sd, tmp_path):
+    out = tmp_path / "wm.json"
+    main(
+        str(tiny_sd),
+        out,
+        n_single=2,
+        n_grounded=2,
+        lmd_per_category=1,
+        n_inversion=1,
+        steps=2,
+        batch=2,
+    )
+    report = json.loads(out.read_text())
+    assert {"single_object", "grounded", "lmd", "inversion", "targets"} <= set(report)
+    assert report["grounded"]["n_layouts"] == 2 and report["grounded"]["objects"] >= 2
+    assert 0 <= report["single_object"]["accuracy"] <= 1
+    assert all(isinstance(v, bool) for v in report["targets"].values())
+    assert out.with_suffix(".png").stat().st_size > 0
