@@ -415,6 +415,9 @@ def train_slate(
     checkpoint_every: float = typer.Option(300.0, help="seconds between checkpoints"),
     threads: int = typer.Option(0, help="torch CPU threads (0: torch's default)"),
     time_limit: float = typer.Option(0.0, help="stop after this many seconds (0: none)"),
+    init_from: Path | None = typer.Option(
+        None, help="continue a finished checkpoint in a new --out (fresh optimiser)"
+    ),
     set_: list[str] = typer.Option(
         [], "--set", help="override a config field of the preset: --set batch_size=64"
     ),
@@ -450,6 +453,7 @@ def train_slate(
         out=out,
         config=SlateConfig.from_dict(fields),
         time_limit_s=time_limit,
+        init_from=init_from,
         steps=steps,
         dvae_steps=dvae_steps,
         train_images=train_images,

@@ -57,6 +57,10 @@ class TrainSpec:
     library_images: int = 2000  # training images whose slots make up the concept library
     library_clusters: int = 256  # fine clusters stay pure: slots also encode position
     time_limit_s: float = 0.0  # stop training after this many seconds of this call (0: none)
+    # a finished checkpoint folder (weights + config + log.jsonl) to continue from in a new run:
+    # its dVAE is kept, the slot model goes on with a fresh optimiser (e.g. one whose optimiser
+    # state stayed on a leased GPU); used only when ``out`` holds no run yet
+    init_from: Path | None = None
 
     @property
     def n_dvae_steps(self) -> int:
@@ -148,7 +152,29 @@ class Trainer:
         self.state = TrainState()
         if (self.out / STATE).exists():
             self._load()
+        elif spec.init_from is not None:
+            self._adopt(Path(spec.init_from))
         self._last_save = time.monotonic()
+
+    def _adopt(self, source: Path) -> None:
+        """Start from a finished checkpoint: its weights, counters and history; dVAE done."""
+        from safetensors.torch import load_file
+
+        if SlateConfig.load(source / "config.json") != self.spec.config:
+            raise ValueError(f"{source} was trained with another config than this run's")
+        self.model.load_state_dict(load_file(source / "model.safetensors"))
+        history = [json.loads(x) for x in (source / LOG).read_text().splitlines() if x.strip()]
+        last = history[-1]
+        self.state = TrainState(
+            codebook_initialised=True,
+            dvae_step=max(last["dvae_step"], self.spec.n_dvae_steps),
+            step=last["step"],
+            seconds=last["seconds"],
+            history=history,
+        )
+        with open(self.out / LOG, "w") as f:
+            f.writelines(json.dumps(h) + "\n" for h in history)
+        self.checkpoint(None)  # the run folder holds a complete checkpoint from the start
 
     def _load(self) -> None:
         from safetensors.torch import load_file

@@ -63,3 +63,21 @@ def test_a_different_config_in_the_same_folder_is_refused(tiny, tmp_path):
     train(spec_for(tiny, tmp_path, 1))
     with pytest.raises(ValueError, match="different config"):
         train(spec_for(replace(tiny, num_slots=4), tmp_path, 1))
+
+
+def test_a_new_run_continues_a_finished_checkpoint_with_its_weights_and_counters(tiny, tmp_path):
+    train(spec_for(tiny, tmp_path / "first", 2))
+    first = load_file(tmp_path / "first" / "model.safetensors")
+    spec = replace(spec_for(tiny, tmp_path / "second", 2), init_from=tmp_path / "first")
+    summary = train(spec)  # already at 2 steps: nothing to train, the weights stay
+    assert summary["step"] == 2
+    kept = load_file(tmp_path / "second" / "model.safetensors")
+    assert all(torch.equal(first[k], kept[k]) for k in first)
+    summary = train(replace(spec, steps=4))
+    assert summary["step"] == 4 and summary["dvae_step"] == 3
+    dvae = [k for k in first if k.startswith("dvae.")]
+    after = load_file(tmp_path / "second" / "model.safetensors")
+    assert all(torch.equal(first[k], after[k]) for k in dvae)  # the dVAE is not trained again
+    assert not all(torch.equal(first[k], after[k]) for k in first)
+    with pytest.raises(ValueError, match="another config"):
+        train(replace(spec, out=tmp_path / "third", config=replace(tiny, lr=0.1)))
