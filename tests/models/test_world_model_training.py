@@ -50,6 +50,12 @@ def test_training_scenes_are_seeded_and_captioned_with_every_box():
             assert all(o.shape in cap.text for o in scene.objects)
 
 
+def pipe_unet_state(model) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(model / "unet" / "diffusion_pytorch_model.safetensors")
+
+
 # the shared tiny architecture at 32 px, so a few training steps take seconds
 TINY = replace(TINY_64, image_size=32)
 
@@ -92,6 +98,9 @@ def test_tiny_run_resumes_and_exports_a_loadable_pipeline(tmp_path):
     assert (out / "loss_unet.png").exists() and (out / "loss_vae.png").exists()
     card = (model / "README.md").read_text()
     assert "steps: 4" in card and "decoder-only fine-tuning: 2 steps" in card
+    # the GLIGEN gates started open (TrainConfig.gate_init) and moved little in 4 steps
+    gates = [v for k, v in pipe_unet_state(model).items() if ".fuser.alpha_" in k]
+    assert gates and all(abs(float(g) - tc.gate_init) < 0.05 for g in gates)
     pipe = StableDiffusionPipeline.from_pretrained(model, safety_checker=None)
     img = pipe("a red star", num_inference_steps=2, output_type="np").images
     assert img.shape == (1, 32, 32, 3)
