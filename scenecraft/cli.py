@@ -360,11 +360,11 @@ def train_world_model(
 def eval_world_model(
     model: str = typer.Option("", "--model", help="diffusers folder or id (default: settings)"),
     out: Path = typer.Option(Path("eval/results/world_model.json"), "--out", "-o"),
-    n_single: int = typer.Option(96, help="single-object prompts"),
-    n_grounded: int = typer.Option(48, help="grounded layouts (1-4 boxes)"),
-    lmd: int = typer.Option(100, help="LMD benchmark prompts per category"),
-    n_inversion: int = typer.Option(16, help="inversion round trips"),
-    steps: int = typer.Option(25, help="DDIM steps"),
+    n_single: int = typer.Option(96, min=1, help="single-object prompts"),
+    n_grounded: int = typer.Option(48, min=1, help="grounded layouts (1-4 boxes)"),
+    lmd: int = typer.Option(100, min=1, help="LMD benchmark prompts per category"),
+    n_inversion: int = typer.Option(16, min=1, help="inversion round trips"),
+    steps: int = typer.Option(25, min=1, help="DDIM steps"),
     guidance: float = typer.Option(3.0, help="classifier-free guidance"),
     device: str = typer.Option("cpu", help="torch device"),
 ) -> None:

@@ -25,3 +25,12 @@ def test_eval_writes_every_section_a_verdict_per_target_and_a_grid(tiny_sd, tmp_
     assert 0 <= report["single_object"]["accuracy"] <= 1
     assert all(isinstance(v, bool) for v in report["targets"].values())
     assert out.with_suffix(".png").stat().st_size > 0
+
+
+def test_eval_refuses_an_empty_section_naming_the_option():
+    from typer.testing import CliRunner
+
+    from scenecraft.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "world-model", "--n-single", "0"])
+    assert result.exit_code == 2 and "--n-single" in result.output
