@@ -16,6 +16,7 @@ warning). The finished model is exported as a diffusers folder (``<out>/model``)
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -117,9 +118,13 @@ def _save_atomic(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _to_input(images: np.ndarray) -> torch.Tensor:
+    """uint8 images [..., H, W, 3] -> float [..., 3, H, W] in [-1, 1], as the VAE takes them."""
+    return torch.from_numpy(np.ascontiguousarray(images)).movedim(-1, -3).float() / 127.5 - 1.0
+
+
 def _image_tensor(scene: Scene, size: int) -> torch.Tensor:
-    img = render_scene(scene, size).image  # [H, W, 3] uint8
-    return torch.from_numpy(img).permute(2, 0, 1).float() / 127.5 - 1.0  # [3, H, W] in [-1, 1]
+    return _to_input(render_scene(scene, size).image)  # [3, H, W] in [-1, 1]
 
 
 def _render_one(args: tuple[int, int]) -> np.ndarray:
@@ -136,23 +141,21 @@ def image_bank(out: Path, n: int, size: int, workers: int = 1) -> np.ndarray:
     path = out / f"bank-{n}-{size}.npy"
     if path.exists():
         return np.load(path)
+    import multiprocessing as mp
+    from contextlib import nullcontext
+
     jobs = [(i, size) for i in range(n)]
     bank = np.zeros((n, size, size, 3), np.uint8)
-    with _progress() as bar:
+    pool = mp.get_context("fork").Pool(workers) if workers > 1 else nullcontext()
+    with _progress() as bar, pool:
         task = bar.add_task("render", total=n, info="")
-        if workers > 1:
-            import multiprocessing as mp
-
-            with mp.get_context("fork").Pool(workers) as pool:
-                for i, img in enumerate(pool.imap(_render_one, jobs, chunksize=64)):
-                    bank[i] = img
-                    if i % 256 == 0:
-                        bar.update(task, completed=i)
-        else:
-            for i, job in enumerate(jobs):
-                bank[i] = _render_one(job)
-                if i % 256 == 0:
-                    bar.update(task, completed=i)
+        rendered = (
+            pool.imap(_render_one, jobs, chunksize=64) if workers > 1 else map(_render_one, jobs)
+        )
+        for i, img in enumerate(rendered):
+            bank[i] = img
+            if i % 256 == 0:
+                bar.update(task, completed=i)
         bar.update(task, completed=n)
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, bank)
@@ -172,8 +175,7 @@ def _bank_batch(
         y0, x0 = (int(v) for v in rng.integers(0, size - crop + 1, 2))
         img = bank[i, y0 : y0 + crop, x0 : x0 + crop]
         out[j] = img[:, ::-1] if rng.random() < 0.5 else img
-    x = torch.from_numpy(out).permute(0, 3, 1, 2).float()
-    return x / 127.5 - 1.0
+    return _to_input(out)
 
 
 def _frac(step: int, steps: int, started: float, cap_s: float) -> float:
@@ -264,11 +266,13 @@ def vae_check(vae, n: int = 32, size: int = 128) -> dict:
     return {"psnr": psnr(x, rec), "detector_agreement": agree / n}
 
 
-def train_vae(
-    out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str, bank: np.ndarray
-) -> None:
+Bank = Callable[[], np.ndarray]  # renders (or loads) the image bank on first call
+
+
+def train_vae(out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str, bank: Bank) -> None:
     if (out / "vae" / "config.json").exists():
         return
+    images = bank()  # before any CUDA work: its rendering processes fork from a CUDA-free parent
     torch.manual_seed(tc.seed)
     vae = build_vae(cfg).to(device)
     opt = torch.optim.AdamW(vae.parameters(), lr=tc.vae_lr, weight_decay=0.0)
@@ -292,7 +296,7 @@ def train_vae(
         task = bar.add_task("VAE", total=tc.vae_steps, completed=step, info="")
         while (frac := _frac(step, tc.vae_steps, started, tc.vae_time_s)) < 1:
             t0 = time.monotonic()
-            x = _bank_batch(bank, rng, tc.vae_batch, tc.vae_crop).to(device)  # [B, 3, crop, crop]
+            x = _bank_batch(images, rng, tc.vae_batch, tc.vae_crop).to(device)  # [B, 3, crop, crop]
             post = vae.encode(x).latent_dist
             rec = vae.decode(post.sample()).sample
             mse = F.mse_loss(rec, x)
@@ -330,7 +334,7 @@ def train_vae(
     check = vae_check(vae, tc.eval_samples, cfg.image_size)
     # scale latents to unit variance for the diffusion model, as SD's 0.18215 does
     with torch.no_grad():
-        x = torch.from_numpy(bank[:128]).permute(0, 3, 1, 2).float().to(device) / 127.5 - 1.0
+        x = _to_input(images[:128]).to(device)
         std = vae.encode(x).latent_dist.mode().std().item()
     vae.register_to_config(scaling_factor=1.0 / std)
     vae.save_pretrained(out / "vae")
@@ -344,7 +348,7 @@ def _edges(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def finetune_decoder(
-    out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str, bank: np.ndarray
+    out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str, bank: Bank
 ) -> None:
     """Train only the VAE decoder on full images, with an edge term for crisp outlines.
 
@@ -357,6 +361,7 @@ def finetune_decoder(
     step, wall = (st["step"], st["wall"]) if st else (0, 0.0)
     if step >= tc.decoder_steps or (st and st.get("done")):
         return
+    images = bank()
     vae = AutoencoderKL.from_pretrained(out / "vae").to(device)
     trainable = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
     opt = torch.optim.AdamW(trainable, lr=tc.decoder_lr, weight_decay=0.0)
@@ -385,7 +390,7 @@ def finetune_decoder(
         task = bar.add_task("VAE decoder", total=tc.decoder_steps, completed=step, info="")
         while _frac(step, tc.decoder_steps, started, tc.decoder_time_s) < 1:
             t0 = time.monotonic()
-            x = _bank_batch(bank, rng, tc.decoder_batch).to(device)  # [B, 3, H, W]
+            x = _bank_batch(images, rng, tc.decoder_batch).to(device)  # [B, 3, H, W]
             with torch.no_grad():
                 z = vae.encode(x).latent_dist.sample()
             rec = vae.decode(z).sample
@@ -431,7 +436,7 @@ def finetune_decoder(
 
 
 def cache_latents(
-    out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str, bank: np.ndarray
+    out: Path, cfg: WorldModelConfig, tc: TrainConfig, device: str, bank: Bank
 ) -> None:
     """Encode training scenes once (posterior means, scaled), in resumable chunks.
 
@@ -446,6 +451,7 @@ def cache_latents(
     done = len(st["scenes"])
     if done >= tc.n_latents:
         return
+    images = bank()
     vae = AutoencoderKL.from_pretrained(out / "vae").to(device).eval()
     chunk = 256
     last_ckpt = time.monotonic()
@@ -454,8 +460,7 @@ def cache_latents(
         while done < tc.n_latents:
             idx = range(done, min(done + chunk, tc.n_latents))
             scenes = [training_scene(i) for i in idx]
-            x = torch.from_numpy(bank[idx.start : idx.stop]).permute(0, 3, 1, 2).float()
-            x = (x / 127.5 - 1.0).to(device)  # [B, 3, H, W]
+            x = _to_input(images[idx.start : idx.stop]).to(device)  # [B, 3, H, W]
             z = vae.encode(x).latent_dist.mode() * vae.config.scaling_factor  # [B, 4, h, w]
             st["latents"].append(z.half().cpu())
             st["scenes"].extend(s.to_dict() for s in scenes)
@@ -843,10 +848,6 @@ def _json_or_none(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _prior(out: Path) -> dict | None:
-    return _json_or_none(out / PRIOR)
-
-
 def model_card(out: Path, state: dict) -> str:
     """Provenance of an exported model: command, seed, steps, wall time, hardware, checks."""
     cfg = json.loads((out / "config.json").read_text())
@@ -876,7 +877,7 @@ def model_card(out: Path, state: dict) -> str:
                 f"{prior['wall'] / 3600:.2f} h) ran on {prior['hardware']}: `{prior['command']}`; "
                 "the run then continued here from those (EMA) weights with a fresh optimiser"
             ]
-            if (prior := _prior(out))
+            if (prior := _json_or_none(out / PRIOR))
             else []
         ),
         *(
@@ -974,12 +975,12 @@ def train(
     else:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    # rendered before any CUDA work, so the rendering processes fork from a CUDA-free parent
-    bank = image_bank(out, tc.n_latents, cfg.image_size, tc.render_workers)
+    # rendered (or loaded) only if a stage still needs it; a resumed UNet stage does not
+    bank = functools.cache(lambda: image_bank(out, tc.n_latents, cfg.image_size, tc.render_workers))
     train_vae(out, cfg, tc, device, bank)
     cache_latents(out, cfg, tc, device, bank)
     finetune_decoder(out, cfg, tc, device, bank)
-    del bank
+    bank.cache_clear()
     deadline = t_start + tc.time_limit_s if tc.time_limit_s > 0 else None
     train_unet(out, cfg, tc, device, deadline=deadline)
     return export(out, out / "model")
