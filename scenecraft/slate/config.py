@@ -14,7 +14,7 @@ class SlateConfig:
     vocab_size: int = 256
     dvae_hidden: int = 64
     # 3x3 convolutions at token resolution in the dVAE decoder: more of them let it read a
-    # shape off neighbouring tokens (a small star spans 2x2 tokens); see finetune_decoder
+    # shape off neighbouring tokens (a small star spans 2x2 tokens); 1 is the shipped model
     dvae_decoder_blocks: int = 1
     # 3x3 convolutions after the patch convolution in the encoder (0: the reference's 1x1 only):
     # a token that sees its neighbours can spend its code on the outline, not only on colour

@@ -36,17 +36,19 @@ def cosine_tau(step: int, cfg: SlateConfig) -> float:
     return cfg.tau_end + 0.5 * (cfg.tau_start - cfg.tau_end) * (1 + math.cos(math.pi * t))
 
 
+def _context(h: int, n: int) -> list[nn.Module]:
+    """``n`` 3x3 convolutions with ReLUs at token resolution: each token sees its neighbours."""
+    return [m for _ in range(n) for m in (nn.Conv2d(h, h, 3, padding=1), nn.ReLU())]
+
+
 class DVAE(nn.Module):
     def __init__(self, cfg: SlateConfig):
         super().__init__()
         h, v, p = cfg.dvae_hidden, cfg.vocab_size, cfg.patch
-        context = []
-        for _ in range(cfg.dvae_encoder_blocks):
-            context += [nn.Conv2d(h, h, 3, padding=1), nn.ReLU()]
         self.encoder = nn.Sequential(
             nn.Conv2d(3, h, p, stride=p),  # one token per patch
             nn.ReLU(),
-            *context,
+            *_context(h, cfg.dvae_encoder_blocks),
             nn.Conv2d(h, h, 1),
             nn.ReLU(),
             nn.Conv2d(h, h, 1),
@@ -59,13 +61,10 @@ class DVAE(nn.Module):
         for _ in range(int(math.log2(p))):
             ups += [nn.Conv2d(c, (c // 2) * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU()]
             c //= 2
-        context = []
-        for _ in range(cfg.dvae_decoder_blocks):
-            context += [nn.Conv2d(h, h, 3, padding=1), nn.ReLU()]
         self.decoder = nn.Sequential(
             nn.Conv2d(v, h, 1),
             nn.ReLU(),
-            *context,
+            *_context(h, cfg.dvae_decoder_blocks),
             *ups,
             nn.Conv2d(c, 3, 1),
         )
