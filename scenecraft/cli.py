@@ -385,6 +385,21 @@ def eval_world_model(
     )
 
 
+@eval_app.command("vae")
+def eval_vae(
+    model: Path | None = typer.Option(
+        None, help="VAE folder, or a pipeline folder (default: the shipped VAE)"
+    ),
+    n: int = typer.Option(200, min=1, help="validation scenes"),
+    out: Path = typer.Option(Path("eval/results/vae.json"), "--out", "-o"),
+) -> None:
+    """The world model's VAE: reconstruction PSNR and detector agreement on validation scenes."""
+    from scenecraft.eval.world_model import vae_main
+    from scenecraft.settings import ASSETS
+
+    vae_main(str(model or ASSETS / "shapes-sd-vae"), out, n)
+
+
 @eval_app.command("slate")
 def eval_slate(
     model: Path | None = typer.Option(None, help="checkpoint folder (default: settings)"),

@@ -240,3 +240,27 @@ def main(
     ]
     print_table(f"world model: {model_id}", ["metric", "value", "target"], rows)
     return report
+
+
+def vae_main(model_dir: str, out: Path, n: int = 200, size: int = 128) -> dict:
+    """The world model's VAE alone (a VAE folder, or a pipeline folder with ``vae/``):
+    reconstruction PSNR and how often the detector reads the same objects back, on ``n``
+    validation scenes."""
+    from diffusers import AutoencoderKL
+
+    from scenecraft.models.world_model.train import vae_check
+
+    folder = Path(model_dir)
+    vae = AutoencoderKL.from_pretrained(folder / "vae" if (folder / "vae").is_dir() else folder)
+    check = vae_check(vae.eval(), n, size)
+    report = {"model": str(model_dir), "n_scenes": n, "size": size, **check}
+    print_table(
+        f"VAE on {n} validation scenes ({size}x{size})",
+        ["metric", "value"],
+        [
+            ["reconstruction PSNR (dB)", check["psnr"]],
+            ["detector reads the same objects", check["detector_agreement"]],
+        ],
+    )
+    write_json(out, report)
+    return report

@@ -34,3 +34,16 @@ def test_eval_refuses_an_empty_section_naming_the_option():
 
     result = CliRunner().invoke(app, ["eval", "world-model", "--n-single", "0"])
     assert result.exit_code == 2 and "--n-single" in result.output
+
+
+def test_eval_vae_reports_psnr_and_agreement_of_the_shipped_vae(tmp_path):
+    from typer.testing import CliRunner
+
+    from scenecraft.cli import app
+
+    out = tmp_path / "vae.json"
+    result = CliRunner().invoke(app, ["eval", "vae", "--n", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["n_scenes"] == 4 and report["psnr"] > 30
+    assert 0 <= report["detector_agreement"] <= 1

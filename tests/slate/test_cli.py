@@ -20,6 +20,8 @@ def test_eval_slate_writes_json_and_a_picture_grid(tiny, library, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["n_scenes"] == 4 and len(report["scenes"]["fg_ari_per_scene"]) == 4
+    back = report["scenes"]["dvae_read_back"]
+    assert back["objects"] > 0 and 0 <= back["label"] <= back["shape"] <= 1
     assert out.with_suffix(".png").stat().st_size > 0
 
 
