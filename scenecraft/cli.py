@@ -350,7 +350,7 @@ def train_world_model(
             init_from=init_from,
             vae_from=vae_from,
         )
-    except FileExistsError as e:
+    except (FileExistsError, FileNotFoundError) as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
     print(model.resolve())

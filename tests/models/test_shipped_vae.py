@@ -50,3 +50,17 @@ def test_a_run_started_from_the_shipped_vae_skips_both_vae_stages(tmp_path):
     assert (model / "vae" / "diffusion_pytorch_model.safetensors").read_bytes() == (
         SHIPPED / "diffusion_pytorch_model.safetensors"
     ).read_bytes()
+
+
+def test_a_vae_folder_without_its_provenance_is_refused_naming_what_is_missing(tmp_path):
+    from typer.testing import CliRunner
+
+    from scenecraft.cli import app
+
+    (tmp_path / "vae").mkdir()
+    (tmp_path / "vae" / "config.json").write_text("{}")
+    args = ["train", "world-model", "--out", str(tmp_path / "run"), "--vae-from"]
+    result = CliRunner().invoke(app, [*args, str(tmp_path / "vae")])
+    assert result.exit_code == 2
+    assert "diffusion_pytorch_model.safetensors" in result.output
+    assert "provenance.json" in result.output

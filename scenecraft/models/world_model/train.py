@@ -766,6 +766,12 @@ PRIOR = "prior.json"
 VAE_SOURCE = "vae_source.json"
 
 
+def _require(folder: Path, names: tuple[str, ...]) -> None:
+    missing = [n for n in names if not (folder / n).exists()]
+    if missing:
+        raise FileNotFoundError(f"{folder} lacks {', '.join(missing)}")
+
+
 def adopt_vae(source: Path, out: Path) -> None:
     """Start a run from a finished VAE (a diffusers AutoencoderKL folder with the
     ``provenance.json`` that ``scenecraft/assets/shapes-sd-vae`` carries): both VAE stages are
@@ -774,6 +780,7 @@ def adopt_vae(source: Path, out: Path) -> None:
 
     if (out / "vae" / "config.json").exists():
         return
+    _require(source, ("config.json", "diffusion_pytorch_model.safetensors", "provenance.json"))
     prov = json.loads((source / "provenance.json").read_text())
     shutil.copytree(source, out / "vae", ignore=shutil.ignore_patterns("*.json", "*.md"))
     shutil.copy(source / "config.json", out / "vae" / "config.json")
@@ -800,6 +807,7 @@ def adopt(source: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if (out / "unet_state.pt").exists() or (out / PRIOR).exists():
         return
+    _require(source, ("model/vae", "model/unet", "model/text_encoder", "config.json", "log.jsonl"))
     shutil.copytree(source / "model" / "vae", out / "vae", dirs_exist_ok=True)
     for name in ("evals.jsonl", "log.jsonl"):
         shutil.copy(source / name, out / name)
