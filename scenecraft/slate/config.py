@@ -6,6 +6,22 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+# Optimisation settings: a finished checkpoint may be continued with other values of these.
+TRAINING_FIELDS = frozenset(
+    {
+        "dvae_init_steps",
+        "tau_start",
+        "tau_end",
+        "tau_steps",
+        "lr_dvae",
+        "lr",
+        "warmup_steps",
+        "lr_decay_from",
+        "grad_clip",
+        "batch_size",
+    }
+)
+
 
 @dataclass(frozen=True)
 class SlateConfig:
@@ -45,8 +61,15 @@ class SlateConfig:
     lr_dvae: float = 1e-3  # the small dVAE is stable at this rate and done in fewer steps
     lr: float = 4e-4
     warmup_steps: int = 0  # the reference needs 30k; implicit gradients do not
+    # cosine decay of ``lr`` to 0 from this slot step to the run's last step (0: constant lr);
+    # a continued run (--init-from) sets it to where it picks up
+    lr_decay_from: int = 0
     grad_clip: float = 1.0  # 0 disables
     batch_size: int = 16  # small batches: more updates per CPU-second
+
+    def model_fields(self) -> dict:
+        """The fields that shape or give meaning to the weights (not how they are trained)."""
+        return {k: v for k, v in asdict(self).items() if k not in TRAINING_FIELDS}
 
     @property
     def grid(self) -> int:

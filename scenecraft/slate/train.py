@@ -16,6 +16,7 @@ running again with ``steps`` at or below the checkpoint's step only rebuilds the
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -160,8 +161,11 @@ class Trainer:
         """Start from a finished checkpoint: its weights, counters and history; dVAE done."""
         from safetensors.torch import load_file
 
-        if SlateConfig.load(source / "config.json") != self.spec.config:
-            raise ValueError(f"{source} was trained with another config than this run's")
+        theirs = SlateConfig.load(source / "config.json").model_fields()
+        ours = self.spec.config.model_fields()
+        if theirs != ours:
+            diff = ", ".join(f"{k} {theirs[k]} vs {ours[k]}" for k in ours if theirs[k] != ours[k])
+            raise ValueError(f"{source} was trained with another model config ({diff})")
         self.model.load_state_dict(load_file(source / "model.safetensors"))
         history = [json.loads(x) for x in (source / LOG).read_text().splitlines() if x.strip()]
         last = history[-1]
@@ -284,8 +288,11 @@ class Trainer:
         return {"out": str(self.out), **last}
 
     def _set_lr(self, step: int) -> None:
-        warm = self.spec.config.warmup_steps
+        cfg = self.spec.config
+        warm, start, end = cfg.warmup_steps, cfg.lr_decay_from, self.spec.steps
         scale = min(1.0, (step + 1) / warm) if warm > 0 else 1.0
+        if 0 < start <= step and end > start:  # cosine from lr at ``start`` to 0 at ``end``
+            scale *= 0.5 * (1 + math.cos(math.pi * min(1.0, (step - start) / (end - start))))
         for group in self.opt.param_groups:
             group["lr"] = self.spec.config.lr * scale
 

@@ -79,5 +79,21 @@ def test_a_new_run_continues_a_finished_checkpoint_with_its_weights_and_counters
     after = load_file(tmp_path / "second" / "model.safetensors")
     assert all(torch.equal(first[k], after[k]) for k in dvae)  # the dVAE is not trained again
     assert not all(torch.equal(first[k], after[k]) for k in first)
-    with pytest.raises(ValueError, match="another config"):
-        train(replace(spec, out=tmp_path / "third", config=replace(tiny, lr=0.1)))
+    with pytest.raises(ValueError, match="another model config .*num_slots 3 vs 4"):
+        train(replace(spec, out=tmp_path / "third", config=replace(tiny, num_slots=4)))
+    # how it is trained may change: a lower rate that decays from where the checkpoint stopped
+    slower = replace(tiny, lr=tiny.lr / 4, lr_decay_from=4)
+    assert train(replace(spec, out=tmp_path / "fourth", config=slower, steps=6))["step"] == 6
+
+
+def test_the_learning_rate_decays_to_zero_from_lr_decay_from_to_the_last_step(tiny, tmp_path):
+    from scenecraft.slate.train import Trainer
+
+    trainer = Trainer(spec_for(replace(tiny, lr_decay_from=10), tmp_path, 20))
+    rates = []
+    for step in (0, 9, 10, 15, 19, 20):
+        trainer._set_lr(step)
+        rates.append(trainer.opt.param_groups[0]["lr"])
+    assert rates[:3] == [tiny.lr] * 3
+    assert rates[3] == pytest.approx(tiny.lr / 2)
+    assert 0 < rates[4] < tiny.lr * 0.03 and rates[5] == 0
