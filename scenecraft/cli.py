@@ -407,12 +407,15 @@ def eval_slate(
     combos: int = typer.Option(200, help="unseen concept combinations to compose"),
     train_images: int = typer.Option(10000, help="training scenes the checkpoint saw"),
     out: Path = typer.Option(Path("eval/results/slate.json")),
+    dvae_only: bool = typer.Option(
+        False, help="measure the dVAE alone (MSE, judge read-back); for dVAE candidates"
+    ),
 ) -> None:
     """FG-ARI, reconstruction MSE and composition success of a SLATE checkpoint."""
     from scenecraft.eval.slate import main
     from scenecraft.settings import get_settings
 
-    main(model or Path(get_settings().slate_model), n, combos, train_images, out)
+    main(model or Path(get_settings().slate_model), n, combos, train_images, out, dvae_only)
 
 
 @train_app.command("slate")

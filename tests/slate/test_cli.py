@@ -23,6 +23,15 @@ def test_eval_slate_writes_json_and_a_picture_grid(tiny, library, tmp_path):
     back = report["scenes"]["dvae_read_back"]
     assert back["objects"] > 0 and 0 <= back["label"] <= back["shape"] <= 1
     assert out.with_suffix(".png").stat().st_size > 0
+    # the dVAE alone needs no concept library and measures the same as the full evaluation
+    (tmp_path / "ckpt" / "concepts.json").unlink()
+    alone = tmp_path / "dvae.json"
+    args = ["eval", "slate", "--model", str(tmp_path / "ckpt"), "--n", "4", "--dvae-only"]
+    result = CliRunner().invoke(app, [*args, "--out", str(alone)])
+    assert result.exit_code == 0, result.output
+    only = json.loads(alone.read_text())["scenes"]
+    assert only["dvae_read_back"] == back
+    assert only["mse_dvae"] == report["scenes"]["mse_dvae"]
 
 
 def test_train_slate_names_the_presets_on_a_bad_one(tmp_path):
