@@ -424,7 +424,9 @@ def train_slate(
         Path("runs/slate"), "--out", "-o", help="run folder (resumed if it exists)"
     ),
     preset: str = typer.Option("ship", help="config preset: ship | small | reference"),
-    steps: int = typer.Option(20000, help="slot-attention + decoder steps (after the dVAE)"),
+    steps: int = typer.Option(
+        20000, help="slot-attention + decoder steps after the dVAE (0: the dVAE only)"
+    ),
     dvae_steps: int | None = typer.Option(None, help="dVAE steps (default: the tau schedule)"),
     train_images: int = typer.Option(10000, help="ShapesWorld training scenes"),
     images: Path | None = typer.Option(None, file_okay=False, help="train on this image folder"),

@@ -280,10 +280,11 @@ class Trainer:
             self.state.seconds = s_start + time.monotonic() - t_start
             self.checkpoint(None)
             raise
-        self.on_progress("concepts", 0, 1, {})
-        images = ImageSet(train.images[: spec.library_images])
-        build_library(model, images, spec.library_clusters, spec.seed).save(self.out)
-        self.on_progress("concepts", 1, 1, {})
+        if spec.steps > 0:  # a dVAE-only run (steps 0) has no slots worth clustering
+            self.on_progress("concepts", 0, 1, {})
+            images = ImageSet(train.images[: spec.library_images])
+            build_library(model, images, spec.library_clusters, spec.seed).save(self.out)
+            self.on_progress("concepts", 1, 1, {})
         last = next((h for h in reversed(self.state.history) if "val_ce" in h), {})
         return {"out": str(self.out), **last}
 

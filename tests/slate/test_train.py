@@ -97,3 +97,9 @@ def test_the_learning_rate_decays_to_zero_from_lr_decay_from_to_the_last_step(ti
     assert rates[:3] == [tiny.lr] * 3
     assert rates[3] == pytest.approx(tiny.lr / 2)
     assert 0 < rates[4] < tiny.lr * 0.03 and rates[5] == 0
+
+
+def test_a_dvae_only_run_trains_no_slots_and_builds_no_library(tiny, tmp_path):
+    summary = train(spec_for(tiny, tmp_path, 0))
+    assert summary["dvae_step"] == 3 and summary["step"] == 0
+    assert not (tmp_path / "concepts.json").exists()
