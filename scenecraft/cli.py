@@ -509,6 +509,28 @@ def train_slate(
     print(json.dumps(summary))
 
 
+@train_app.command("slate-library")
+def train_slate_library(
+    model: Path = typer.Option(..., exists=True, file_okay=False, help="SLATE checkpoint folder"),
+    images: int = typer.Option(2000, min=1, help="first training scenes whose slots are kept"),
+    clusters: int = typer.Option(256, min=1, help="k-means clusters"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Rebuild a checkpoint's concept library (concepts.json/.safetensors) in its folder, as
+    `train slate` does at its end; for a checkpoint whose library predates the current code."""
+    from scenecraft.slate.checkpoint import load_model
+    from scenecraft.slate.concepts import build_library
+    from scenecraft.slate.data import shapes_world
+
+    slate = load_model(model)
+    with console.status(f"rendering {images} training scenes and clustering their slots"):
+        data = shapes_world("train", images, slate.cfg.image_size)
+        library = build_library(slate, data, clusters, seed)
+    library.save(model)
+    names = library.concept_names()
+    console.print(f"wrote the library of {len(names)} concepts to {model}")
+
+
 @app.command()
 def vectorize(
     image: Path = typer.Argument(..., exists=True, dir_okay=False, help="PNG or JPEG to trace"),

@@ -4,6 +4,10 @@ Every slot of a sample of training images is kept with what the ShapesWorld dete
 that slot's mask region ("red circle", or "background" when the slot holds no object, "mixed"
 when it holds several), the centre and size of that region, and its k-means cluster. A cluster is
 named by the majority label of its members; ``compose`` draws slots from the clusters of a name.
+
+Each slot also records what the detector reads in the same region of the image decoded from
+that image's slots (``decoded``): a slot whose object the model draws as a blob reads as
+something else there, and ``compose`` prefers slots that decode as their concept.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from scenecraft.errors import ModelNotFound
-from scenecraft.slate.data import ImageSet, to_tensor
+from scenecraft.slate.data import ImageSet, to_tensor, to_uint8
 from scenecraft.slate.model import Slate
 from scenecraft.world.detect import detect
 
@@ -39,15 +43,24 @@ class ConceptLibrary:
     cluster: np.ndarray  # [M] k-means cluster of each slot
     names: list[str]  # [C] each cluster's majority label
     purity: list[float]  # [C] fraction of a cluster's members that carry its name
+    # [M] what the detector reads in the slot's region of the image decoded from its slots
+    # (None: a library built before this was recorded)
+    decoded: list[str] | None = None
 
     def concept_names(self) -> list[str]:
         """Names a request may use (object concepts; background is added automatically)."""
         return sorted({n for n in self.names if n not in (BACKGROUND, MIXED)})
 
     def members(self, name: str) -> np.ndarray:
-        """Indices of slots in clusters named ``name`` that carry that label themselves."""
+        """Indices of slots in clusters named ``name`` that carry that label themselves, and,
+        where any of them does, that the model also decodes as ``name``."""
         named = np.isin(self.cluster, [c for c, n in enumerate(self.names) if n == name])
-        return np.nonzero(named & (np.array(self.labels) == name))[0]
+        members = named & (np.array(self.labels) == name)
+        if self.decoded is not None:
+            faithful = members & (np.array(self.decoded) == name)
+            if faithful.any():
+                members = faithful
+        return np.nonzero(members)[0]
 
     def save(self, folder: Path) -> None:
         folder = Path(folder)
@@ -62,6 +75,8 @@ class ConceptLibrary:
             "sources": self.sources.tolist(),
             "cluster": self.cluster.tolist(),
         }
+        if self.decoded is not None:
+            index["decoded"] = self.decoded
         (folder / INDEX).write_text(json.dumps(index))
 
     @classmethod
@@ -82,6 +97,7 @@ class ConceptLibrary:
             cluster=np.array(index["cluster"], np.int64),
             names=index["names"],
             purity=index["purity"],
+            decoded=index.get("decoded"),
         )
 
 
@@ -135,14 +151,17 @@ def build_library(
     model.eval()
     g = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
-    all_slots, rows, sources = [], [], []
+    all_slots, rows, sources, decoded = [], [], [], []
     for i in range(0, len(images), batch):
         chunk = images.images[i : i + batch]
         tokens = model.dvae.tokens(to_tensor(chunk, device))
         slots, attn = model.encode(tokens, g)  # [B, K, D], [B, K, N]
         masks = model.masks(attn).cpu().numpy()  # [B, K, H, W]
+        # the images as the model draws them from their own slots (KV-cached decoding)
+        redrawn = to_uint8(model.dvae.decode_tokens(model.generate(slots)))  # [B, H, W, 3]
         for j, (img, m) in enumerate(zip(chunk, masks, strict=True)):
             rows += label_slots(img, m)
+            decoded += [r[0] for r in label_slots(redrawn[j], m)]
             sources += [i + j] * len(m)
         all_slots.append(slots.flatten(0, 1).cpu())
     slots = torch.cat(all_slots)  # [M, D]
@@ -163,4 +182,5 @@ def build_library(
         cluster=assign,
         names=names,
         purity=purity,
+        decoded=decoded,
     )

@@ -48,3 +48,15 @@ def test_train_slate_set_names_a_bad_field_or_value(tmp_path):
         app, ["train", "slate", "--out", out, "--set", "batch_size=many"]
     )
     assert bad_value.exit_code == 2 and "'many'" in bad_value.output
+
+
+def test_train_slate_library_rebuilds_a_checkpoints_library(tiny, tmp_path):
+    from scenecraft.slate.concepts import ConceptLibrary
+
+    save_model(Slate(tiny), tmp_path / "ckpt")
+    args = ["train", "slate-library", "--model", str(tmp_path / "ckpt"), "--images", "3"]
+    result = CliRunner().invoke(app, [*args, "--clusters", "2"])
+    assert result.exit_code == 0, result.output
+    library = ConceptLibrary.load(tmp_path / "ckpt")
+    assert len(library.labels) == len(library.decoded) == 3 * tiny.num_slots
+    assert set(library.sources.tolist()) == {0, 1, 2}

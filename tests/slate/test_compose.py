@@ -32,3 +32,40 @@ def test_a_placement_that_must_overlap_is_refused(library):
     # the library has one red circle slot: two red circles would sit on top of each other
     with pytest.raises(InvalidParams, match="no non-overlapping placement"):
         choose_slots(["red circle", "red circle"], library, np.random.default_rng(0))
+
+
+def test_slots_the_model_decodes_as_their_concept_are_preferred(library):
+    from dataclasses import replace
+
+    import torch
+
+    # two red circle slots; only the second is drawn as a red circle when decoded
+    two = replace(
+        library,
+        slots=torch.cat([library.slots, library.slots[1:2]]),
+        labels=[*library.labels, "red circle"],
+        centres=np.concatenate([library.centres, [[0.6, 0.2]]]),
+        radii=np.concatenate([library.radii, [0.1]]).astype(np.float32),
+        sources=np.concatenate([library.sources, [2]]),
+        cluster=np.concatenate([library.cluster, [1]]),
+    )
+    assert two.members("red circle").tolist() == [1, 6]
+    drawn = ["background", "red square", "background", "background", "blue circle", "mixed"]
+    faithful = replace(two, decoded=[*drawn, "red circle"])
+    assert faithful.members("red circle").tolist() == [6]
+    # no blue star slot decodes as one: every blue star slot stays usable
+    assert faithful.members("blue star").tolist() == [4]
+
+
+def test_the_library_round_trips_what_its_slots_decode_as(library, tmp_path):
+    import json
+    from dataclasses import replace
+
+    from scenecraft.slate.concepts import ConceptLibrary
+
+    drawn = ["background", "red circle", "background", "background", "blue circle", "mixed"]
+    replace(library, decoded=drawn).save(tmp_path / "with")
+    assert ConceptLibrary.load(tmp_path / "with").decoded == drawn
+    library.save(tmp_path / "without")  # a library from before decoding was recorded
+    assert "decoded" not in json.loads((tmp_path / "without" / "concepts.json").read_text())
+    assert ConceptLibrary.load(tmp_path / "without").decoded is None

@@ -39,7 +39,8 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tiny, tmp_p
         json.loads(line) for line in (tmp_path / "resumed" / "log.jsonl").read_text().splitlines()
     ]
     assert 0.0 <= log[-1]["fg_ari"] <= 1.0 and log[-1]["val_ce"] > 0
-    assert (tmp_path / "resumed" / "concepts.json").exists()
+    index = json.loads((tmp_path / "resumed" / "concepts.json").read_text())
+    assert len(index["decoded"]) == len(index["labels"]) == 4 * tiny.num_slots
 
 
 def test_an_interrupted_run_keeps_its_progress(tiny, tmp_path):
