@@ -99,8 +99,11 @@ def choose_slots(
     objects_per_image = np.bincount(library.sources[labels != BACKGROUND], minlength=1)
     single = np.nonzero(objects_per_image == 1)[0]
     sources = single if len(single) else np.unique(library.sources)
-    members = {c: library.members(c) for c in set(concepts)}
-    for _ in range(TRIES):
+    # slots drawn faithfully first; when those cannot be placed apart, any slot of the concept
+    faithful = {c: library.members(c) for c in set(concepts)}
+    anyone = {c: library.members(c, faithful=False) for c in set(concepts)}
+    for attempt in range(TRIES):
+        members = faithful if attempt < TRIES // 2 else anyone
         source = sources[rng.integers(len(sources))]
         background = np.nonzero((library.sources == source) & (labels == BACKGROUND))[0]
         picks: list[int] = []

@@ -51,12 +51,12 @@ class ConceptLibrary:
         """Names a request may use (object concepts; background is added automatically)."""
         return sorted({n for n in self.names if n not in (BACKGROUND, MIXED)})
 
-    def members(self, name: str) -> np.ndarray:
+    def members(self, name: str, faithful: bool = True) -> np.ndarray:
         """Indices of slots in clusters named ``name`` that carry that label themselves, and,
-        where any of them does, that the model also decodes as ``name``."""
+        with ``faithful`` where any of them does, that the model also decodes as ``name``."""
         named = np.isin(self.cluster, [c for c, n in enumerate(self.names) if n == name])
         members = named & (np.array(self.labels) == name)
-        if self.decoded is not None:
+        if faithful and self.decoded is not None:
             faithful = members & (np.array(self.decoded) == name)
             if faithful.any():
                 members = faithful

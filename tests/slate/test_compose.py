@@ -55,6 +55,10 @@ def test_slots_the_model_decodes_as_their_concept_are_preferred(library):
     assert faithful.members("red circle").tolist() == [6]
     # no blue star slot decodes as one: every blue star slot stays usable
     assert faithful.members("blue star").tolist() == [4]
+    rng = np.random.default_rng(0)
+    assert all(choose_slots(["red circle"], faithful, rng).picks == [6] for _ in range(5))
+    # two red circles cannot both use the one faithful slot: the other is taken as well
+    assert sorted(choose_slots(["red circle", "red circle"], faithful, rng).picks) == [1, 6]
 
 
 def test_the_library_round_trips_what_its_slots_decode_as(library, tmp_path):
