@@ -17,7 +17,7 @@ from PIL import Image
 from scenecraft.eval.common import print_table, write_json
 from scenecraft.slate.checkpoint import load_model
 from scenecraft.slate.compose import choose_slots, concepts_spec, decode_slots
-from scenecraft.slate.concepts import ConceptLibrary
+from scenecraft.slate.concepts import BACKGROUND, MIXED, ConceptLibrary
 from scenecraft.slate.data import shapes_world, to_tensor, to_uint8
 from scenecraft.slate.metrics import fg_ari
 from scenecraft.slate.model import Slate
@@ -143,6 +143,17 @@ def compositions(
     return report, images
 
 
+def library_redrawn(library: ConceptLibrary) -> float | None:
+    """Of the library's object slots, the fraction whose object the detector reads again, with
+    the same colour and shape, in the image the model redraws from that image's own slots: what
+    composition can hope for per object (None for a library that did not record it)."""
+    if library.decoded is None:
+        return None
+    labels, decoded = np.array(library.labels), np.array(library.decoded)
+    objects = (labels != BACKGROUND) & (labels != MIXED)
+    return float((decoded[objects] == labels[objects]).mean()) if objects.any() else None
+
+
 def save_grid(path: Path, rows: list[np.ndarray], composed: list[np.ndarray], scale: int = 3):
     """Scene rows on top, then up to two rows of compositions, upscaled for viewing."""
     side, width = rows[0].shape[0], rows[0].shape[1]
@@ -185,6 +196,7 @@ def main(
         "n_scenes": n,
         "scenes": {**rec, "seconds": round(t_scenes, 1)},
         "composition": {**comp, "seconds": round(t_comp, 1)},
+        "library_redrawn": library_redrawn(library),
         "train_images": train_images,
     }
     print_table(
@@ -196,6 +208,11 @@ def main(
             ["reconstruction MSE (dVAE only)", rec["mse_dvae"], "reported"],
             ["judge reads back from the dVAE: colour+shape", rec["dvae_read_back"]["label"], ""],
             ["judge reads back from the dVAE: shape", rec["dvae_read_back"]["shape"], ""],
+            [
+                "library object slots redrawn as themselves (from their own image's slots)",
+                report["library_redrawn"],
+                "",
+            ],
             [
                 f"composition: judge finds all ({comp['n']} unseen triples)",
                 comp["judge_ok"],

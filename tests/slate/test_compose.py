@@ -53,6 +53,9 @@ def test_slots_the_model_decodes_as_their_concept_are_preferred(library):
     drawn = ["background", "red square", "background", "background", "blue circle", "mixed"]
     faithful = replace(two, decoded=[*drawn, "red circle"])
     assert faithful.members("red circle").tolist() == [6]
+    from scenecraft.eval.slate import library_redrawn
+
+    assert library_redrawn(faithful) == 1 / 3  # of three object slots only one is redrawn right
     # no blue star slot decodes as one: every blue star slot stays usable
     assert faithful.members("blue star").tolist() == [4]
     rng = np.random.default_rng(0)
