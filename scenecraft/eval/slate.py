@@ -19,6 +19,7 @@ from scenecraft.slate.checkpoint import load_model
 from scenecraft.slate.compose import choose_slots, concepts_spec, decode_slots
 from scenecraft.slate.concepts import BACKGROUND, MIXED, ConceptLibrary
 from scenecraft.slate.data import shapes_world, to_tensor, to_uint8
+from scenecraft.slate.dvae import perplexity
 from scenecraft.slate.metrics import fg_ari
 from scenecraft.slate.model import Slate
 from scenecraft.slate.viz import mask_image, segmentation
@@ -89,13 +90,18 @@ def dvae_scenes(model: Slate, n: int, batch: int = 50, offset: int = 0) -> dict:
     is trained on their tokens (``train slate --steps 0``).
     """
     data = shapes_world("heldout", n, model.cfg.image_size, min_objects=2, offset=offset)
-    mse, read = [], Counter()
+    mse, read, tokens = [], Counter(), []
     for i in range(0, n, batch):
         image = to_tensor(data.images[i : i + batch])
-        rec = model.dvae.decode_tokens(model.dvae.tokens(image)).clamp(0, 1)
+        tokens.append(model.dvae.tokens(image))
+        rec = model.dvae.decode_tokens(tokens[-1]).clamp(0, 1)
         mse += ((rec - image) ** 2).mean((1, 2, 3)).tolist()
         _read_back(data.images[i : i + batch], to_uint8(rec), read)
-    return {"mse_dvae": float(np.mean(mse)), "dvae_read_back": _read_back_rates(read)}
+    return {
+        "mse_dvae": float(np.mean(mse)),
+        "dvae_read_back": _read_back_rates(read),
+        "codebook_perplexity": perplexity(torch.cat(tokens), model.cfg.vocab_size),
+    }
 
 
 def _scene_rows(images: np.ndarray, masks: np.ndarray, out: dict) -> list[np.ndarray]:
@@ -243,6 +249,7 @@ def dvae_main(model: Slate, model_dir: Path, n: int, out: Path) -> dict:
             ["reconstruction MSE (dVAE only)", rec["mse_dvae"]],
             ["judge reads back from the dVAE: colour+shape", read["label"]],
             ["judge reads back from the dVAE: shape", read["shape"]],
+            [f"codebook perplexity (of {model.cfg.vocab_size} tokens)", rec["codebook_perplexity"]],
         ],
     )
     write_json(out, report)

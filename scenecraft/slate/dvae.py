@@ -132,9 +132,29 @@ class DVAE(nn.Module):
             opt.step()
         return ce.item()
 
-    def loss(self, image: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """Reconstruction MSE summed over pixels and averaged over the batch (as the reference)."""
-        z = gumbel_softmax(self.logits(image), tau)
-        recon = self.decode(z)  # [B, 3, H, W]
+    def loss(
+        self, image: torch.Tensor, tau: float, usage_weight: float = 0.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reconstruction MSE summed over pixels and averaged over the batch (as the reference),
+        plus ``usage_weight`` times ``codebook_kl`` of the logits when it is positive."""
+        logits = self.logits(image)
+        recon = self.decode(gumbel_softmax(logits, tau))  # [B, 3, H, W]
         mse = ((image - recon) ** 2).sum() / image.shape[0]
+        if usage_weight > 0:
+            mse = mse + usage_weight * codebook_kl(logits)
         return mse, recon
+
+
+def codebook_kl(logits: torch.Tensor) -> torch.Tensor:
+    """KL(mean token distribution || uniform) of logits [B, V, h, w]: 0 when every token is used
+    equally often over the batch, log V when one token is used everywhere. Each position may
+    still be confident; only the codebook as a whole is pushed to spread out."""
+    mean = logits.softmax(dim=1).mean(dim=(0, 2, 3))  # [V]
+    return (mean * (mean.clamp_min(1e-12).log() + math.log(len(mean)))).sum()
+
+
+def perplexity(tokens: torch.Tensor, vocab: int) -> float:
+    """exp(entropy) of the token histogram: how many tokens are in use, effectively."""
+    p = torch.bincount(tokens.flatten(), minlength=vocab).float()
+    p = p[p > 0] / p.sum()
+    return float((-(p * p.log()).sum()).exp())

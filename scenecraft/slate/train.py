@@ -243,15 +243,15 @@ class Trainer:
                 g = _seed_step(spec.seed, 0, step)
                 idx = torch.randint(len(train), (cfg.batch_size,), generator=g).numpy()
                 batch = to_tensor(train.images[idx], self.device)  # [B, 3, H, W]
-                mse, _ = model.dvae.loss(batch, cosine_tau(step, cfg))
+                loss, _ = model.dvae.loss(batch, cosine_tau(step, cfg), cfg.dvae_usage_weight)
                 self.opt_dvae.zero_grad(set_to_none=True)
-                mse.backward()
+                loss.backward()
                 self.opt_dvae.step()
                 self.state.dvae_step += 1
                 self.state.seconds = s_start + time.monotonic() - t_start
                 if self._due() or self.state.dvae_step == spec.n_dvae_steps:
                     self.checkpoint(val)
-                self.on_progress("dvae", step + 1, spec.n_dvae_steps, {"mse": mse.item()})
+                self.on_progress("dvae", step + 1, spec.n_dvae_steps, {"loss": loss.item()})
             tokens = self._tokens(train)
             for p in model.dvae.parameters():
                 p.requires_grad_(False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from scenecraft.slate.checkpoint import load_model, save_model
@@ -91,3 +92,38 @@ def test_fg_ari_ignores_background_and_slot_order():
     merged = np.zeros((3, 4, 4))
     merged[0] = 1  # one slot takes every object: no better than chance
     assert fg_ari(truth, merged) == 0.0
+
+
+def test_codebook_kl_is_zero_for_even_use_and_log_v_for_one_token():
+    import math
+
+    from scenecraft.slate.dvae import codebook_kl, perplexity
+
+    even = torch.zeros(2, 8, 4, 4)  # every token equally likely everywhere
+    assert codebook_kl(even).item() == pytest.approx(0, abs=1e-6)
+    one = torch.full((2, 8, 4, 4), -1e4)
+    one[:, 3] = 0  # token 3 everywhere
+    assert codebook_kl(one).item() == pytest.approx(math.log(8), rel=1e-4)
+    # confident positions that together use all tokens evenly are not penalised
+    spread = torch.full((1, 8, 1, 8), -1e4)
+    spread[0, torch.arange(8), 0, torch.arange(8)] = 0
+    assert codebook_kl(spread).item() == pytest.approx(0, abs=1e-5)
+    assert perplexity(torch.arange(8).repeat(3), 8) == pytest.approx(8)
+    assert perplexity(torch.zeros(10, dtype=torch.long), 8) == pytest.approx(1)
+
+
+def test_the_usage_term_spreads_a_collapsed_codebook(tiny):
+    from dataclasses import replace as dc_replace
+
+    from scenecraft.slate.dvae import DVAE, codebook_kl
+
+    dvae = DVAE(dc_replace(tiny, vocab_size=16))
+    image = torch.rand(8, 3, 16, 16)
+    opt = torch.optim.Adam(dvae.parameters(), lr=1e-2)
+    before = codebook_kl(dvae.logits(image)).item()
+    for _ in range(30):
+        loss, _ = dvae.loss(image, 1.0, usage_weight=100.0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert codebook_kl(dvae.logits(image)).item() < before / 2
