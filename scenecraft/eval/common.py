@@ -48,8 +48,15 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     for c in columns:
         table.add_column(c)
     for r in rows:
-        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
+        table.add_row(*[_cell(v) for v in r])
     Console().print(table)
+
+
+def _cell(v: Any) -> str:
+    """Floats to three decimals, or three significant digits below 0.1 (an MSE of 0.00267)."""
+    if not isinstance(v, float):
+        return str(v)
+    return f"{v:.3g}" if 0 < abs(v) < 0.1 else f"{v:.3f}"
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
