@@ -410,12 +410,26 @@ def eval_slate(
     dvae_only: bool = typer.Option(
         False, help="measure the dVAE alone (MSE, judge read-back); for dVAE candidates"
     ),
+    split: str = typer.Option("heldout", help="heldout | val (val: for choosing settings)"),
+    slot_iters: int = typer.Option(0, min=0, help="slot iterations (0: the checkpoint's)"),
 ) -> None:
     """FG-ARI, reconstruction MSE and composition success of a SLATE checkpoint."""
     from scenecraft.eval.slate import main
     from scenecraft.settings import get_settings
 
-    main(model or Path(get_settings().slate_model), n, combos, train_images, out, dvae_only)
+    if split not in ("heldout", "val"):
+        console.print(f"[red]--split must be heldout or val, not {split!r}[/red]")
+        raise typer.Exit(2)
+    main(
+        model or Path(get_settings().slate_model),
+        n,
+        combos,
+        train_images,
+        out,
+        dvae_only,
+        split,
+        slot_iters,
+    )
 
 
 @train_app.command("slate")

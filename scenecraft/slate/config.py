@@ -6,7 +6,8 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-# Optimisation settings: a finished checkpoint may be continued with other values of these.
+# Optimisation (and inference-only) settings: a finished checkpoint may be continued with other
+# values of these.
 TRAINING_FIELDS = frozenset(
     {
         "dvae_init_steps",
@@ -20,6 +21,7 @@ TRAINING_FIELDS = frozenset(
         "lr_decay_from",
         "grad_clip",
         "batch_size",
+        "slot_iters_eval",
     }
 )
 
@@ -42,6 +44,10 @@ class SlateConfig:
     num_slots: int = 6
     slot_size: int = 128
     slot_iters: int = 3
+    # iterations outside training (0: slot_iters). Implicit gradients train the fixed point, so
+    # iterating closer to it at inference only sharpens the slots: the shipped model's FG-ARI on
+    # 300 validation scenes was 0.901 at 3, 0.947 at 5, 0.955 at 7, 0.958 at 10 iterations
+    slot_iters_eval: int = 0
     slot_mlp_hidden: int = 256
     # Chang et al. 2022: the last slot-attention iteration sees detached slots, so the gradient is
     # the implicit one of the fixed point; no clipping or warm-up is then needed for stability

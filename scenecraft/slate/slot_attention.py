@@ -14,6 +14,7 @@ class SlotAttention(nn.Module):
         super().__init__()
         d = cfg.slot_size
         self.iters = cfg.slot_iters
+        self.iters_eval = cfg.slot_iters_eval or cfg.slot_iters  # in eval mode
         self.implicit_grad = cfg.implicit_grad
         self.scale = d**-0.5
         self.mu = nn.Parameter(torch.randn(1, 1, d) * d**-0.5)
@@ -62,13 +63,14 @@ class SlotAttention(nn.Module):
         inputs = self.norm_inputs(inputs)
         k, v = self.to_k(inputs), self.to_v(inputs)  # [B, N, D]
         slots = self.init_slots(inputs.shape[0], num_slots, generator)
+        iters = self.iters if self.training else self.iters_eval
         if self.implicit_grad:
             # iterate to (near) the fixed point without a graph, then differentiate one step
             # from there: a first-order implicit gradient, cheaper and stable without clipping
             with torch.no_grad():
-                for _ in range(self.iters - 1):
+                for _ in range(iters - 1):
                     slots, _ = self.step(slots, k, v)
             return self.step(slots.detach(), k, v)
-        for _ in range(self.iters):
+        for _ in range(iters):
             slots, attn = self.step(slots, k, v)
         return slots, attn

@@ -61,3 +61,19 @@ def test_train_slate_library_rebuilds_a_checkpoints_library(tiny, tmp_path):
     library = ConceptLibrary.load(tmp_path / "ckpt")
     assert len(library.labels) == len(library.decoded) == 3 * tiny.num_slots
     assert set(library.sources.tolist()) == {0, 1, 2}
+
+
+def test_eval_slate_on_validation_scenes_with_other_slot_iterations(tiny, library, tmp_path):
+    save_model(Slate(tiny), tmp_path / "ckpt")
+    library.save(tmp_path / "ckpt")
+    out = tmp_path / "val.json"
+    args = ["eval", "slate", "--model", str(tmp_path / "ckpt"), "--n", "3", "--combos", "0"]
+    result = CliRunner().invoke(
+        app, [*args, "--split", "val", "--slot-iters", "5", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["split"] == "val" and report["slot_iters"] == 5
+    assert report["composition"]["n"] == 0
+    bad = CliRunner().invoke(app, [*args, "--split", "test"])
+    assert bad.exit_code == 2 and "--split" in bad.output

@@ -127,3 +127,26 @@ def test_the_usage_term_spreads_a_collapsed_codebook(tiny):
         loss.backward()
         opt.step()
     assert codebook_kl(dvae.logits(image)).item() < before / 2
+
+
+def test_slot_attention_iterates_slot_iters_eval_times_outside_training(tiny):
+    from dataclasses import replace as dc_replace
+
+    from scenecraft.slate.slot_attention import SlotAttention
+
+    attn = SlotAttention(dc_replace(tiny, slot_iters=3, slot_iters_eval=7), tiny.d_model)
+    calls = []
+    step = attn.step
+    attn.step = lambda *a: calls.append(1) or step(*a)
+    x = torch.randn(2, 16, tiny.d_model)
+    attn.train()(x, 3)
+    assert len(calls) == 3
+    calls.clear()
+    attn.eval()(x, 3)
+    assert len(calls) == 7
+    calls.clear()
+    plain = SlotAttention(tiny, tiny.d_model).eval()  # slot_iters_eval 0: as in training
+    plain_step = plain.step
+    plain.step = lambda *a: calls.append(1) or plain_step(*a)
+    plain(x, 3)
+    assert len(calls) == tiny.slot_iters
