@@ -67,8 +67,9 @@ class SlateConfig:
     tau_steps: int = 1000  # the dVAE is trained first, for this many steps
     lr_dvae: float = 1e-3  # the small dVAE is stable at this rate and done in fewer steps
     # weight of KL(mean token distribution || uniform) in the dVAE loss: keeps the codebook in
-    # use. Without it the shipped dVAE's 256 tokens collapsed to 26 in use (perplexity 5), too
-    # few to draw a small star's outline apart from a hexagon's. 0: off (the shipped model)
+    # use. The shipped dVAE (without it) uses 26 of its 256 tokens (perplexity 5.5); at 10 and
+    # 3,000 dVAE steps perplexity was 26 and the judge read back 0.724 of objects vs 0.705
+    # without it (training longer matters more: 0.52 at 1,000 steps). 0: off (the shipped model)
     dvae_usage_weight: float = 0.0
     lr: float = 4e-4
     warmup_steps: int = 0  # the reference needs 30k; implicit gradients do not
