@@ -84,13 +84,15 @@ def _read_back_rates(read: Counter) -> dict:
 
 
 @torch.no_grad()
-def dvae_scenes(model: Slate, n: int, batch: int = 50, offset: int = 0) -> dict:
+def dvae_scenes(
+    model: Slate, n: int, batch: int = 50, offset: int = 0, split: str = "heldout"
+) -> dict:
     """The dVAE alone (no slots): its reconstruction MSE and what the judge reads back from it.
 
     Cheap (no autoregressive decoding), so dVAE candidates can be compared before a slot model
     is trained on their tokens (``train slate --steps 0``).
     """
-    data = shapes_world("heldout", n, model.cfg.image_size, min_objects=2, offset=offset)
+    data = shapes_world(split, n, model.cfg.image_size, min_objects=2, offset=offset)
     mse, read, tokens = [], Counter(), []
     for i in range(0, n, batch):
         image = to_tensor(data.images[i : i + batch])
@@ -201,7 +203,7 @@ def main(
     if slot_iters > 0:
         model.slot_attn.iters_eval = slot_iters
     if dvae_only:
-        return dvae_main(model, model_dir, n, out)
+        return dvae_main(model, model_dir, n, out, split)
     library = ConceptLibrary.load(model_dir)
     t0 = time.perf_counter()
     rec = scenes(model, n, split=split)
@@ -248,19 +250,20 @@ def main(
     return report
 
 
-def dvae_main(model: Slate, model_dir: Path, n: int, out: Path) -> dict:
+def dvae_main(model: Slate, model_dir: Path, n: int, out: Path, split: str) -> dict:
     t0 = time.perf_counter()
-    rec = dvae_scenes(model, n)
+    rec = dvae_scenes(model, n, split=split)
     report = {
         "model": str(model_dir),
         "n_scenes": n,
+        "split": split,
         "dvae_only": True,
         "config": json.loads(model.cfg.to_json()),
         "scenes": {**rec, "seconds": round(time.perf_counter() - t0, 1)},
     }
     read = rec["dvae_read_back"]
     print_table(
-        f"SLATE dVAE alone on {n} held-out ShapesWorld scenes (64x64, 2-5 objects)",
+        f"SLATE dVAE alone on {n} {split} ShapesWorld scenes (64x64, 2-5 objects)",
         ["metric", "value"],
         [
             ["reconstruction MSE (dVAE only)", rec["mse_dvae"]],

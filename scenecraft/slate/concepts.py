@@ -57,9 +57,9 @@ class ConceptLibrary:
         named = np.isin(self.cluster, [c for c, n in enumerate(self.names) if n == name])
         members = named & (np.array(self.labels) == name)
         if faithful and self.decoded is not None:
-            faithful = members & (np.array(self.decoded) == name)
-            if faithful.any():
-                members = faithful
+            drawn = members & (np.array(self.decoded) == name)
+            if drawn.any():
+                members = drawn
         return np.nonzero(members)[0]
 
     def save(self, folder: Path) -> None:
