@@ -452,6 +452,10 @@ def train_slate(
     init_from: Path | None = typer.Option(
         None, help="continue a finished checkpoint in a new --out (fresh optimiser)"
     ),
+    warm_start: Path | None = typer.Option(
+        None,
+        help="start the slot model from a finished checkpoint's (not its dVAE or token layers)",
+    ),
     set_: list[str] = typer.Option(
         [], "--set", help="override a config field of the preset: --set batch_size=64"
     ),
@@ -488,6 +492,7 @@ def train_slate(
         config=SlateConfig.from_dict(fields),
         time_limit_s=time_limit,
         init_from=init_from,
+        warm_start=warm_start,
         steps=steps,
         dvae_steps=dvae_steps,
         train_images=train_images,

@@ -62,6 +62,10 @@ class TrainSpec:
     # its dVAE is kept, the slot model goes on with a fresh optimiser (e.g. one whose optimiser
     # state stayed on a leased GPU); used only when ``out`` holds no run yet
     init_from: Path | None = None
+    # a finished checkpoint whose slot model (Slot Attention, positions, decoders) starts this
+    # run's, but not its dVAE or anything indexed by token (token embedding, output heads): a
+    # new dVAE's tokens mean other things, the grouping machinery carries over
+    warm_start: Path | None = None
 
     @property
     def n_dvae_steps(self) -> int:
@@ -153,8 +157,12 @@ class Trainer:
         self.state = TrainState()
         if (self.out / STATE).exists():
             self._load()
-        elif spec.init_from is not None:
-            self._adopt(Path(spec.init_from))
+        elif spec.init_from is not None or spec.warm_start is not None:
+            if spec.init_from is not None:
+                self._adopt(Path(spec.init_from))
+            if spec.warm_start is not None:
+                self._warm_start(Path(spec.warm_start))
+            self.checkpoint(None)  # the run folder holds a complete checkpoint from the start
         self._last_save = time.monotonic()
 
     def _adopt(self, source: Path) -> None:
@@ -178,7 +186,24 @@ class Trainer:
         )
         with open(self.out / LOG, "w") as f:
             f.writelines(json.dumps(h) + "\n" for h in history)
-        self.checkpoint(None)  # the run folder holds a complete checkpoint from the start
+
+    def _warm_start(self, source: Path) -> None:
+        """Load ``source``'s weights outside the dVAE and the token-indexed layers."""
+        from safetensors.torch import load_file
+
+        theirs = load_file(source / "model.safetensors")
+        ours = self.model.state_dict()
+        skipped = ("dvae.", "tok_emb.", "decoder.head.", "mixture.readout.")
+        take = {k: v for k, v in theirs.items() if not k.startswith(skipped)}
+        wrong = sorted(k for k, v in take.items() if k not in ours or ours[k].shape != v.shape)
+        if wrong:
+            raise ValueError(
+                f"{source} does not fit this config's slot model: {', '.join(wrong[:5])}"
+            )
+        missing = sorted(k for k in ours if not k.startswith(skipped) and k not in take)
+        if missing:
+            raise ValueError(f"{source} lacks {', '.join(missing[:5])}")
+        self.model.load_state_dict(take, strict=False)
 
     def _load(self) -> None:
         from safetensors.torch import load_file

@@ -104,3 +104,25 @@ def test_a_dvae_only_run_trains_no_slots_and_builds_no_library(tiny, tmp_path):
     summary = train(spec_for(tiny, tmp_path, 0))
     assert summary["dvae_step"] == 3 and summary["step"] == 0
     assert not (tmp_path / "concepts.json").exists()
+
+
+def test_a_warm_start_takes_the_slot_model_but_not_the_dvae_or_token_layers(tiny, tmp_path):
+    train(spec_for(tiny, tmp_path / "first", 2))
+    train(spec_for(tiny, tmp_path / "dvae", 0))  # a dVAE-only run: its slot model is untrained
+    first = load_file(tmp_path / "first" / "model.safetensors")
+    dvae = load_file(tmp_path / "dvae" / "model.safetensors")
+    spec = replace(
+        spec_for(tiny, tmp_path / "new", 0),
+        init_from=tmp_path / "dvae",
+        warm_start=tmp_path / "first",
+    )
+    train(spec)
+    got = load_file(tmp_path / "new" / "model.safetensors")
+    token_layers = ("tok_emb.", "decoder.head.", "mixture.readout.")
+    for k in got:
+        source = dvae if k.startswith(("dvae.", *token_layers)) else first
+        assert torch.equal(got[k], source[k]), k
+    assert not torch.equal(first["slot_attn.to_q.weight"], dvae["slot_attn.to_q.weight"])
+    with pytest.raises(ValueError, match="does not fit .*slot_attn"):
+        other = replace(tiny, slot_size=tiny.slot_size * 2)
+        train(replace(spec, out=tmp_path / "other", init_from=None, config=other))
