@@ -406,7 +406,11 @@ def eval_slate(
     n: int = typer.Option(500, help="held-out scenes"),
     combos: int = typer.Option(200, help="unseen concept combinations to compose"),
     train_images: int = typer.Option(10000, help="training scenes the checkpoint saw"),
-    out: Path = typer.Option(Path("eval/results/slate.json")),
+    out: Path | None = typer.Option(
+        None,
+        help="JSON report (default: eval/results/slate.json; _dvae and _val name the variants, "
+        "so candidates never overwrite the shipped model's figures)",
+    ),
     dvae_only: bool = typer.Option(
         False, help="measure the dVAE alone (MSE, judge read-back); for dVAE candidates"
     ),
@@ -420,6 +424,9 @@ def eval_slate(
     if split not in ("heldout", "val"):
         console.print(f"[red]--split must be heldout or val, not {split!r}[/red]")
         raise typer.Exit(2)
+    if out is None:
+        suffix = ("_dvae" if dvae_only else "") + ("_val" if split == "val" else "")
+        out = Path(f"eval/results/slate{suffix}.json")
     main(
         model or Path(get_settings().slate_model),
         n,

@@ -77,3 +77,13 @@ def test_eval_slate_on_validation_scenes_with_other_slot_iterations(tiny, librar
     assert report["composition"]["n"] == 0
     bad = CliRunner().invoke(app, [*args, "--split", "test"])
     assert bad.exit_code == 2 and "--split" in bad.output
+
+
+def test_eval_slate_variants_never_overwrite_the_main_report(tiny, tmp_path, monkeypatch):
+    save_model(Slate(tiny), tmp_path / "ckpt")
+    monkeypatch.chdir(tmp_path)
+    args = ["eval", "slate", "--model", str(tmp_path / "ckpt"), "--n", "2", "--dvae-only"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert CliRunner().invoke(app, [*args, "--split", "val"]).exit_code == 0
+    written = sorted(p.name for p in (tmp_path / "eval" / "results").glob("*.json"))
+    assert written == ["slate_dvae.json", "slate_dvae_val.json"]
