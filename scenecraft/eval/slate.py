@@ -73,13 +73,22 @@ def _read_back(originals: np.ndarray, decoded: np.ndarray, read: Counter) -> Non
         read["objects"] += len(want)
         read["label"] += _overlap(want, got)
         read["shape"] += _overlap([w.split()[-1] for w in want], [w.split()[-1] for w in got])
+        for label in want:  # per shape: which ones the dVAE loses (corners go first)
+            shape = label.split()[-1]
+            read[f"objects:{shape}"] += 1
+            if label in got:
+                got.remove(label)
+                read[f"label:{shape}"] += 1
 
 
 def _read_back_rates(read: Counter) -> dict:
+    shapes = sorted(k.split(":")[1] for k in read if k.startswith("objects:"))
     return {
         "objects": read["objects"],
         "label": read["label"] / max(read["objects"], 1),
         "shape": read["shape"] / max(read["objects"], 1),
+        # colour+shape read-back of the objects of each shape
+        "per_shape": {s: read[f"label:{s}"] / read[f"objects:{s}"] for s in shapes},
     }
 
 
@@ -270,6 +279,7 @@ def dvae_main(model: Slate, model_dir: Path, n: int, out: Path, split: str) -> d
             ["judge reads back from the dVAE: colour+shape", read["label"]],
             ["judge reads back from the dVAE: shape", read["shape"]],
             [f"codebook perplexity (of {model.cfg.vocab_size} tokens)", rec["codebook_perplexity"]],
+            *[[f"  read back: {s}s", v] for s, v in read["per_shape"].items()],
         ],
     )
     write_json(out, report)
