@@ -43,6 +43,7 @@ def scenes(model: Slate, n: int, batch: int = 50, offset: int = 0, split: str = 
     g = torch.Generator().manual_seed(EVAL_SEED)
     aris, mse, mse_dvae, grid_rows = [], [], [], []
     read = Counter()  # objects of the originals, and those the detector reads back from the dVAE
+    read_slate = Counter()  # ... and from the image the decoder redraws from the slots
     for i in range(0, n, batch):
         image = to_tensor(data.images[i : i + batch])
         out = model.reconstruct(image, g)
@@ -51,6 +52,7 @@ def scenes(model: Slate, n: int, batch: int = 50, offset: int = 0, split: str = 
         mse += ((out["recon"] - image) ** 2).mean((1, 2, 3)).tolist()
         mse_dvae += ((out["dvae"] - image) ** 2).mean((1, 2, 3)).tolist()
         _read_back(data.images[i : i + batch], to_uint8(out["dvae"]), read)
+        _read_back(data.images[i : i + batch], to_uint8(out["recon"]), read_slate)
         if not grid_rows:
             grid_rows = _scene_rows(data.images[:8], masks[:8], out)
     return {
@@ -60,6 +62,8 @@ def scenes(model: Slate, n: int, batch: int = 50, offset: int = 0, split: str = 
         "mse_dvae": float(np.mean(mse_dvae)),
         # the ceiling of composition: how much of an image the judge still reads after the dVAE
         "dvae_read_back": _read_back_rates(read),
+        # per object, what composition can hope for: the whole chain, slots to decoded image
+        "slate_read_back": _read_back_rates(read_slate),
         "grid": grid_rows,
     }
 
@@ -242,6 +246,11 @@ def main(
             ["reconstruction MSE (dVAE only)", rec["mse_dvae"], "reported"],
             ["judge reads back from the dVAE: colour+shape", rec["dvae_read_back"]["label"], ""],
             ["judge reads back from the dVAE: shape", rec["dvae_read_back"]["shape"], ""],
+            [
+                "judge reads back from the SLATE reconstruction: colour+shape",
+                rec["slate_read_back"]["label"],
+                "",
+            ],
             [
                 "library object slots redrawn as themselves (from their own image's slots)",
                 report["library_redrawn"],

@@ -23,6 +23,7 @@ def test_eval_slate_writes_json_and_a_picture_grid(tiny, library, tmp_path):
     back = report["scenes"]["dvae_read_back"]
     assert back["objects"] > 0 and 0 <= back["label"] <= back["shape"] <= 1
     assert back["per_shape"] and all(0 <= v <= 1 for v in back["per_shape"].values())
+    assert 0 <= report["scenes"]["slate_read_back"]["label"] <= 1
     assert out.with_suffix(".png").stat().st_size > 0
     assert report["library_redrawn"] is None  # the hand-made library recorded no redrawing
     # the dVAE alone needs no concept library and measures the same as the full evaluation
