@@ -74,15 +74,13 @@ def _read_back(originals: np.ndarray, decoded: np.ndarray, read: Counter) -> Non
     for orig, rec in zip(originals, decoded, strict=True):
         want = [d.label for d in detect(orig)]
         got = [d.label for d in detect(rec)]
+        found = Counter(want) & Counter(got)  # read again with colour and shape
         read["objects"] += len(want)
-        read["label"] += _overlap(want, got)
+        read["label"] += found.total()
         read["shape"] += _overlap([w.split()[-1] for w in want], [w.split()[-1] for w in got])
-        for label in want:  # per shape: which ones the dVAE loses (corners go first)
-            shape = label.split()[-1]
-            read[f"objects:{shape}"] += 1
-            if label in got:
-                got.remove(label)
-                read[f"label:{shape}"] += 1
+        # per shape: which ones the dVAE loses (corners go first)
+        read.update(f"objects:{w.split()[-1]}" for w in want)
+        read.update(f"label:{w.split()[-1]}" for w in found.elements())
 
 
 def _read_back_rates(read: Counter) -> dict:

@@ -89,3 +89,22 @@ def test_eval_slate_variants_never_overwrite_the_main_report(tiny, tmp_path, mon
     assert CliRunner().invoke(app, [*args, "--split", "val"]).exit_code == 0
     written = sorted(p.name for p in (tmp_path / "eval" / "results").glob("*.json"))
     assert written == ["slate_dvae.json", "slate_dvae_val.json"]
+
+
+def test_read_back_counts_each_shape_over_its_colours(monkeypatch):
+    from collections import Counter
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import scenecraft.eval.slate as ev
+
+    want = ["red circle", "blue circle", "red star", "red star"]
+    got = ["red circle", "blue circle", "red star", "red heart"]
+    seen = iter([want, got])
+    monkeypatch.setattr(ev, "detect", lambda image: [SimpleNamespace(label=x) for x in next(seen)])
+    read = Counter()
+    ev._read_back(np.zeros((1, 2, 2, 3)), np.zeros((1, 2, 2, 3)), read)
+    rates = ev._read_back_rates(read)
+    assert rates["label"] == 3 / 4 and rates["shape"] == 3 / 4
+    assert rates["per_shape"] == {"circle": 1.0, "star": 0.5}
