@@ -191,6 +191,8 @@ class Trainer:
         """Load ``source``'s weights outside the dVAE and the token-indexed layers."""
         from safetensors.torch import load_file
 
+        if not (source / "model.safetensors").is_file():
+            raise ValueError(f"--warm-start {source}: no model.safetensors there")
         theirs = load_file(source / "model.safetensors")
         ours = self.model.state_dict()
         skipped = ("dvae.", "tok_emb.", "decoder.head.", "mixture.readout.")

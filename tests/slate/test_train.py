@@ -126,3 +126,9 @@ def test_a_warm_start_takes_the_slot_model_but_not_the_dvae_or_token_layers(tiny
     with pytest.raises(ValueError, match="does not fit .*slot_attn"):
         other = replace(tiny, slot_size=tiny.slot_size * 2)
         train(replace(spec, out=tmp_path / "other", init_from=None, config=other))
+
+
+def test_a_warm_start_from_a_folder_without_weights_is_refused_naming_the_option(tiny, tmp_path):
+    spec = replace(spec_for(tiny, tmp_path / "new", 0), warm_start=tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="--warm-start .*nowhere.*model.safetensors"):
+        train(spec)
