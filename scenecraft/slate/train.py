@@ -169,6 +169,11 @@ class Trainer:
         """Start from a finished checkpoint: its weights, counters and history; dVAE done."""
         from safetensors.torch import load_file
 
+        lacking = [
+            n for n in ("config.json", "model.safetensors", LOG) if not (source / n).is_file()
+        ]
+        if lacking:
+            raise ValueError(f"--init-from {source}: no {', '.join(lacking)} there")
         theirs = SlateConfig.load(source / "config.json").model_fields()
         ours = self.spec.config.model_fields()
         if theirs != ours:

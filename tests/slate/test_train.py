@@ -132,3 +132,11 @@ def test_a_warm_start_from_a_folder_without_weights_is_refused_naming_the_option
     spec = replace(spec_for(tiny, tmp_path / "new", 0), warm_start=tmp_path / "nowhere")
     with pytest.raises(ValueError, match="--warm-start .*nowhere.*model.safetensors"):
         train(spec)
+
+
+def test_an_init_from_folder_without_a_checkpoint_is_refused_naming_the_option(tiny, tmp_path):
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "config.json").write_text(tiny.to_json())
+    spec = replace(spec_for(tiny, tmp_path / "new", 0), init_from=tmp_path / "half")
+    with pytest.raises(ValueError, match="--init-from .*half: no model.safetensors, log.jsonl"):
+        train(spec)
