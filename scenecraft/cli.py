@@ -416,6 +416,9 @@ def eval_slate(
     ),
     split: str = typer.Option("heldout", help="heldout | val (val: for choosing settings)"),
     slot_iters: int = typer.Option(0, min=0, help="slot iterations (0: the checkpoint's)"),
+    candidates: int = typer.Option(
+        1, min=1, max=64, help="slot sets decoded per composition, the best kept by self-read-back"
+    ),
 ) -> None:
     """FG-ARI, reconstruction MSE and composition success of a SLATE checkpoint."""
     from scenecraft.eval.slate import main
@@ -436,6 +439,7 @@ def eval_slate(
         dvae_only,
         split,
         slot_iters,
+        candidates,
     )
 
 

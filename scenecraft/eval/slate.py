@@ -17,8 +17,8 @@ from PIL import Image
 from scenecraft.errors import InvalidParams
 from scenecraft.eval.common import print_table, write_json
 from scenecraft.slate.checkpoint import load_model
-from scenecraft.slate.compose import choose_slots, concepts_spec, decode_slots
-from scenecraft.slate.concepts import BACKGROUND, MIXED, ConceptLibrary
+from scenecraft.slate.compose import compose, concepts_spec
+from scenecraft.slate.concepts import BACKGROUND, MIXED, ConceptLibrary, label_slots
 from scenecraft.slate.data import shapes_world, to_tensor, to_uint8
 from scenecraft.slate.dvae import perplexity
 from scenecraft.slate.metrics import fg_ari
@@ -44,10 +44,16 @@ def scenes(model: Slate, n: int, batch: int = 50, offset: int = 0, split: str = 
     aris, mse, mse_dvae, grid_rows = [], [], [], []
     read = Counter()  # objects of the originals, and those the detector reads back from the dVAE
     read_slate = Counter()  # ... and from the image the decoder redraws from the slots
+    slots, labels = [], []  # object slots and what the detector sees in their regions
     for i in range(0, n, batch):
         image = to_tensor(data.images[i : i + batch])
         out = model.reconstruct(image, g)
         masks = out["masks"].numpy()  # [B, K, H, W]
+        for img, m, sl in zip(data.images[i : i + batch], masks, out["slots"], strict=True):
+            for k, (label, *_) in enumerate(label_slots(img, m)):
+                if label not in (BACKGROUND, MIXED):
+                    slots.append(sl[k].numpy())
+                    labels.append(label)
         aris += [fg_ari(t, m) for t, m in zip(data.masks[i : i + batch], masks, strict=True)]
         mse += ((out["recon"] - image) ** 2).mean((1, 2, 3)).tolist()
         mse_dvae += ((out["dvae"] - image) ** 2).mean((1, 2, 3)).tolist()
@@ -65,7 +71,37 @@ def scenes(model: Slate, n: int, batch: int = 50, offset: int = 0, split: str = 
         # per object, what composition can hope for: the whole chain, slots to decoded image
         "slate_read_back": _read_back_rates(read_slate),
         "grid": grid_rows,
+        "object_slots": (np.stack(slots) if slots else np.zeros((0, model.cfg.slot_size)), labels),
     }
+
+
+def slot_probe(library: ConceptLibrary, slots: np.ndarray, labels: list[str]) -> dict | None:
+    """How much of its object's colour and shape a slot holds: logistic regressions fitted on
+    the library's object slots (training images) and scored on held-out object ``slots`` [M, D],
+    both labelled by the detector. Decoding can only draw what the slot holds."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    lib_labels = np.array(library.labels)
+    keep = (lib_labels != BACKGROUND) & (lib_labels != MIXED)
+    if keep.sum() < 2 or not len(labels):
+        return None
+    x_train = library.slots.numpy()[keep]
+    out: dict = {"objects": len(labels)}
+    for name, part in (("colour", 0), ("shape", -1)):
+        y_train = [lab.split()[part] for lab in lib_labels[keep]]
+        y_test = [lab.split()[part] for lab in labels]
+        if len(set(y_train)) < 2:
+            out[name] = None
+            continue
+        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        probe.fit(x_train, y_train)
+        out[name] = round(float(probe.score(slots, y_test)), 3)
+    # the most common shape's share: what a probe that ignores the slot would score
+    shapes = Counter(lab.split()[-1] for lab in labels)
+    out["shape_chance"] = round(max(shapes.values()) / len(labels), 3)
+    return out
 
 
 def _read_back(originals: np.ndarray, decoded: np.ndarray, read: Counter) -> None:
@@ -129,38 +165,50 @@ def _scene_rows(images: np.ndarray, masks: np.ndarray, out: dict) -> list[np.nda
 
 
 def unseen_combinations(
-    names: list[str], train_images: int, n: int, size: int = 3, seed: int = EVAL_SEED
+    names: list[str],
+    train_images: int,
+    n: int,
+    size: int = 3,
+    seed: int = EVAL_SEED,
+    split: str = "heldout",
 ) -> list[tuple[str, ...]]:
-    """``n`` sets of ``size`` concepts that no training scene holds all of, in a seeded order."""
+    """``n`` sets of ``size`` concepts that no training scene holds all of, in a seeded order:
+    the held-out ones from its start, the ``val`` ones (for choosing settings) from its end."""
     seen: set[frozenset[str]] = set()
     for i in range(train_images):
         labels = {o.label for o in sample_scene(split_seed("train", i)).objects}
         seen.update(frozenset(c) for c in itertools.combinations(sorted(labels), size))
     combos = [c for c in itertools.combinations(sorted(names), size) if frozenset(c) not in seen]
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(combos))[:n]
+    order = rng.permutation(len(combos))
+    order = order[:n] if split == "heldout" else order[::-1][: min(n, len(order) - n)]
     return [combos[i] for i in order]
 
 
 def compositions(
-    model: Slate, library: ConceptLibrary, combos: list[tuple[str, ...]]
+    model: Slate, library: ConceptLibrary, combos: list[tuple[str, ...]], candidates: int = 1
 ) -> tuple[dict, list[np.ndarray]]:
-    """Compose each combination, decode it, and ask the judge for every requested object."""
+    """Compose each combination (the best of ``candidates`` by the model's own read-back),
+    decode it, and ask the judge for every requested object of the chosen image."""
     rng = np.random.default_rng(EVAL_SEED)
-    ok, images, unplaced = [], [], []
+    g = torch.Generator().manual_seed(EVAL_SEED)
+    ok, images, unplaced, read_ok = [], [], [], []
     for combo in combos:
         try:
-            comp = choose_slots(list(combo), library, rng)
+            done = compose(model, library, list(combo), rng, candidates, g)
         except InvalidParams:  # every slot of some concept sits where another's must: a failure
             ok.append(False)
             unplaced.append(list(combo))
             continue
-        image = decode_slots(model, comp.slots[None])[0]
-        ok.append(judge(detect(image), concepts_spec(list(combo))).ok)
-        images.append(image)
+        ok.append(judge(detect(done.image), concepts_spec(list(combo))).ok)
+        read_ok.append(done.scores[done.chosen] == len(combo))
+        images.append(done.image)
     report = {
         "n": len(combos),
+        "candidates": candidates,
         "judge_ok": float(np.mean(ok)) if ok else None,
+        # how often the chosen candidate read back as exactly the request to the model itself
+        "self_read_ok": float(np.mean(read_ok)) if candidates > 1 and read_ok else None,
         # slots carry their position: a rare concept's few library slots may all collide
         "unplaced": unplaced,
         "examples": [
@@ -206,6 +254,7 @@ def main(
     dvae_only: bool = False,
     split: str = "heldout",
     slot_iters: int = 0,
+    candidates: int = 1,
 ) -> dict:
     """``split`` "val" is for choosing settings (e.g. ``slot_iters``, which overrides the
     checkpoint's inference iterations) without looking at the held-out scenes."""
@@ -219,9 +268,10 @@ def main(
     t0 = time.perf_counter()
     rec = scenes(model, n, split=split)
     t_scenes = time.perf_counter() - t0
-    wanted = unseen_combinations(library.concept_names(), train_images, combos)
+    probe = slot_probe(library, *rec.pop("object_slots"))
+    wanted = unseen_combinations(library.concept_names(), train_images, combos, split=split)
     t0 = time.perf_counter()
-    comp, composed = compositions(model, library, wanted)
+    comp, composed = compositions(model, library, wanted, candidates)
     t_comp = time.perf_counter() - t0
     save_grid(out.with_suffix(".png"), rec.pop("grid"), composed)
     report = {
@@ -232,6 +282,7 @@ def main(
         "scenes": {**rec, "seconds": round(t_scenes, 1)},
         "composition": {**comp, "seconds": round(t_comp, 1)},
         "library_redrawn": library_redrawn(library),
+        "slot_probe": probe,
         "train_images": train_images,
     }
     print_table(
@@ -255,7 +306,13 @@ def main(
                 "",
             ],
             [
-                f"composition: judge finds all ({comp['n']} unseen triples)",
+                "held-out object slots whose shape a linear probe reads (colour)",
+                f"{probe['shape']} ({probe['colour']})" if probe else None,
+                "",
+            ],
+            [
+                f"composition: judge finds all ({comp['n']} unseen triples, "
+                f"best of {candidates} by the model's own read-back)",
                 comp["judge_ok"],
                 ">= 0.80",
             ],

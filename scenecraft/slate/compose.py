@@ -5,6 +5,11 @@ A request names objects ("a blue star and two red circles"). Each object gets a 
 its concept whose position does not collide with the ones already chosen (slots carry their
 position, so choosing a slot is choosing a place); the background comes from every background
 slot of one library image with a single object, whose object slot is left out.
+
+The decoder does not always redraw a slot as the object it came from once its neighbours change,
+so ``compose`` can draw several candidate sets of slots, decode them in one batch and keep the
+one the model itself reads back best: each decoded image is encoded into slots again and every
+slot is named by its nearest library slots (``read_slots``). No detector looks at a candidate.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import torch
 
 from scenecraft.contracts import ObjectSpec, SceneSpec
 from scenecraft.errors import InvalidParams
-from scenecraft.slate.concepts import BACKGROUND, ConceptLibrary
+from scenecraft.slate.concepts import BACKGROUND, MIXED, ConceptLibrary
 from scenecraft.slate.data import to_tensor, to_uint8
 from scenecraft.slate.model import Slate
 from scenecraft.world.prompts import parse_prompt
@@ -127,6 +132,67 @@ def decode_slots(model: Slate, slots: torch.Tensor) -> np.ndarray:
     device = next(model.parameters()).device
     tokens = model.generate(slots.to(device))
     return to_uint8(model.dvae.decode_tokens(tokens))
+
+
+@torch.no_grad()
+def read_slots(
+    model: Slate,
+    library: ConceptLibrary,
+    images: np.ndarray,
+    k: int = 5,
+    generator: torch.Generator | None = None,
+) -> list[list[str]]:
+    """What the model reads in images [B, H, W, 3] uint8: per image, the label of each slot,
+    the majority label of its ``k`` nearest library slots (backgrounds included)."""
+    device = next(model.parameters()).device
+    slots, _ = model.encode(model.dvae.tokens(to_tensor(images, device)), generator)  # [B, K, D]
+    bank = library.slots.to(device)  # [M, D]
+    near = torch.cdist(slots.flatten(0, 1), bank).topk(min(k, len(bank)), largest=False).indices
+    labels = np.array(library.labels)[near.cpu().numpy()]  # [B * K, k]
+    named = [Counter(row.tolist()).most_common(1)[0][0] for row in labels]
+    per = slots.shape[1]
+    return [named[i : i + per] for i in range(0, len(named), per)]
+
+
+def read_score(concepts: list[str], read: list[str]) -> int:
+    """Requested objects read back (a multiset intersection) less objects read but not asked."""
+    objects = [r for r in read if r not in (BACKGROUND, MIXED)]
+    found = (Counter(concepts) & Counter(objects)).total()
+    return found - (len(objects) - found)
+
+
+@dataclass
+class Composed:
+    image: np.ndarray  # [H, W, 3] uint8, the chosen candidate
+    composition: Composition
+    scores: list[int]  # read_score of every candidate, in the order drawn
+    chosen: int  # index of the chosen candidate
+
+
+@torch.no_grad()
+def compose(
+    model: Slate,
+    library: ConceptLibrary,
+    concepts: list[str],
+    rng: np.random.Generator,
+    candidates: int = 1,
+    generator: torch.Generator | None = None,
+) -> Composed:
+    """Draw ``candidates`` slot sets for ``concepts``, decode them together and keep the first of
+    those the model reads back best (``read_slots``); one candidate skips the read-back."""
+    comps = [choose_slots(concepts, library, rng) for _ in range(candidates)]
+    if candidates == 1:
+        return Composed(decode_slots(model, comps[0].slots[None])[0], comps[0], [0], 0)
+    # candidates differ in how many background slots they carry: decode each size as one batch
+    images = np.zeros((candidates, *[model.cfg.image_size] * 2, 3), np.uint8)
+    for width in {len(c.slots) for c in comps}:
+        rows = [i for i, c in enumerate(comps) if len(c.slots) == width]
+        images[rows] = decode_slots(model, torch.stack([comps[i].slots for i in rows]))
+    scores = [
+        read_score(concepts, r) for r in read_slots(model, library, images, generator=generator)
+    ]
+    best = int(np.argmax(scores))
+    return Composed(images[best], comps[best], scores, best)
 
 
 @torch.no_grad()

@@ -50,6 +50,26 @@ class MixtureDecoder(nn.Module):
         return self.readout(mixed), alpha
 
 
+class TokenContext(nn.Module):
+    """Residual 3x3 convolutions over the token grid: each token's feature sees its neighbours,
+    so the weighted mean Slot Attention takes over an object keeps the object's outline."""
+
+    def __init__(self, d: int, n: int, grid: int):
+        super().__init__()
+        self.grid = grid
+        self.convs = nn.ModuleList(nn.Conv2d(d, d, 3, padding=1) for _ in range(n))
+        for conv in self.convs:  # a new context starts as the identity (safe to warm-start)
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x [B, N, d] -> [B, N, d]
+        h = rearrange(x, "b (y x) d -> b d y x", y=self.grid)
+        for conv in self.convs:
+            h = h + conv(F.gelu(h))
+        return rearrange(h, "b d y x -> b (y x) d")
+
+
 class Slate(nn.Module):
     def __init__(self, cfg: SlateConfig):
         super().__init__()
@@ -66,6 +86,9 @@ class Slate(nn.Module):
         # before the learned positions carry any meaning
         self.register_buffer("coords", coord_grid(cfg.grid), persistent=False)
         self.slot_pos = nn.Linear(4, d) if cfg.slot_coords else None
+        self.context = (
+            TokenContext(d, cfg.slot_encoder_convs, cfg.grid) if cfg.slot_encoder_convs else None
+        )
         self.slot_attn = SlotAttention(cfg, d)
         self.slot_proj = nn.Linear(cfg.slot_size, d)
         self.decoder = TransformerDecoder(cfg)
@@ -88,6 +111,8 @@ class Slate(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         # emb [B, N + 1, d] (BOS first) -> slots [B, K, D], attention [B, K, N]
         x = emb[:, 1:] if self.slot_pos is None else emb[:, 1:] + self.slot_pos(self.coords)
+        if self.context is not None:
+            x = self.context(x)  # [B, N, d], each token with its 3x3 (or wider) neighbourhood
         x = self.slot_input(x)
         return self.slot_attn(x, self.cfg.num_slots, generator)
 

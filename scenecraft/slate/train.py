@@ -193,7 +193,8 @@ class Trainer:
             f.writelines(json.dumps(h) + "\n" for h in history)
 
     def _warm_start(self, source: Path) -> None:
-        """Load ``source``'s weights outside the dVAE and the token-indexed layers."""
+        """Load ``source``'s weights outside the dVAE and the token-indexed layers (and outside
+        a token context it was trained without)."""
         from safetensors.torch import load_file
 
         if not (source / "model.safetensors").is_file():
@@ -207,7 +208,9 @@ class Trainer:
             raise ValueError(
                 f"{source} does not fit this config's slot model: {', '.join(wrong[:5])}"
             )
-        missing = sorted(k for k in ours if not k.startswith(skipped) and k not in take)
+        # a token context the source lacks starts as the identity (zero-initialised residuals)
+        fresh = (*skipped, "context.")
+        missing = sorted(k for k in ours if not k.startswith(fresh) and k not in take)
         if missing:
             raise ValueError(f"{source} lacks {', '.join(missing[:5])}")
         self.model.load_state_dict(take, strict=False)

@@ -108,3 +108,37 @@ def test_read_back_counts_each_shape_over_its_colours(monkeypatch):
     rates = ev._read_back_rates(read)
     assert rates["label"] == 3 / 4 and rates["shape"] == 3 / 4
     assert rates["per_shape"] == {"circle": 1.0, "star": 0.5}
+
+
+def test_the_slot_probe_reads_what_the_slots_hold_and_not_what_they_do_not():
+    import numpy as np
+    import torch
+
+    from scenecraft.eval.slate import slot_probe
+    from scenecraft.slate.concepts import ConceptLibrary
+
+    rng = np.random.default_rng(0)
+    colours, shapes = ["red", "blue"], ["circle", "star", "heart"]
+
+    def slots(n):  # dimension 0 says the colour; the shape is in no dimension at all
+        c = rng.integers(0, 2, n)
+        s = rng.integers(0, 3, n)
+        x = rng.normal(size=(n, 8)).astype(np.float32)
+        x[:, 0] += 4 * c
+        return x, [f"{colours[a]} {shapes[b]}" for a, b in zip(c, s, strict=True)]
+
+    x, labels = slots(300)
+    library = ConceptLibrary(
+        slots=torch.from_numpy(x),
+        labels=labels,
+        centres=np.zeros((300, 2), np.float32),
+        radii=np.zeros(300, np.float32),
+        sources=np.arange(300),
+        cluster=np.zeros(300, np.int64),
+        names=["red circle"],
+        purity=[1.0],
+    )
+    test_x, test_labels = slots(300)
+    probe = slot_probe(library, test_x, test_labels)
+    assert probe["objects"] == 300 and probe["colour"] > 0.95
+    assert probe["shape"] < probe["shape_chance"] + 0.1  # no better than guessing

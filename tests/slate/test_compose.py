@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from scenecraft.errors import InvalidParams
 from scenecraft.slate.compose import choose_slots, concepts_spec, resolve_concepts
@@ -76,3 +77,29 @@ def test_the_library_round_trips_what_its_slots_decode_as(library, tmp_path):
     library.save(tmp_path / "without")  # a library from before decoding was recorded
     assert "decoded" not in json.loads((tmp_path / "without" / "concepts.json").read_text())
     assert ConceptLibrary.load(tmp_path / "without").decoded is None
+
+
+def test_the_read_score_counts_requested_objects_and_charges_for_extras():
+    from scenecraft.slate.compose import read_score
+
+    asked = ["red circle", "red circle", "blue star"]
+    assert read_score(asked, ["background", "red circle", "blue star", "red circle"]) == 3
+    assert read_score(asked, ["red circle", "mixed", "background"]) == 1
+    assert read_score(asked, ["red circle", "green heart", "blue star"]) == 1  # 2 found, 1 extra
+
+
+def test_compose_keeps_the_candidate_the_model_reads_back_best(tiny, library):
+    from scenecraft.slate.compose import compose, read_score, read_slots
+    from scenecraft.slate.model import Slate
+
+    model = Slate(tiny).eval()
+    asked = ["red circle", "blue star"]
+    one = compose(model, library, asked, np.random.default_rng(0))
+    assert one.image.shape == (16, 16, 3) and one.scores == [0] and one.chosen == 0
+    many = compose(model, library, asked, np.random.default_rng(0), candidates=4)
+    assert len(many.scores) == 4 and many.scores[many.chosen] == max(many.scores)
+    # the chosen image is read again as the score says
+    read = read_slots(model, library, many.image[None], generator=torch.Generator().manual_seed(0))
+    assert len(read) == 1 and len(read[0]) == tiny.num_slots
+    assert all(r in library.labels for r in read[0])
+    assert read_score(asked, read[0]) <= len(asked)

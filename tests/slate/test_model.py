@@ -150,3 +150,22 @@ def test_slot_attention_iterates_slot_iters_eval_times_outside_training(tiny):
     plain.step = lambda *a: calls.append(1) or plain_step(*a)
     plain(x, 3)
     assert len(calls) == tiny.slot_iters
+
+
+def test_the_token_context_starts_as_the_identity_and_then_mixes_only_neighbours(tiny):
+    from dataclasses import replace
+
+    from scenecraft.slate.model import TokenContext
+
+    ctx = TokenContext(d=4, n=2, grid=4)
+    x = torch.randn(1, 16, 4)
+    torch.testing.assert_close(ctx(x), x)  # zero-initialised residuals: safe to warm-start
+    for conv in ctx.convs:
+        torch.nn.init.normal_(conv.weight)
+    y = x.clone()
+    y[0, 0] += 10.0  # change the top-left token: two 3x3 layers reach two cells away, no further
+    changed = (ctx(y) - ctx(x)).abs().sum(-1)[0].reshape(4, 4) > 1e-6
+    assert changed[:3, :3].all() and not changed[3].any() and not changed[:, 3].any()
+    model = Slate(replace(tiny, slot_encoder_convs=2)).eval()
+    out = model.reconstruct(torch.rand(2, 3, 16, 16))
+    assert out["slots"].shape == (2, 3, 16) and len(model.context.convs) == 2
