@@ -176,10 +176,18 @@ class Trainer:
             raise ValueError(f"--init-from {source}: no {', '.join(lacking)} there")
         theirs = SlateConfig.load(source / "config.json").model_fields()
         ours = self.spec.config.model_fields()
+        # a token context the source lacks may be added: it starts as the identity
+        adds_context = theirs["slot_encoder_convs"] == 0 < ours["slot_encoder_convs"]
+        if adds_context:
+            theirs["slot_encoder_convs"] = ours["slot_encoder_convs"]
         if theirs != ours:
             diff = ", ".join(f"{k} {theirs[k]} vs {ours[k]}" for k in ours if theirs[k] != ours[k])
             raise ValueError(f"{source} was trained with another model config ({diff})")
-        self.model.load_state_dict(load_file(source / "model.safetensors"))
+        missing, _ = self.model.load_state_dict(
+            load_file(source / "model.safetensors"), strict=not adds_context
+        )
+        if any(not k.startswith("context.") for k in missing):
+            raise ValueError(f"{source} lacks {', '.join(missing[:5])}")
         history = [json.loads(x) for x in (source / LOG).read_text().splitlines() if x.strip()]
         last = history[-1]
         self.state = TrainState(

@@ -126,11 +126,12 @@ def test_a_warm_start_takes_the_slot_model_but_not_the_dvae_or_token_layers(tiny
     with pytest.raises(ValueError, match="does not fit .*slot_attn"):
         other = replace(tiny, slot_size=tiny.slot_size * 2)
         train(replace(spec, out=tmp_path / "other", init_from=None, config=other))
-    # a token context the source was trained without is new, as the identity, and the rest loads
+    # a token context neither source was trained with is new, as the identity; the rest loads
     ctx = replace(tiny, slot_encoder_convs=1)
-    train(replace(spec, out=tmp_path / "ctx", init_from=None, config=ctx))
+    train(replace(spec, out=tmp_path / "ctx", config=ctx))
     got = load_file(tmp_path / "ctx" / "model.safetensors")
     assert torch.equal(got["slot_attn.to_q.weight"], first["slot_attn.to_q.weight"])
+    assert torch.equal(got["dvae.encoder.0.weight"], dvae["dvae.encoder.0.weight"])
     assert not got["context.convs.0.weight"].any()
 
 
