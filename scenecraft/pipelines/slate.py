@@ -32,6 +32,13 @@ class SlateParams(Params):
     swap: list[tuple[int, int]] | None = Field(
         None, description="compose: [slot of image, slot of image_b] pairs to exchange"
     )
+    candidates: int = Field(
+        1,
+        ge=1,
+        le=32,
+        description="compose with concepts: slot sets decoded, the one the model itself reads "
+        "back best kept",
+    )
 
     @model_validator(mode="after")
     def _mode_fields(self) -> SlateParams:
@@ -43,6 +50,8 @@ class SlateParams(Params):
                 raise ValueError("compose with 'swap' needs 'image' and 'image_b'")
         elif self.concepts is not None or self.swap is not None or self.image_b is not None:
             raise ValueError("'concepts', 'swap' and 'image_b' are for mode 'compose'")
+        if self.candidates > 1 and self.concepts is None:
+            raise ValueError("'candidates' is for compose with 'concepts'")
         return self
 
 
@@ -114,13 +123,8 @@ def reconstruct(params: SlateParams, ctx: Context) -> Result:
 def compose(params: SlateParams, ctx: Context) -> Result:
     import torch
 
-    from scenecraft.slate.compose import (
-        choose_slots,
-        concepts_spec,
-        decode_slots,
-        resolve_concepts,
-        swap_slots,
-    )
+    from scenecraft.slate.compose import compose as compose_concepts
+    from scenecraft.slate.compose import concepts_spec, resolve_concepts, swap_slots
     from scenecraft.slate.viz import segmentation
     from scenecraft.world.detect import detect
     from scenecraft.world.judge import judge
@@ -136,11 +140,14 @@ def compose(params: SlateParams, ctx: Context) -> Result:
                 "params.concepts", "this checkpoint has no concept library; use 'swap'"
             )
         concepts = resolve_concepts(params.concepts, library, ctx.rng)
-        ctx.set_stage("choose slots")
-        comp = choose_slots(concepts, library, ctx.rng)
-        ctx.set_stage("decode")
-        image = decode_slots(model, comp.slots[None])[0]
-        record = comp.to_dict(library)
+        ctx.set_stage("compose")
+        g = torch.Generator().manual_seed(ctx.seed)
+        done = compose_concepts(model, library, concepts, ctx.rng, params.candidates, g)
+        image = done.image
+        record = done.composition.to_dict(library)
+        if params.candidates > 1:
+            record["candidate_scores"] = done.scores
+            record["chosen"] = done.chosen
         verdict = judge(detect(image), concepts_spec(concepts))
         metrics["judge_ok"] = verdict.ok
         record["judge"] = verdict.to_dict()

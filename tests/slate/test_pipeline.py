@@ -62,6 +62,10 @@ def test_compose_by_name_records_the_slots_it_chose(checkpoint):
     assert [o["concept"] for o in record["objects"]] == ["blue star", "red circle"]
     assert [o["slot"] for o in record["objects"]] == [4, 1]
     assert "judge_ok" in result.metrics
+    params = {"mode": "compose", "concepts": "a blue star and a red circle", "candidates": 3}
+    result, ctx = run("slate", params)
+    record = json.loads(ctx.artifacts.store.get_blob(result.artifacts["composition.json"].digest))
+    assert len(record["candidate_scores"]) == 3 and 0 <= record["chosen"] < 3
 
 
 def test_compose_with_an_unknown_concept_lists_the_known_ones(checkpoint):
@@ -85,6 +89,11 @@ def test_compose_params_name_what_is_missing():
         validate("slate", {"mode": "compose"})
     with pytest.raises(InvalidParams, match="needs 'image' and 'image_b'"):
         validate("slate", {"mode": "compose", "swap": [[0, 1]]})
+    with pytest.raises(InvalidParams, match="'candidates' is for compose with 'concepts'"):
+        validate("slate", {"candidates": 2})
+    with pytest.raises(InvalidParams) as e:
+        validate("slate", {"mode": "compose", "concepts": "a red circle", "candidates": 99})
+    assert e.value.errors[0]["field"] == "params.candidates"
 
 
 def test_train_job_cancels_with_a_checkpoint_and_resumes(tmp_path, monkeypatch):
