@@ -49,16 +49,19 @@ def scenes(model: Slate, n: int, batch: int = 50, offset: int = 0, split: str = 
         image = to_tensor(data.images[i : i + batch])
         out = model.reconstruct(image, g)
         masks = out["masks"].numpy()  # [B, K, H, W]
-        for img, m, sl in zip(data.images[i : i + batch], masks, out["slots"], strict=True):
-            for k, (label, *_) in enumerate(label_slots(img, m)):
+        found = [detect(img) for img in data.images[i : i + batch]]  # once per original
+        for img, m, sl, dets in zip(
+            data.images[i : i + batch], masks, out["slots"], found, strict=True
+        ):
+            for k, (label, *_) in enumerate(label_slots(img, m, dets)):
                 if label not in (BACKGROUND, MIXED):
                     slots.append(sl[k].numpy())
                     labels.append(label)
         aris += [fg_ari(t, m) for t, m in zip(data.masks[i : i + batch], masks, strict=True)]
         mse += ((out["recon"] - image) ** 2).mean((1, 2, 3)).tolist()
         mse_dvae += ((out["dvae"] - image) ** 2).mean((1, 2, 3)).tolist()
-        _read_back(data.images[i : i + batch], to_uint8(out["dvae"]), read)
-        _read_back(data.images[i : i + batch], to_uint8(out["recon"]), read_slate)
+        _read_back(found, to_uint8(out["dvae"]), read)
+        _read_back(found, to_uint8(out["recon"]), read_slate)
         if not grid_rows:
             grid_rows = _scene_rows(data.images[:8], masks[:8], out)
     return {
@@ -104,11 +107,12 @@ def slot_probe(library: ConceptLibrary, slots: np.ndarray, labels: list[str]) ->
     return out
 
 
-def _read_back(originals: np.ndarray, decoded: np.ndarray, read: Counter) -> None:
-    """Count the objects the detector finds in ``originals`` and how many of them (by colour and
-    shape, and by shape alone) it finds again in ``decoded`` (both [B, H, W, 3] uint8)."""
-    for orig, rec in zip(originals, decoded, strict=True):
-        want = [d.label for d in detect(orig)]
+def _read_back(originals: list[list], decoded: np.ndarray, read: Counter) -> None:
+    """Count the objects the detector found in each original (``originals``: its detections per
+    image) and how many of them (by colour and shape, and by shape alone) it finds again in
+    ``decoded`` ([B, H, W, 3] uint8)."""
+    for dets, rec in zip(originals, decoded, strict=True):
+        want = [d.label for d in dets]
         got = [d.label for d in detect(rec)]
         found = Counter(want) & Counter(got)  # read again with colour and shape
         read["objects"] += len(want)
@@ -146,7 +150,7 @@ def dvae_scenes(
         tokens.append(model.dvae.tokens(image))
         rec = model.dvae.decode_tokens(tokens[-1]).clamp(0, 1)
         mse += ((rec - image) ** 2).mean((1, 2, 3)).tolist()
-        _read_back(data.images[i : i + batch], to_uint8(rec), read)
+        _read_back([detect(img) for img in data.images[i : i + batch]], to_uint8(rec), read)
     return {
         "mse_dvae": float(np.mean(mse)),
         "dvae_read_back": _read_back_rates(read),

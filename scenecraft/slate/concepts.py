@@ -123,11 +123,14 @@ def kmeans(
     return centres if return_centres else torch.cdist(x, centres).argmin(1)
 
 
-def label_slots(image: np.ndarray, masks: np.ndarray) -> list[tuple[str, float, float, float]]:
-    """For one image [H, W, 3] and its slot masks [K, H, W]: (label, cx, cy, radius) per slot."""
+def label_slots(
+    image: np.ndarray, masks: np.ndarray, dets: list | None = None
+) -> list[tuple[str, float, float, float]]:
+    """For one image [H, W, 3] and its slot masks [K, H, W]: (label, cx, cy, radius) per slot.
+    ``dets``: the detector's findings in ``image`` when the caller already has them."""
     h, w = masks.shape[1:]
     hard = masks.argmax(0)  # [H, W]
-    dets = detect(image)
+    dets = detect(image) if dets is None else dets
     out = []
     for k in range(len(masks)):
         region = hard == k

@@ -101,10 +101,10 @@ def test_read_back_counts_each_shape_over_its_colours(monkeypatch):
 
     want = ["red circle", "blue circle", "red star", "red star"]
     got = ["red circle", "blue circle", "red star", "red heart"]
-    seen = iter([want, got])
-    monkeypatch.setattr(ev, "detect", lambda image: [SimpleNamespace(label=x) for x in next(seen)])
+    monkeypatch.setattr(ev, "detect", lambda image: [SimpleNamespace(label=x) for x in got])
     read = Counter()
-    ev._read_back(np.zeros((1, 2, 2, 3)), np.zeros((1, 2, 2, 3)), read)
+    originals = [[SimpleNamespace(label=x) for x in want]]  # the originals' detections
+    ev._read_back(originals, np.zeros((1, 2, 2, 3)), read)
     rates = ev._read_back_rates(read)
     assert rates["label"] == 3 / 4 and rates["shape"] == 3 / 4
     assert rates["per_shape"] == {"circle": 1.0, "star": 0.5}
