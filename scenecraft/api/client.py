@@ -69,6 +69,7 @@ class Client:
         failures = 0
         while True:
             headers = {"Last-Event-ID": last} if last else {}
+            connected = False
             try:
                 with self.http.stream(
                     "GET", f"/v1/jobs/{job_id}/events", headers=headers, timeout=None
@@ -76,14 +77,16 @@ class Client:
                     if r.status_code >= 400:
                         r.read()
                         self._check(r)
+                    # only failures in a row count towards ``retries``: a long, quiet job may
+                    # see many dropped connections between events
+                    connected = True
                     for ev in parse_sse(r.iter_lines()):
-                        failures = 0
                         last = ev.id or last
                         yield ev
                         if ev.type == "state" and ev.data.get("state") in TERMINAL:
                             return
             except httpx.TransportError:
-                failures += 1
+                failures = 0 if connected else failures + 1
                 if failures > retries:
                     raise
                 time.sleep(min(10.0, 0.5 * 2**failures))

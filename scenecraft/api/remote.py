@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -70,6 +71,9 @@ def submit_file(path: Path, server: str, key: str, out: Path, console: Console) 
                     return _follow(client, line, summary["id"], job_folder(out, line), bars)
                 except ApiError as e:
                     return Failure(line.line, line.pipeline, summary["id"], str(e))
+                except httpx.HTTPError as e:  # the server stayed out of reach after retries
+                    why = f"lost the server while following the job ({type(e).__name__}: {e})"
+                    return Failure(line.line, line.pipeline, summary["id"], why)
                 finally:
                     bars.advance(overall)
 
@@ -81,19 +85,28 @@ def submit_file(path: Path, server: str, key: str, out: Path, console: Console) 
 
 def _in_daemon_threads(fn: Callable[[T], R], items: list[T]) -> list[R]:
     """``map`` over ``STREAMS`` daemon threads, so Ctrl-C ends the command at once (an executor's
-    threads would hold the process open until their event streams end)."""
+    threads would hold the process open until their event streams end).
+
+    An exception in ``fn`` stops the other threads taking new items and is raised here, in the
+    calling thread: an item whose thread died must never read as a result of ``None``.
+    """
     todo = queue.SimpleQueue()
     for i, item in enumerate(items):
         todo.put((i, item))
     results: list[Any] = [None] * len(items)
+    errors: list[BaseException] = []
 
     def work() -> None:
-        while True:
+        while not errors:
             try:
                 i, item = todo.get_nowait()
             except queue.Empty:
                 return
-            results[i] = fn(item)
+            try:
+                results[i] = fn(item)
+            except BaseException as e:  # noqa: BLE001  (handed to the calling thread below)
+                errors.append(e)
+                return
 
     threads = [threading.Thread(target=work, daemon=True) for _ in range(STREAMS)]
     for t in threads:
@@ -101,6 +114,8 @@ def _in_daemon_threads(fn: Callable[[T], R], items: list[T]) -> list[R]:
     for t in threads:
         while t.is_alive():
             t.join(0.2)  # short joins keep the main thread responsive to Ctrl-C
+    if errors:
+        raise errors[0]
     return results
 
 

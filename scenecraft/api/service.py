@@ -25,6 +25,8 @@ from scenecraft.worker.app import RUN_TASK
 from scenecraft.worker.config import ServiceSettings
 from scenecraft.worker.store import Created, JobStore, NewJob
 
+STREAM_BLOCK_S = 15  # longest wait of an event stream in Redis before it sends a keep-alive
+
 
 def key_hashes(api_keys: str) -> dict[str, str]:
     """sha256 of each configured key -> its owner id. ``sha256:<hex>`` entries are hashes already,
@@ -68,8 +70,13 @@ class Service:
             celery=celery,
             artifacts=open_store(settings.artifacts),
             keys=key_hashes(settings.api_keys),
+            # event streams block in XREAD for up to STREAM_BLOCK_S, so reads must wait longer than
+            # that: redis-py's default read timeout (5 s since 6.0) cut every quiet stream after 5 s
             aredis=aredis.Redis.from_url(
-                settings.redis_url, decode_responses=True, socket_connect_timeout=2
+                settings.redis_url,
+                decode_responses=True,
+                socket_connect_timeout=2,
+                socket_timeout=2 * STREAM_BLOCK_S,
             ),
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 from service_harness import KEY_A, auth, wait_state
 
 from scenecraft.api.client import parse_sse
@@ -76,6 +77,23 @@ def test_bad_params_name_the_field(client_a):
     r = client_a.post("/v1/jobs", json={"pipeline": "nope", "params": {}})
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "pipeline"
+
+
+def test_a_quiet_event_stream_stays_open(client_a):
+    """A queued job with no worker sends nothing after its first event: the stream must wait
+    (Redis XREAD blocking longer than the Redis client's read timeout once dropped it at 5 s)."""
+    job = client_a.post("/v1/jobs", json={**RENDER, "params": {**RENDER["params"], "seed": 9}})
+    job_id = job.json()["id"]
+    try:
+        timeout = httpx.Timeout(30, read=8)  # the stream must still be open after 8 quiet seconds
+        with client_a.stream("GET", f"/v1/jobs/{job_id}/events", timeout=timeout) as r:
+            lines = r.iter_lines()
+            assert next(lines).startswith("id: ")  # the first event (queued) came at once
+            with pytest.raises(httpx.ReadTimeout):
+                for _ in lines:
+                    pass
+    finally:
+        client_a.post(f"/v1/jobs/{job_id}/cancel")
 
 
 def test_idempotency_key_returns_the_first_job(client_a):

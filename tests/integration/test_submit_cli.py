@@ -12,6 +12,11 @@ from service_harness import HERE, KEY_B, REPO
 
 from scenecraft.worker.local import wait_for
 
+CTRL_C_ON = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)"
+)
+
 
 def all_job_ids(client) -> set[str]:
     ids, cursor = set(), None
@@ -34,16 +39,21 @@ def test_submit_resumes_and_lists_failures(api, client_b, workers, tmp_path):
     jobs_file.write_text("".join(json.dumps(x) + "\n" for x in lines))
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "scenecraft.cli", "submit", str(jobs_file), "--out", str(out)]
+    # Ctrl-C as a terminal sends it, whatever this test inherited: a shell starts background jobs
+    # with SIGINT ignored, and Python then never installs its KeyboardInterrupt handler
+    interruptible = [sys.executable, "-c", CTRL_C_ON, *cmd[2:]]
     env = {**os.environ, "SCENECRAFT_SERVER": api.url, "SCENECRAFT_KEY": KEY_B}
     env["PYTHONPATH"] = str(HERE)
     before = all_job_ids(client_b)
 
-    first = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        interruptible, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     new = wait_for(lambda: all_job_ids(client_b) - before, "the batch to be submitted")
     first.send_signal(signal.SIGINT)  # interrupted before any job ran: no worker yet
-    first.wait(60)
-    assert first.returncode == 130
-    assert b"run the same command again" in first.stderr.read()
+    out_1, err_1 = first.communicate(timeout=60)
+    assert first.returncode == 130, (out_1.decode()[-2000:], err_1.decode()[-4000:])
+    assert b"run the same command again" in err_1
 
     workers.start()
     second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)

@@ -19,11 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from scenecraft.api.deps import Owner, ServiceDep
 from scenecraft.api.routers.common import JobId, errors, owned_job
-from scenecraft.api.service import Service
+from scenecraft.api.service import STREAM_BLOCK_S, Service
 from scenecraft.worker.store import TERMINAL, events_key, job_key
 
 router = APIRouter(prefix="/v1/jobs", tags=["events"])
-KEEPALIVE_MS = 15_000
+KEEPALIVE_MS = STREAM_BLOCK_S * 1000  # a quiet stream sends a comment this often
 
 
 @router.get(
