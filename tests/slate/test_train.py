@@ -147,3 +147,29 @@ def test_an_init_from_folder_without_a_checkpoint_is_refused_naming_the_option(t
     spec = replace(spec_for(tiny, tmp_path / "new", 0), init_from=tmp_path / "half")
     with pytest.raises(ValueError, match="--init-from .*half: no model.safetensors, log.jsonl"):
         train(spec)
+
+
+def test_the_slot_stage_starts_from_the_best_dvae_not_a_collapsed_last_one(tiny, tmp_path):
+    from scenecraft.slate.train import BEST_DVAE, Trainer
+
+    spec = replace(spec_for(tiny, tmp_path, 0), checkpoint_every_s=0.0)  # every step is logged
+    trainer = None
+
+    def collapse_after_step_two(stage, step, total, numbers):
+        if stage == "dvae" and step == 2:  # the dVAE breaks before its last step
+            with torch.no_grad():
+                trainer.model.dvae.decoder[-1].weight.zero_()
+                trainer.model.dvae.decoder[-1].bias.fill_(5.0)
+
+    trainer = Trainer(spec, collapse_after_step_two)
+    trainer.run()
+    log = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    by_step = {e["dvae_step"]: e for e in log[:-1]}
+    assert by_step[3]["val_mse_tokens"] > 10 * by_step[2]["val_mse_tokens"]
+    assert log[-1]["val_mse_tokens"] == by_step[2]["val_mse_tokens"]  # the restored dVAE
+    assert 1.0 <= log[-1]["val_perplexity"] <= tiny.vocab_size
+    saved = load_file(tmp_path / "model.safetensors")
+    best = load_file(tmp_path / BEST_DVAE)
+    assert all(torch.equal(saved[f"dvae.{k}"], v) for k, v in best.items())
+    state = torch.load(tmp_path / "train_state.pt", weights_only=False)["state"]
+    assert state["dvae_selected"] and state["best_dvae_step"] == 2
