@@ -192,6 +192,8 @@ class Trainer:
         adds_context = theirs["slot_encoder_convs"] == 0 < ours["slot_encoder_convs"]
         if adds_context:
             theirs["slot_encoder_convs"] = ours["slot_encoder_convs"]
+        if theirs["mixture_weight"] > 0 and ours["mixture_weight"] > 0:
+            theirs["mixture_weight"] = ours["mixture_weight"]  # a loss weight: same weights
         if theirs != ours:
             diff = ", ".join(f"{k} {theirs[k]} vs {ours[k]}" for k in ours if theirs[k] != ours[k])
             raise ValueError(f"{source} was trained with another model config ({diff})")

@@ -85,6 +85,11 @@ def test_a_new_run_continues_a_finished_checkpoint_with_its_weights_and_counters
     # how it is trained may change: a lower rate that decays from where the checkpoint stopped
     slower = replace(tiny, lr=tiny.lr / 4, lr_decay_from=4)
     assert train(replace(spec, out=tmp_path / "fourth", config=slower, steps=6))["step"] == 6
+    # so may the weight of the mixture decoder's loss, but not whether there is one
+    heavier = replace(tiny, mixture_weight=2 * tiny.mixture_weight)
+    assert train(replace(spec, out=tmp_path / "fifth", config=heavier, steps=3))["step"] == 3
+    with pytest.raises(ValueError, match="mixture_weight"):
+        train(replace(spec, out=tmp_path / "sixth", config=replace(tiny, mixture_weight=0.0)))
 
 
 def test_the_learning_rate_decays_to_zero_from_lr_decay_from_to_the_last_step(tiny, tmp_path):
