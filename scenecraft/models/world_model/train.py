@@ -609,6 +609,64 @@ def _open_gates(unet, value: float) -> None:
             m.alpha_dense.fill_(value)
 
 
+def unet_step(
+    unet,
+    text_encoder,
+    scheduler,
+    opt: torch.optim.Optimizer,
+    ema: _EMA,
+    batch: dict,
+    z0: torch.Tensor,
+    cfg: WorldModelConfig,
+    tc: TrainConfig,
+    lr: float,
+    ema_decay: float,
+) -> torch.Tensor:
+    """One optimiser step of the UNet stage, as ``train_unet`` takes it (``bench/`` times it too).
+
+    ``batch`` comes from ``make_batch`` and ``z0`` [B, C, h, w] are its clean latents, on the
+    models' device. Captions (and, on grounded steps, GLIGEN box phrases) go through the text
+    encoder; the loss is v-prediction MSE with min-SNR weights; then backward, gradients clipped
+    to norm 1, AdamW at ``lr`` over ``opt``'s parameters and the EMA update. Returns the loss.
+    """
+    device = z0.device
+    params = [p for g in opt.param_groups for p in g["params"]]  # UNet + text encoder: EMA order
+    use_amp = tc.amp and device.type == "cuda"
+    with torch.autocast("cuda", torch.bfloat16, enabled=use_amp):  # a no-op on the CPU
+        ctx = text_encoder(batch["ids"].to(device)).last_hidden_state  # [B, T, D]
+        kwargs = None
+        if batch["grounded"]:
+            emb = torch.zeros(tc.batch, tc.max_objs, cfg.text_hidden, device=device)
+            if batch["phrase_ids"] is not None:
+                pooled = text_encoder(batch["phrase_ids"].to(device)).pooler_output
+                where = (batch["box_b"].to(device), batch["box_k"].to(device))
+                rows = pooled[batch["box_phrase"].to(device)]  # [P, D]
+                emb = emb.index_put(where, rows.to(emb.dtype))
+            kwargs = {
+                "gligen": {
+                    "boxes": batch["boxes"].to(device),
+                    "positive_embeddings": emb,
+                    "masks": batch["masks"].to(device),
+                }
+            }
+        noise = torch.randn_like(z0)
+        n_t = scheduler.config.num_train_timesteps
+        t = torch.randint(0, n_t, (tc.batch,), device=device)
+        zt = scheduler.add_noise(z0, noise, t)
+        target = scheduler.get_velocity(z0, noise, t)
+        pred = unet(zt, t, ctx, cross_attention_kwargs=kwargs).sample
+    per = (pred.float() - target).pow(2).mean(dim=(1, 2, 3))  # [B]
+    loss = (per * _min_snr_weight(scheduler, t, tc.min_snr_gamma)).mean()
+    for g in opt.param_groups:
+        g["lr"] = lr
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    ema.update(params, ema_decay)
+    return loss.detach()
+
+
 def train_unet(
     out: Path,
     cfg: WorldModelConfig,
@@ -699,47 +757,15 @@ def train_unet(
         prefetch_factor=4 if tc.loader_workers else None,
     )
     batches = iter(loader)
-    use_amp = tc.amp and device.startswith("cuda")
-    amp = lambda: torch.autocast("cuda", torch.bfloat16, enabled=use_amp)  # noqa: E731
     with _progress() as bar:
         task = bar.add_task("UNet", total=tc.unet_steps, completed=step, info="")
         while step < tc.unet_steps and (deadline is None or time.monotonic() < deadline):
             t0 = time.monotonic()
             batch = next(batches)
             z0 = latents[batch["idx"]].float().to(device)  # [B, C, h, w]
-            with amp():  # bfloat16 on CUDA; a no-op on the CPU
-                ctx = text_encoder(batch["ids"].to(device)).last_hidden_state  # [B, T, D]
-                kwargs = None
-                if batch["grounded"]:
-                    emb = torch.zeros(tc.batch, tc.max_objs, cfg.text_hidden, device=device)
-                    if batch["phrase_ids"] is not None:
-                        pooled = text_encoder(batch["phrase_ids"].to(device)).pooler_output
-                        where = (batch["box_b"].to(device), batch["box_k"].to(device))
-                        rows = pooled[batch["box_phrase"].to(device)]  # [P, D]
-                        emb = emb.index_put(where, rows.to(emb.dtype))
-                    kwargs = {
-                        "gligen": {
-                            "boxes": batch["boxes"].to(device),
-                            "positive_embeddings": emb,
-                            "masks": batch["masks"].to(device),
-                        }
-                    }
-                noise = torch.randn_like(z0)
-                n_t = scheduler.config.num_train_timesteps
-                t = torch.randint(0, n_t, (tc.batch,), device=device)
-                zt = scheduler.add_noise(z0, noise, t)
-                target = scheduler.get_velocity(z0, noise, t)
-                pred = unet(zt, t, ctx, cross_attention_kwargs=kwargs).sample
-            per = (pred.float() - target).pow(2).mean(dim=(1, 2, 3))  # [B]
-            loss = (per * _min_snr_weight(scheduler, t, tc.min_snr_gamma)).mean()
             lr = tc.lr * min(1.0, (step - warm_from + 1) / tc.warmup)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            ema.update(params, min(tc.ema_decay, (1 + step) / (10 + step)))
+            decay = min(tc.ema_decay, (1 + step) / (10 + step))
+            loss = unet_step(unet, text_encoder, scheduler, opt, ema, batch, z0, cfg, tc, lr, decay)
             step += 1
             wall += time.monotonic() - t0
             running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()

@@ -1,0 +1,149 @@
+"""Training speed of the world model's UNet stage: full optimiser steps at batch 8 and 32.
+
+Run: ``python bench/world_model_train.py [--batches 8,32] [--repeat 5] [--device cpu]
+[--threads 0] [--samples 512000] [--out bench/results/world_model_train.json]``. Each step is
+``train.unet_step``, the code ``train_unet`` runs (text encoder with GLIGEN phrase embeddings on
+grounded steps, v-prediction loss with min-SNR weights, backward, clipped AdamW, EMA update), on
+batches ``make_batch`` builds from training scenes as ``train_unet``'s loader does; s/step is the
+median over ``--repeat`` steps after one warm-up, and building the batch (done in-process by the
+``cpu`` preset, in loader processes by ``gpu``) is timed apart. The architecture is the shipped
+WorldModelConfig with random weights, which cost the same as trained ones; the latents are random
+at the VAE's latent shape, since real ones come from a run's latent cache (a trained VAE).
+``--samples`` turns samples/s into hours: 512,000 is 4,000 steps at batch 128, where the session-2
+GPU run read 25% of single-object prompts right (README, "The world model").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from scenecraft.models.world_model.architecture import (
+    WorldModelConfig,
+    build_scheduler,
+    build_text_encoder,
+    build_tokenizer,
+    build_unet,
+)
+from scenecraft.models.world_model.data import training_scene
+from scenecraft.models.world_model.train import (
+    _EMA,
+    TrainConfig,
+    _open_gates,
+    make_batch,
+    unet_step,
+)
+
+
+def bench(
+    cfg: WorldModelConfig, batch: int, repeat: int, device: str = "cpu", scenes: int = 512
+) -> dict:
+    """Median seconds of one UNet training step at ``batch``, fresh models set up as
+    ``train_unet`` sets them up, over ``repeat`` steps after a warm-up."""
+    tc = replace(TrainConfig(), batch=batch)
+    torch.manual_seed(tc.seed)
+    tokenizer = build_tokenizer(cfg.max_tokens)
+    text_encoder = build_text_encoder(cfg, tokenizer).to(device)
+    unet = build_unet(cfg).to(device)
+    scheduler = build_scheduler()
+    _open_gates(unet, tc.gate_init)
+    params = [*unet.parameters(), *text_encoder.parameters()]
+    opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=0.01)
+    ema = _EMA(params)
+    pool = [training_scene(i) for i in range(scenes)]
+    side = cfg.image_size // 2 ** (len(cfg.vae_channels) - 1)
+    latents = torch.randn(scenes, cfg.latent_channels, side, side).half()  # as the cache holds them
+    steps, builds, grounded = [], [], []
+    for step in range(1 + repeat):
+        t0 = time.perf_counter()
+        b = make_batch(pool, tokenizer, tc, step)
+        t1 = time.perf_counter()
+        z0 = latents[b["idx"]].float().to(device)  # [B, C, h, w]
+        loss = unet_step(
+            unet, text_encoder, scheduler, opt, ema, b, z0, cfg, tc, tc.lr, tc.ema_decay
+        )
+        loss.item()  # waits for the device, as the training loop's logging does
+        t2 = time.perf_counter()
+        if step > 0:  # step 0 warms up (allocations, optimiser state)
+            builds.append(t1 - t0)
+            steps.append(t2 - t1)
+            grounded.append(b["grounded"])
+    s = statistics.median(steps)
+    return {
+        "batch": batch,
+        "seconds_per_step": s,
+        "samples_per_s": batch / s,
+        "make_batch_seconds": statistics.median(builds),
+        "step_seconds": steps,
+        "grounded": grounded,  # GLIGEN steps; the rest train plain text-to-image (p_plain)
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batches", default="8,32")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads; 0: torch's default")
+    ap.add_argument("--samples", type=int, default=512_000, help="training samples to estimate")
+    ap.add_argument("--out", type=Path, default=Path("bench/results/world_model_train.json"))
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device.startswith("cuda"):  # as scenecraft train world-model sets them
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    cfg = WorldModelConfig()
+    rows = [bench(cfg, int(b), args.repeat, args.device) for b in args.batches.split(",")]
+    for r in rows:
+        r["hours_to_samples"] = args.samples / r["samples_per_s"] / 3600
+    threads = torch.get_num_threads()
+    table = Table(title="world model UNet training: WorldModelConfig() with random weights")
+    for c in ("device", "torch threads", "batch", "s/step", "samples/s", "make_batch s"):
+        table.add_column(c)
+    for r in rows:
+        table.add_row(
+            args.device,
+            str(threads),
+            str(r["batch"]),
+            f"{r['seconds_per_step']:.3f}",
+            f"{r['samples_per_s']:.2f}",
+            f"{r['make_batch_seconds']:.3f}",
+        )
+    console = Console()
+    console.print(table)
+    hours = ", ".join(f"{r['hours_to_samples']:.1f} h at batch {r['batch']}" for r in rows)
+    console.print(
+        f"{args.samples:,} training samples would take {hours} "
+        "(steps only: the cpu preset also builds each batch in-process, make_batch s)"
+    )
+    gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else None
+    report = {
+        "model": "architecture: WorldModelConfig() with random weights",
+        "config": asdict(cfg),
+        "train": {k: v for k, v in asdict(TrainConfig()).items() if k != "batch"},
+        "repeat": args.repeat,
+        "samples": args.samples,
+        "device": args.device,
+        "gpu": gpu,
+        "threads": threads,
+        "cpu": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "results": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
