@@ -419,6 +419,9 @@ def eval_slate(
     candidates: int = typer.Option(
         1, min=1, max=64, help="slot sets decoded per composition, the best kept by self-read-back"
     ),
+    decoder: str = typer.Option(
+        "transformer", help="compositions' decoder: transformer | mixture (the auxiliary one)"
+    ),
 ) -> None:
     """FG-ARI, reconstruction MSE and composition success of a SLATE checkpoint."""
     from scenecraft.eval.slate import main
@@ -426,6 +429,9 @@ def eval_slate(
 
     if split not in ("heldout", "val"):
         console.print(f"[red]--split must be heldout or val, not {split!r}[/red]")
+        raise typer.Exit(2)
+    if decoder not in ("transformer", "mixture"):
+        console.print(f"[red]--decoder must be transformer or mixture, not {decoder!r}[/red]")
         raise typer.Exit(2)
     if out is None:
         suffix = ("_dvae" if dvae_only else "") + ("_val" if split == "val" else "")
@@ -440,6 +446,7 @@ def eval_slate(
         split,
         slot_iters,
         candidates,
+        decoder,
     )
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 from scenecraft.errors import InvalidParams
 from scenecraft.eval.common import print_table, write_json
 from scenecraft.slate.checkpoint import load_model
-from scenecraft.slate.compose import compose, concepts_spec
+from scenecraft.slate.compose import compose, concepts_spec, decode_slots
 from scenecraft.slate.concepts import BACKGROUND, MIXED, ConceptLibrary, label_slots
 from scenecraft.slate.data import shapes_world, to_tensor, to_uint8
 from scenecraft.slate.dvae import perplexity
@@ -44,6 +44,7 @@ def scenes(model: Slate, n: int, batch: int = 50, offset: int = 0, split: str = 
     aris, mse, mse_dvae, grid_rows = [], [], [], []
     read = Counter()  # objects of the originals, and those the detector reads back from the dVAE
     read_slate = Counter()  # ... and from the image the decoder redraws from the slots
+    read_mix = Counter()  # ... and from the mixture decoder's image of the same slots
     slots, labels = [], []  # object slots and what the detector sees in their regions
     for i in range(0, n, batch):
         image = to_tensor(data.images[i : i + batch])
@@ -62,6 +63,8 @@ def scenes(model: Slate, n: int, batch: int = 50, offset: int = 0, split: str = 
         mse_dvae += ((out["dvae"] - image) ** 2).mean((1, 2, 3)).tolist()
         _read_back(found, to_uint8(out["dvae"]), read)
         _read_back(found, to_uint8(out["recon"]), read_slate)
+        if model.mixture is not None:
+            _read_back(found, decode_slots(model, out["slots"], "mixture"), read_mix)
         if not grid_rows:
             grid_rows = _scene_rows(data.images[:8], masks[:8], out)
     return {
@@ -73,6 +76,7 @@ def scenes(model: Slate, n: int, batch: int = 50, offset: int = 0, split: str = 
         "dvae_read_back": _read_back_rates(read),
         # per object, what composition can hope for: the whole chain, slots to decoded image
         "slate_read_back": _read_back_rates(read_slate),
+        "mixture_read_back": _read_back_rates(read_mix) if read_mix else None,
         "grid": grid_rows,
         "object_slots": (np.stack(slots) if slots else np.zeros((0, model.cfg.slot_size)), labels),
     }
@@ -190,7 +194,11 @@ def unseen_combinations(
 
 
 def compositions(
-    model: Slate, library: ConceptLibrary, combos: list[tuple[str, ...]], candidates: int = 1
+    model: Slate,
+    library: ConceptLibrary,
+    combos: list[tuple[str, ...]],
+    candidates: int = 1,
+    decoder: str = "transformer",
 ) -> tuple[dict, list[np.ndarray]]:
     """Compose each combination (the best of ``candidates`` by the model's own read-back),
     decode it, and ask the judge for every requested object of the chosen image."""
@@ -199,7 +207,7 @@ def compositions(
     ok, images, unplaced, read_ok = [], [], [], []
     for combo in combos:
         try:
-            done = compose(model, library, list(combo), rng, candidates, g)
+            done = compose(model, library, list(combo), rng, candidates, g, decoder)
         except InvalidParams:  # every slot of some concept sits where another's must: a failure
             ok.append(False)
             unplaced.append(list(combo))
@@ -210,6 +218,7 @@ def compositions(
     report = {
         "n": len(combos),
         "candidates": candidates,
+        "decoder": decoder,
         "judge_ok": float(np.mean(ok)) if ok else None,
         # how often the chosen candidate read back as exactly the request to the model itself
         "self_read_ok": float(np.mean(read_ok)) if candidates > 1 and read_ok else None,
@@ -259,6 +268,7 @@ def main(
     split: str = "heldout",
     slot_iters: int = 0,
     candidates: int = 1,
+    decoder: str = "transformer",
 ) -> dict:
     """``split`` "val" is for choosing settings (e.g. ``slot_iters``, which overrides the
     checkpoint's inference iterations) without looking at the held-out scenes."""
@@ -275,7 +285,7 @@ def main(
     probe = slot_probe(library, *rec.pop("object_slots"))
     wanted = unseen_combinations(library.concept_names(), train_images, combos, split=split)
     t0 = time.perf_counter()
-    comp, composed = compositions(model, library, wanted, candidates)
+    comp, composed = compositions(model, library, wanted, candidates, decoder)
     t_comp = time.perf_counter() - t0
     save_grid(out.with_suffix(".png"), rec.pop("grid"), composed)
     report = {
@@ -305,6 +315,11 @@ def main(
                 "",
             ],
             [
+                "judge reads back from the mixture decoder's image: colour+shape",
+                rec["mixture_read_back"]["label"] if rec["mixture_read_back"] else None,
+                "",
+            ],
+            [
                 "library object slots redrawn as themselves (from their own image's slots)",
                 report["library_redrawn"],
                 "",
@@ -316,7 +331,7 @@ def main(
             ],
             [
                 f"composition: judge finds all ({comp['n']} unseen triples, "
-                f"best of {candidates} by the model's own read-back)",
+                f"{decoder} decoder, best of {candidates} by the model's own read-back)",
                 comp["judge_ok"],
                 ">= 0.80",
             ],

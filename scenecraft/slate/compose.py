@@ -126,11 +126,20 @@ def choose_slots(
     )
 
 
+DECODERS = ("transformer", "mixture")
+
+
 @torch.no_grad()
-def decode_slots(model: Slate, slots: torch.Tensor) -> np.ndarray:
-    """slots [B, K, D] -> images [B, H, W, 3] uint8, via the KV-cached decoder and the dVAE."""
+def decode_slots(model: Slate, slots: torch.Tensor, decoder: str = "transformer") -> np.ndarray:
+    """slots [B, K, D] -> images [B, H, W, 3] uint8: tokens from the KV-cached transformer
+    decoder (or, with ``decoder="mixture"``, the mixture decoder), drawn by the dVAE."""
     device = next(model.parameters()).device
-    tokens = model.generate(slots.to(device))
+    if decoder == "mixture":
+        tokens = model.mixture_tokens(slots.to(device))
+    elif decoder == "transformer":
+        tokens = model.generate(slots.to(device))
+    else:
+        raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, not {decoder!r}")
     return to_uint8(model.dvae.decode_tokens(tokens))
 
 
@@ -177,17 +186,19 @@ def compose(
     rng: np.random.Generator,
     candidates: int = 1,
     generator: torch.Generator | None = None,
+    decoder: str = "transformer",
 ) -> Composed:
-    """Draw ``candidates`` slot sets for ``concepts``, decode them together and keep the first of
-    those the model reads back best (``read_slots``); one candidate skips the read-back."""
+    """Draw ``candidates`` slot sets for ``concepts``, decode them together (``decode_slots``)
+    and keep the first of those the model reads back best (``read_slots``); one candidate skips
+    the read-back."""
     comps = [choose_slots(concepts, library, rng) for _ in range(candidates)]
     if candidates == 1:
-        return Composed(decode_slots(model, comps[0].slots[None])[0], comps[0], [0], 0)
+        return Composed(decode_slots(model, comps[0].slots[None], decoder)[0], comps[0], [0], 0)
     # candidates differ in how many background slots they carry: decode each size as one batch
     images = np.zeros((candidates, *[model.cfg.image_size] * 2, 3), np.uint8)
     for width in {len(c.slots) for c in comps}:
         rows = [i for i, c in enumerate(comps) if len(c.slots) == width]
-        images[rows] = decode_slots(model, torch.stack([comps[i].slots for i in rows]))
+        images[rows] = decode_slots(model, torch.stack([comps[i].slots for i in rows]), decoder)
     scores = [
         read_score(concepts, r) for r in read_slots(model, library, images, generator=generator)
     ]

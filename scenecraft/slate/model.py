@@ -174,6 +174,19 @@ class Slate(nn.Module):
                 seq = torch.cat([seq, x], dim=1)
         return rearrange(tokens, "b (h w) -> b h w", h=g, w=g)
 
+    @torch.no_grad()
+    def mixture_tokens(self, slots: torch.Tensor) -> torch.Tensor:
+        """All tokens at once from the auxiliary mixture decoder: slots [B, K, D] -> [B, h, w].
+
+        Each slot draws only where its alpha wins, so a token cannot borrow an object's outline
+        from the tokens drawn before it as the transformer decoder's can.
+        """
+        if self.mixture is None:
+            raise ValueError("this checkpoint has no mixture decoder (mixture_weight 0)")
+        logits, _ = self.mixture(slots)  # [B, N, V]
+        g = self.cfg.grid
+        return rearrange(logits.argmax(-1), "b (h w) -> b h w", h=g, w=g)
+
     def masks(self, attn: torch.Tensor) -> torch.Tensor:
         """Attention [B, K, N] -> per-slot masks at image resolution [B, K, H, W], sum to one."""
         g, s = self.cfg.grid, self.cfg.image_size

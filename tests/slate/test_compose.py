@@ -103,3 +103,27 @@ def test_compose_keeps_the_candidate_the_model_reads_back_best(tiny, library):
     assert len(read) == 1 and len(read[0]) == tiny.num_slots
     assert all(r in library.labels for r in read[0])
     assert read_score(asked, read[0]) <= len(asked)
+
+
+def test_the_mixture_decoder_draws_every_token_from_the_slots_at_once(tiny, library):
+    from dataclasses import replace
+
+    from scenecraft.slate.compose import compose, decode_slots
+    from scenecraft.slate.model import Slate
+
+    model = Slate(tiny).eval()
+    slots = torch.randn(2, 3, tiny.slot_size)
+    tokens = model.mixture_tokens(slots)
+    g = tiny.grid
+    assert tokens.shape == (2, g, g)
+    assert torch.equal(tokens.flatten(1), model.mixture(slots)[0].argmax(-1))
+    # the order of the slots does not matter: alphas compete over slots, nothing is sequential
+    assert torch.equal(model.mixture_tokens(slots[:, [2, 0, 1]]), tokens)
+    images = decode_slots(model, slots, "mixture")
+    assert images.shape == (2, tiny.image_size, tiny.image_size, 3) and images.dtype == np.uint8
+    done = compose(model, library, ["red circle"], np.random.default_rng(0), decoder="mixture")
+    assert done.image.shape == (tiny.image_size, tiny.image_size, 3)
+    with pytest.raises(ValueError, match="decoder must be one of transformer, mixture"):
+        decode_slots(model, slots, "pixels")
+    with pytest.raises(ValueError, match="no mixture decoder"):
+        Slate(replace(tiny, mixture_weight=0.0)).mixture_tokens(slots)
