@@ -7,6 +7,8 @@ image [B, 3, 64, 64] --dVAE--> tokens [B, 16, 16] --embed + positions--> [B, 256
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from einops import rearrange, repeat
@@ -70,6 +72,33 @@ class TokenContext(nn.Module):
         return rearrange(h, "b d y x -> b (y x) d")
 
 
+class MaskCode(nn.Module):
+    """A slot's attention mask on the token grid -> a vector added to the slot: the shape of the
+    region it explains, which a weighted mean of token features loses for small objects."""
+
+    def __init__(self, grid: int, slot_size: int, hidden: int = 32):
+        super().__init__()
+        self.grid = grid
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, hidden, 3, padding=1),
+            nn.GELU(),
+            nn.Conv2d(hidden, hidden, 3, padding=1, stride=2),
+            nn.GELU(),
+            nn.Conv2d(hidden, hidden, 3, padding=1, stride=2),
+            nn.GELU(),
+        )
+        cells = hidden * math.ceil(grid / 4) ** 2
+        self.out = nn.Linear(cells, slot_size)
+        nn.init.zeros_(self.out.weight)  # starts as "no code": a warm start is unchanged
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, attn: torch.Tensor) -> torch.Tensor:
+        # attn [B, K, N] (sums to one over K) -> codes [B, K, D]
+        b = attn.shape[0]
+        grid = rearrange(attn, "b k (h w) -> (b k) 1 h w", h=self.grid)
+        return rearrange(self.out(self.conv(grid).flatten(1)), "(b k) d -> b k d", b=b)
+
+
 class Slate(nn.Module):
     def __init__(self, cfg: SlateConfig):
         super().__init__()
@@ -90,6 +119,7 @@ class Slate(nn.Module):
             TokenContext(d, cfg.slot_encoder_convs, cfg.grid) if cfg.slot_encoder_convs else None
         )
         self.slot_attn = SlotAttention(cfg, d)
+        self.mask_code = MaskCode(cfg.grid, cfg.slot_size) if cfg.slot_mask_code else None
         self.slot_proj = nn.Linear(cfg.slot_size, d)
         self.decoder = TransformerDecoder(cfg)
         self.mixture = MixtureDecoder(cfg) if cfg.mixture_weight > 0 else None
@@ -114,7 +144,10 @@ class Slate(nn.Module):
         if self.context is not None:
             x = self.context(x)  # [B, N, d], each token with its 3x3 (or wider) neighbourhood
         x = self.slot_input(x)
-        return self.slot_attn(x, self.cfg.num_slots, generator)
+        slots, attn = self.slot_attn(x, self.cfg.num_slots, generator)
+        if self.mask_code is not None:
+            slots = slots + self.mask_code(attn)
+        return slots, attn
 
     def token_loss(
         self, tokens: torch.Tensor, generator: torch.Generator | None = None

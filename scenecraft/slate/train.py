@@ -192,15 +192,18 @@ class Trainer:
         adds_context = theirs["slot_encoder_convs"] == 0 < ours["slot_encoder_convs"]
         if adds_context:
             theirs["slot_encoder_convs"] = ours["slot_encoder_convs"]
+        adds_code = ours["slot_mask_code"] and not theirs["slot_mask_code"]  # starts as no code
+        if adds_code:
+            theirs["slot_mask_code"] = True
         if theirs["mixture_weight"] > 0 and ours["mixture_weight"] > 0:
             theirs["mixture_weight"] = ours["mixture_weight"]  # a loss weight: same weights
         if theirs != ours:
             diff = ", ".join(f"{k} {theirs[k]} vs {ours[k]}" for k in ours if theirs[k] != ours[k])
             raise ValueError(f"{source} was trained with another model config ({diff})")
         missing, _ = self.model.load_state_dict(
-            load_file(source / "model.safetensors"), strict=not adds_context
+            load_file(source / "model.safetensors"), strict=not (adds_context or adds_code)
         )
-        if any(not k.startswith("context.") for k in missing):
+        if any(not k.startswith(("context.", "mask_code.")) for k in missing):
             raise ValueError(f"{source} lacks {', '.join(missing[:5])}")
         history = [json.loads(x) for x in (source / LOG).read_text().splitlines() if x.strip()]
         last = history[-1]
@@ -230,8 +233,8 @@ class Trainer:
             raise ValueError(
                 f"{source} does not fit this config's slot model: {', '.join(wrong[:5])}"
             )
-        # a token context the source lacks starts as the identity (zero-initialised residuals)
-        fresh = (*skipped, "context.")
+        # a token context or mask code the source lacks starts as the identity (zero-initialised)
+        fresh = (*skipped, "context.", "mask_code.")
         missing = sorted(k for k in ours if not k.startswith(fresh) and k not in take)
         if missing:
             raise ValueError(f"{source} lacks {', '.join(missing[:5])}")

@@ -169,3 +169,29 @@ def test_the_token_context_starts_as_the_identity_and_then_mixes_only_neighbours
     model = Slate(replace(tiny, slot_encoder_convs=2)).eval()
     out = model.reconstruct(torch.rand(2, 3, 16, 16))
     assert out["slots"].shape == (2, 3, 16) and len(model.context.convs) == 2
+
+
+def test_the_mask_code_starts_as_nothing_and_then_writes_the_masks_shape_into_the_slot(tiny):
+    from dataclasses import replace
+
+    from scenecraft.slate.model import MaskCode
+
+    code = MaskCode(grid=4, slot_size=8)
+    attn = torch.rand(2, 3, 16).softmax(1)
+    assert not code(attn).any()  # zero-initialised: a warm start is unchanged
+    torch.nn.init.normal_(code.out.weight)
+    a, b = attn.clone(), attn.clone()
+    b[0, 1], b[0, 2] = attn[0, 2], attn[0, 1]  # two slots swap regions: their codes swap
+    ca, cb = code(a), code(b)
+    torch.testing.assert_close(cb[0, 1], ca[0, 2])
+    torch.testing.assert_close(cb[1], ca[1])
+    model = Slate(replace(tiny, slot_mask_code=True)).eval()
+    plain = Slate(tiny).eval()
+    plain.load_state_dict(model.state_dict(), strict=False)
+    image, g = torch.rand(2, 3, 16, 16), 0
+    out = model.reconstruct(image, torch.Generator().manual_seed(g))
+    ref = plain.reconstruct(image, torch.Generator().manual_seed(g))
+    torch.testing.assert_close(out["slots"], ref["slots"])  # no code yet: the same slots
+    loss = model.token_loss(model.dvae.tokens(image))["loss"]
+    loss.backward()
+    assert model.mask_code.out.weight.grad.abs().sum() > 0  # the code learns from the decoders

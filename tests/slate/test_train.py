@@ -138,6 +138,14 @@ def test_a_warm_start_takes_the_slot_model_but_not_the_dvae_or_token_layers(tiny
     assert torch.equal(got["slot_attn.to_q.weight"], first["slot_attn.to_q.weight"])
     assert torch.equal(got["dvae.encoder.0.weight"], dvae["dvae.encoder.0.weight"])
     assert not got["context.convs.0.weight"].any()
+    # so is a mask code, with the slot model warm-started and with a whole checkpoint continued
+    coded = replace(tiny, slot_mask_code=True)
+    train(replace(spec, out=tmp_path / "coded", config=coded))
+    got = load_file(tmp_path / "coded" / "model.safetensors")
+    assert torch.equal(got["slot_attn.to_q.weight"], first["slot_attn.to_q.weight"])
+    assert not got["mask_code.out.weight"].any()
+    cont = replace(spec, out=tmp_path / "coded2", config=coded, warm_start=None, steps=2)
+    assert train(replace(cont, init_from=tmp_path / "first"))["step"] == 2
 
 
 def test_a_warm_start_from_a_folder_without_weights_is_refused_naming_the_option(tiny, tmp_path):
