@@ -42,11 +42,15 @@ pids="$!"
 # 0.859 of objects (shipped: 0.525) but its tokens so hard to predict that the slot model
 # redrew fewer (README, SLATE). Two 3x3 convolutions over the token grid before Slot Attention:
 # the shipped slots hold colour (a linear probe reads 0.994) but hardly shape (0.289), and a
-# shape written in the arrangement of context-dVAE tokens needs them. A usage weight of 1 (not
-# measured yet): without the term the same dVAE once collapsed to perplexity 2.2 late in its tau
-# schedule, with 10 its tokens were too hard to predict. SLATE_FLAGS overrides.
+# shape written in the arrangement of context-dVAE tokens needs them. A usage weight of 1: on
+# the CPU (session 6) it read back 0.828 at perplexity 98 after two collapses it came back from
+# or was rolled back from (the slot stage starts from the dVAE checkpoint with the lowest
+# hard-token MSE); without the term the same dVAE once collapsed to perplexity 2.2, with 10 its
+# tokens were too hard to predict. The slot mask code: C -> D on the CPU doubled composition
+# (0.060 -> 0.115). SLATE_FLAGS overrides.
 slate_flags=${SLATE_FLAGS:-"--set tau_steps=7000 --set dvae_encoder_blocks=2 \
   --set dvae_decoder_blocks=3 --set dvae_usage_weight=1 --set slot_encoder_convs=2 \
+  --set slot_mask_code=true \
   --set slot_iters_eval=7"}
 $cli train slate --out $RUNS/slate-b --preset ship --set batch_size=64 $slate_flags \
   --steps 200000 --train-images 20000 --seed 0 --device $DEVICE --checkpoint-every 60 \
