@@ -47,7 +47,8 @@ pids="$!"
 # or was rolled back from (the slot stage starts from the dVAE checkpoint with the lowest
 # hard-token MSE); without the term the same dVAE once collapsed to perplexity 2.2, with 10 its
 # tokens were too hard to predict. The slot mask code: C -> D on the CPU doubled composition
-# (0.060 -> 0.115). SLATE_FLAGS overrides.
+# (0.060 -> 0.115), but a control with the same steps and no code did as well (README); it is
+# kept as harmless, not as a proven gain. SLATE_FLAGS overrides.
 slate_flags=${SLATE_FLAGS:-"--set tau_steps=7000 --set dvae_encoder_blocks=2 \
   --set dvae_decoder_blocks=3 --set dvae_usage_weight=1 --set slot_encoder_convs=2 \
   --set slot_mask_code=true \
