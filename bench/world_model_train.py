@@ -28,18 +28,11 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from scenecraft.models.world_model.architecture import (
-    WorldModelConfig,
-    build_scheduler,
-    build_text_encoder,
-    build_tokenizer,
-    build_unet,
-)
+from scenecraft.models.world_model.architecture import WorldModelConfig
 from scenecraft.models.world_model.data import training_scene
 from scenecraft.models.world_model.train import (
-    _EMA,
     TrainConfig,
-    _open_gates,
+    fresh_unet_stage,
     make_batch,
     unet_step,
 )
@@ -51,26 +44,18 @@ def bench(
     """Median seconds of one UNet training step at ``batch``, fresh models set up as
     ``train_unet`` sets them up, over ``repeat`` steps after a warm-up."""
     tc = replace(TrainConfig(), batch=batch)
-    torch.manual_seed(tc.seed)
-    tokenizer = build_tokenizer(cfg.max_tokens)
-    text_encoder = build_text_encoder(cfg, tokenizer).to(device)
-    unet = build_unet(cfg).to(device)
-    scheduler = build_scheduler()
-    _open_gates(unet, tc.gate_init)
-    params = [*unet.parameters(), *text_encoder.parameters()]
-    opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=0.01)
-    ema = _EMA(params)
+    m = fresh_unet_stage(cfg, tc, device)
     pool = [training_scene(i) for i in range(scenes)]
-    side = cfg.image_size // 2 ** (len(cfg.vae_channels) - 1)
+    side = m.unet.config.sample_size  # the latent grid the UNet was built for
     latents = torch.randn(scenes, cfg.latent_channels, side, side).half()  # as the cache holds them
     steps, builds, grounded = [], [], []
     for step in range(1 + repeat):
         t0 = time.perf_counter()
-        b = make_batch(pool, tokenizer, tc, step)
+        b = make_batch(pool, m.tokenizer, tc, step)
         t1 = time.perf_counter()
         z0 = latents[b["idx"]].float().to(device)  # [B, C, h, w]
         loss = unet_step(
-            unet, text_encoder, scheduler, opt, ema, b, z0, cfg, tc, tc.lr, tc.ema_decay
+            m.unet, m.text_encoder, m.scheduler, m.opt, m.ema, b, z0, cfg, tc, tc.lr, tc.ema_decay
         )
         loss.item()  # waits for the device, as the training loop's logging does
         t2 = time.perf_counter()

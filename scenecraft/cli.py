@@ -426,12 +426,13 @@ def eval_slate(
     """FG-ARI, reconstruction MSE and composition success of a SLATE checkpoint."""
     from scenecraft.eval.slate import main
     from scenecraft.settings import get_settings
+    from scenecraft.slate.compose import DECODERS
 
     if split not in ("heldout", "val"):
         console.print(f"[red]--split must be heldout or val, not {split!r}[/red]")
         raise typer.Exit(2)
-    if decoder not in ("transformer", "mixture"):
-        console.print(f"[red]--decoder must be transformer or mixture, not {decoder!r}[/red]")
+    if decoder not in DECODERS:
+        console.print(f"[red]--decoder must be one of {', '.join(DECODERS)}, not {decoder!r}[/red]")
         raise typer.Exit(2)
     if out is None:
         suffix = ("_dvae" if dvae_only else "") + ("_val" if split == "val" else "")

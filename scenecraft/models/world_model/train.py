@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -609,6 +610,33 @@ def _open_gates(unet, value: float) -> None:
             m.alpha_dense.fill_(value)
 
 
+@dataclass
+class UnetStage:
+    """What the UNet stage trains, freshly built: models, their parameters, optimiser, EMA."""
+
+    tokenizer: Any
+    text_encoder: Any
+    unet: Any
+    scheduler: Any
+    params: list[torch.nn.Parameter]
+    opt: torch.optim.Optimizer
+    ema: _EMA
+
+
+def fresh_unet_stage(cfg: WorldModelConfig, tc: TrainConfig, device: str) -> UnetStage:
+    """The UNet stage's start from ``tc.seed`` (``bench/`` times steps from the same start):
+    text encoder and UNet with their GLIGEN gates opened to ``tc.gate_init``, AdamW over both,
+    an EMA of both. Resumed and adopted runs then load their own weights over these."""
+    torch.manual_seed(tc.seed)
+    tokenizer = build_tokenizer(cfg.max_tokens)
+    text_encoder = build_text_encoder(cfg, tokenizer).to(device)
+    unet = build_unet(cfg).to(device)
+    _open_gates(unet, tc.gate_init)
+    params = [*unet.parameters(), *text_encoder.parameters()]
+    opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=0.01)
+    return UnetStage(tokenizer, text_encoder, unet, build_scheduler(), params, opt, _EMA(params))
+
+
 def unet_step(
     unet,
     text_encoder,
@@ -678,19 +706,18 @@ def train_unet(
     """Train to ``tc.unet_steps`` or until ``deadline`` (``time.monotonic()``), then checkpoint."""
     from diffusers import AutoencoderKL
 
-    torch.manual_seed(tc.seed)
-    tokenizer = build_tokenizer(cfg.max_tokens)
-    text_encoder = build_text_encoder(cfg, tokenizer).to(device)
-    unet = build_unet(cfg).to(device)
-    scheduler = build_scheduler()
+    fresh = fresh_unet_stage(cfg, tc, device)
+    tokenizer, text_encoder, unet, scheduler = (
+        fresh.tokenizer,
+        fresh.text_encoder,
+        fresh.unet,
+        fresh.scheduler,
+    )
+    params, opt, ema = fresh.params, fresh.opt, fresh.ema
     vae = AutoencoderKL.from_pretrained(out / "vae").to(device).eval()
     data = torch.load(out / "latents.pt", weights_only=False)
     latents = torch.cat(data["latents"])  # [N, 4, h, w] float16
     scenes = [Scene.from_dict(d) for d in data["scenes"]]
-    _open_gates(unet, tc.gate_init)  # a fresh start; resumed and adopted runs load theirs
-    params = [*unet.parameters(), *text_encoder.parameters()]
-    opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=0.01)
-    ema = _EMA(params)
     step, wall, warm_from = 0, 0.0, 0
     state_path = out / "unet_state.pt"
     if state_path.exists():
