@@ -34,6 +34,26 @@ def test_every_grammar_word_is_one_token_and_reloads_offline(tmp_path):
     assert len(set(ids[1:-1])) > 1
 
 
+def test_the_tokenizer_is_the_same_in_every_build_and_process(tmp_path):
+    # training, a resumed run and the export each build it: the ids must not move between them
+    # (the `tokenizers` trainer gave "a", "in" and "no" new ids in every build)
+    import subprocess
+    import sys
+
+    build_tokenizer(32).save_pretrained(tmp_path / "here")
+    code = (
+        "import sys; from scenecraft.models.world_model.architecture import build_tokenizer; "
+        "build_tokenizer(32).save_pretrained(sys.argv[1])"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "there")], check=True)
+    for name in ("tokenizer.json", "tokenizer_config.json"):  # vocabulary and merges
+        here, there = (tmp_path / d / name for d in ("here", "there"))
+        assert here.read_text() == there.read_text(), name
+    a, b = build_tokenizer(32), build_tokenizer(32)
+    words = " ".join(vocabulary_words())
+    assert a(words).input_ids == b(words).input_ids
+
+
 def test_training_scenes_are_seeded_and_captioned_with_every_box():
     a, b = training_scene(7), training_scene(7)
     assert a.to_dict() == b.to_dict()

@@ -6,12 +6,14 @@ Every part is a stock diffusers / transformers class, so the trained folder load
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 from scenecraft.world.grammar import (
     BACKGROUNDS,
@@ -65,29 +67,57 @@ def vocabulary_words() -> list[str]:
     return sorted(words)
 
 
-def build_tokenizer(max_tokens: int) -> CLIPTokenizer:
-    """A CLIP BPE tokenizer whose merges make every ShapesWorld word one token.
+SUFFIX = "</w>"  # CLIP's end-of-word mark on a word's last symbol
 
-    The BPE is trained with the same normaliser and byte-level pre-tokeniser CLIPTokenizer uses,
-    over the grammar's words plus every single character (so unknown words still tokenise).
+
+def _merge(symbols: list[str], pair: tuple[str, str]) -> list[str]:
+    out, i = [], 0
+    while i < len(symbols):
+        if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == pair:
+            out.append(symbols[i] + symbols[i + 1])
+            i += 2
+        else:
+            out.append(symbols[i])
+            i += 1
+    return out
+
+
+def bpe_merges(words: list[str]) -> list[tuple[str, str]]:
+    """Classic BPE (Sennrich et al. 2016) over ``words`` (byte-level symbols), each counted once:
+    merge the most frequent adjacent pair, ties broken by the pair itself, until every word is
+    one symbol. Applying the merges in this order, as CLIPTokenizer does, turns each word back
+    into one token.
+
+    Written out because the ``tokenizers`` trainer breaks ties through hash maps seeded anew in
+    every call: two builds gave "a", "in" and "no" different ids, so a run that rebuilt its
+    tokenizer (resume, export) fed its text encoder the wrong ids for them.
     """
-    bpe = Tokenizer(models.BPE(unk_token=EOS, end_of_word_suffix="</w>"))
-    bpe.normalizer = normalizers.Lowercase()
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    trainer = trainers.BpeTrainer(
-        vocab_size=4096,
-        min_frequency=1,
-        special_tokens=[BOS, EOS],
-        initial_alphabet=alphabet,
-        end_of_word_suffix="</w>",
-        show_progress=False,
+    seqs = [[*w[:-1], w[-1] + SUFFIX] for w in words]
+    merges: list[tuple[str, str]] = []
+    while True:
+        counts = Counter(pair for s in seqs for pair in itertools.pairwise(s))
+        if not counts:
+            return merges
+        best = min(counts, key=lambda pair: (-counts[pair], pair))
+        merges.append(best)
+        seqs = [_merge(s, best) if len(s) > 1 else s for s in seqs]
+
+
+def build_tokenizer(max_tokens: int) -> CLIPTokenizer:
+    """A CLIP BPE tokenizer whose merges make every ShapesWorld word one token; the same
+    vocabulary and merges in every build.
+
+    Its alphabet is CLIP's: every byte as a symbol, alone and with the end-of-word mark, so
+    any text tokenises (unknown words fall back to pieces)."""
+    byte_chars = list(bytes_to_unicode().values())  # byte order
+    unicode_of = bytes_to_unicode()
+    words = ["".join(unicode_of[b] for b in w.encode()) for w in vocabulary_words()]
+    merges = bpe_merges(words)
+    tokens = [BOS, EOS, *byte_chars, *(c + SUFFIX for c in byte_chars)]
+    tokens += list(dict.fromkeys(a + b for a, b in merges))
+    return CLIPTokenizer(
+        vocab={t: i for i, t in enumerate(tokens)}, merges=merges, model_max_length=max_tokens
     )
-    corpus = vocabulary_words() + [c for c in alphabet if c.isprintable()] + list("0123456789,.#")
-    bpe.train_from_iterator(corpus, trainer)
-    model = json.loads(bpe.to_str())["model"]
-    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
-    return CLIPTokenizer(vocab=model["vocab"], merges=merges, model_max_length=max_tokens)
 
 
 def build_text_encoder(cfg: WorldModelConfig, tokenizer: CLIPTokenizer) -> CLIPTextModel:
