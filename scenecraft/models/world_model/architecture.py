@@ -109,8 +109,8 @@ def build_tokenizer(max_tokens: int) -> CLIPTokenizer:
 
     Its alphabet is CLIP's: every byte as a symbol, alone and with the end-of-word mark, so
     any text tokenises (unknown words fall back to pieces)."""
-    byte_chars = list(bytes_to_unicode().values())  # byte order
     unicode_of = bytes_to_unicode()
+    byte_chars = list(unicode_of.values())  # byte order
     words = ["".join(unicode_of[b] for b in w.encode()) for w in vocabulary_words()]
     merges = bpe_merges(words)
     tokens = [BOS, EOS, *byte_chars, *(c + SUFFIX for c in byte_chars)]
