@@ -114,8 +114,8 @@ class OwlV2Detector:
         dets = []
         for k in keep.tolist():
             x0, y0, x1, y1 = xyxy[k].tolist()
-            if x1 <= x0 or y1 <= y0:
-                continue
+            if (x1 - x0) * w < 1 or (y1 - y0) * h < 1:
+                continue  # under a pixel once clamped: a box (almost) all in the padding or off
             label = queries[int(query[k])][1]
             dets.append(Detection(label, [x0, y0, x1 - x0, y1 - y0], float(s[k])))
         return dets

@@ -12,7 +12,6 @@ import pytest
 from scenecraft.errors import ModelNotFound
 from scenecraft.models.detect import OwlV2Detector, ShapesDetector, load_detector
 from scenecraft.models.segment import SamSegmenter, ShapesSegmenter, load_segmenter
-from scenecraft.models.world_model.architecture import build_tokenizer
 from scenecraft.world.render import render_scene
 from scenecraft.world.scene import Scene, ShapeObject
 
@@ -26,91 +25,6 @@ def scene() -> tuple[Scene, np.ndarray]:
         ]
     )
     return s, render_scene(s, 128).image
-
-
-@pytest.fixture(scope="module")
-def tiny_owl(tmp_path_factory):
-    from transformers import (
-        Owlv2Config,
-        Owlv2ForObjectDetection,
-        Owlv2ImageProcessor,
-        Owlv2Processor,
-    )
-
-    tok = build_tokenizer(16)
-    text = dict(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        max_position_embeddings=16,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    vision = dict(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        image_size=64,
-        patch_size=16,
-    )
-    cfg = Owlv2Config(text_config=text, vision_config=vision, projection_dim=32)
-    path = tmp_path_factory.mktemp("owlv2")
-    Owlv2ForObjectDetection(cfg).save_pretrained(path)
-    proc = Owlv2Processor(
-        image_processor=Owlv2ImageProcessor(size={"height": 64, "width": 64}), tokenizer=tok
-    )
-    proc.save_pretrained(path)
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def tiny_sam(tmp_path_factory):
-    from transformers import SamConfig, SamImageProcessor, SamModel, SamProcessor
-    from transformers.models.sam.configuration_sam import (
-        SamMaskDecoderConfig,
-        SamPromptEncoderConfig,
-        SamVisionConfig,
-    )
-
-    cfg = SamConfig(
-        vision_config=SamVisionConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            image_size=64,
-            patch_size=16,
-            output_channels=16,
-            global_attn_indexes=[0],
-            mlp_dim=64,
-            num_pos_feats=8,
-        ),
-        prompt_encoder_config=SamPromptEncoderConfig(
-            hidden_size=16, image_size=64, patch_size=16, mask_input_channels=4
-        ),
-        mask_decoder_config=SamMaskDecoderConfig(
-            hidden_size=16,
-            mlp_dim=32,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            iou_head_hidden_dim=16,
-        ),
-    )
-    path = tmp_path_factory.mktemp("sam")
-    SamModel(cfg).save_pretrained(path)
-    SamProcessor(
-        image_processor=SamImageProcessor(
-            size={"longest_edge": 64},
-            pad_size={"height": 64, "width": 64},
-            mask_size={"longest_edge": 16},
-            mask_pad_size={"height": 16, "width": 16},
-        )
-    ).save_pretrained(path)
-    return str(path)
 
 
 def test_shapes_detector_keeps_only_what_is_asked(scene):
@@ -174,6 +88,24 @@ def test_owlv2_queries_thresholds_nms_and_box_axes(tiny_owl):
         ("circle", 0.5, [0.65, 0.3, 0.1, 0.2]),  # 0.5 passes the noun threshold ...
         ("red circle", 0.9, [0.15, 0.3, 0.2, 0.4]),  # ... the 0.7 duplicate is suppressed
     ]  # ... and 0.5 fails the attribute threshold; y is stretched by the 2:1 padding
+
+
+def test_owlv2_drops_boxes_that_clamp_to_under_a_pixel(tiny_owl):
+    import torch
+
+    det = load_detector("owlv2", tiny_owl, cache={})
+    probs = torch.tensor([[0.9], [0.9], [0.9]])
+    boxes = torch.tensor(  # cx, cy, w, h in the padded square; the image is its top half
+        [
+            [0.25, 0.25, 0.2, 0.2],  # inside
+            [0.75, 0.55, 0.2, 0.1001],  # reaches 0.0001 into the image: a 0.006 px sliver
+            [0.75, 0.80, 0.2, 0.2],  # all in the padding
+        ]
+    )
+    out = type("Out", (), {"logits": torch.logit(probs)[None], "pred_boxes": boxes[None]})
+    det.model = lambda **inputs: out
+    found = det(np.zeros((64, 128, 3), np.uint8), ["circle"])
+    assert [[round(v, 3) for v in d.box] for d in found] == [[0.15, 0.3, 0.2, 0.4]]
 
 
 def test_sam_masks_per_box_at_image_size_and_dilated(tiny_sam, scene):
