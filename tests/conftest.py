@@ -31,3 +31,92 @@ def world_model(tiny_sd, monkeypatch) -> Path:
     get_settings.cache_clear()
     yield tiny_sd
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def tiny_owl(tmp_path_factory) -> str:
+    """A tiny random OWLv2 checkpoint (the world model's tokenizer), saved for offline loading."""
+    from transformers import (
+        Owlv2Config,
+        Owlv2ForObjectDetection,
+        Owlv2ImageProcessor,
+        Owlv2Processor,
+    )
+
+    from scenecraft.models.world_model.architecture import build_tokenizer
+
+    tok = build_tokenizer(16)
+    text = dict(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=16,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    vision = dict(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=64,
+        patch_size=16,
+    )
+    cfg = Owlv2Config(text_config=text, vision_config=vision, projection_dim=32)
+    path = tmp_path_factory.mktemp("owlv2")
+    Owlv2ForObjectDetection(cfg).save_pretrained(path)
+    proc = Owlv2Processor(
+        image_processor=Owlv2ImageProcessor(size={"height": 64, "width": 64}), tokenizer=tok
+    )
+    proc.save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_sam(tmp_path_factory) -> str:
+    """A tiny random SAM checkpoint for 64 px inputs, saved for offline loading."""
+    from transformers import SamConfig, SamImageProcessor, SamModel, SamProcessor
+    from transformers.models.sam.configuration_sam import (
+        SamMaskDecoderConfig,
+        SamPromptEncoderConfig,
+        SamVisionConfig,
+    )
+
+    cfg = SamConfig(
+        vision_config=SamVisionConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=64,
+            patch_size=16,
+            output_channels=16,
+            global_attn_indexes=[0],
+            mlp_dim=64,
+            num_pos_feats=8,
+        ),
+        prompt_encoder_config=SamPromptEncoderConfig(
+            hidden_size=16, image_size=64, patch_size=16, mask_input_channels=4
+        ),
+        mask_decoder_config=SamMaskDecoderConfig(
+            hidden_size=16,
+            mlp_dim=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            iou_head_hidden_dim=16,
+        ),
+    )
+    path = tmp_path_factory.mktemp("sam")
+    SamModel(cfg).save_pretrained(path)
+    SamProcessor(
+        image_processor=SamImageProcessor(
+            size={"longest_edge": 64},
+            pad_size={"height": 64, "width": 64},
+            mask_size={"longest_edge": 16},
+            mask_pad_size={"height": 16, "width": 16},
+        )
+    ).save_pretrained(path)
+    return str(path)

@@ -48,6 +48,45 @@ def test_generate_then_correct_runs_every_stage(world_model, tmp_path):
     assert result.metrics["rounds"] >= 1
 
 
+def test_the_loop_runs_on_tiny_sd_owlv2_and_sam(
+    world_model, tiny_owl, tiny_sam, monkeypatch, tmp_path
+):
+    # plumbing with the real-checkpoint backends: a random OWLv2 (thresholds at 0, so it finds
+    # things) and a random SAM that must cut the masks the latent operations work on
+    from scenecraft.models.detect import OwlV2Detector, load_detector
+    from scenecraft.models.segment import SamSegmenter
+    from scenecraft.settings import get_settings
+
+    monkeypatch.setenv("SCENECRAFT_DETECTOR_MODEL", tiny_owl)
+    monkeypatch.setenv("SCENECRAFT_SEGMENTER_MODEL", tiny_sam)
+    get_settings.cache_clear()
+    models: dict = {}
+    owl = load_detector("owlv2", tiny_owl, "cpu", models)  # the instance the job will reuse
+    owl.attr_threshold = owl.noun_threshold = 0.0
+    cut = []
+    sam_call = SamSegmenter.__call__
+    monkeypatch.setattr(
+        SamSegmenter,
+        "__call__",
+        lambda self, image, boxes: cut.append(len(boxes)) or sam_call(self, image, boxes),
+    )
+    params = {
+        "prompt": "a red circle",
+        "steps": 3,
+        "rounds": 1,
+        "detector": "owlv2",
+        "segmenter": "sam",
+    }
+    pipe, p = validate("sld", params)
+    ctx = make_context(LocalArtifactStore(tmp_path), 0, "cpu", models=models)
+    result = execute(pipe, p, ctx)
+    assert {"initial.png", "final.png", "round1.json", "round1_boxes.png"} <= set(result.artifacts)
+    assert isinstance(models[("detector", "owlv2", tiny_owl, "cpu")], OwlV2Detector)
+    assert isinstance(models[("segmenter", "sam", tiny_sam, "cpu")], SamSegmenter)
+    round1 = json.loads(ctx.artifacts.get("round1.json"))
+    assert round1["detections"] and cut and sum(cut) > 0  # OWLv2 found boxes, SAM cut them
+
+
 def test_an_image_that_already_satisfies_the_prompt_is_returned_unchanged(world_model, tmp_path):
     prompt = "two green hearts above a purple square"
     result, ctx, _ = run(
