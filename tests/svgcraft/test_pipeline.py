@@ -105,6 +105,27 @@ def test_runs_on_tiny_checkpoints_with_every_artifact(fixture, request, tmp_path
     assert result.metrics["paths"] >= 1 and result.metrics["svg_bytes"] == len(svg.encode())
 
 
+def test_runs_with_the_sam_segmenter(world_model, tiny_sam, tmp_path, monkeypatch):
+    # plumbing with a random SAM refining each object's mask (the reference's segmenter)
+    from scenecraft.models.segment import SamSegmenter
+
+    monkeypatch.setenv("SCENECRAFT_SEGMENTER", "sam")
+    monkeypatch.setenv("SCENECRAFT_SEGMENTER_MODEL", tiny_sam)
+    get_settings.cache_clear()
+    cut = []
+    sam_call = SamSegmenter.__call__
+    monkeypatch.setattr(
+        SamSegmenter,
+        "__call__",
+        lambda self, image, boxes: cut.append(len(boxes)) or sam_call(self, image, boxes),
+    )
+    result, ctx, _ = run({"prompt": PROMPT, **FAST}, tmp_path)
+    assert result.record["segmenter"] == "sam" and sum(cut) >= 2  # a mask per laid-out object
+    svg = ctx.artifacts.get("final.svg").decode()
+    assert sanitize_svg(svg) == svg
+    assert set(object_groups(svg)) <= {"background", "red-circle-1", "blue-star-1"}
+
+
 def test_no_layout_ablation_and_cancel(world_model, tmp_path):
     result, ctx, _ = run({"prompt": PROMPT, "layout": False, "paths": 6, **FAST}, tmp_path)
     assert "layout.json" not in result.artifacts and "box_latents.png" not in result.artifacts
