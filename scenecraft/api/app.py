@@ -16,6 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 import scenecraft
 from scenecraft.api.routers import artifacts, batches, events, jobs, ops
@@ -55,8 +58,21 @@ def create_app(service: Service | None = None) -> FastAPI:
     _add_error_handlers(app, service)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if STATIC.is_dir():
-        app.mount("/", StaticFiles(directory=STATIC, html=True), name="static")
+        app.router.routes.append(_Page("/", StaticFiles(directory=STATIC, html=True), name="page"))
     return app
+
+
+class _Page(Mount):
+    """The web page at ``/``, matched only where no API route matches the path.
+
+    A plain mount at ``/`` matches every path and method, so ``GET /v1/batches`` (POST only)
+    reached the static files and came back ``405 Allow: GET, HEAD``; as a partial match it is
+    tried after the routes, whose own 405 names the methods the path has.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        return (Match.PARTIAL if match is Match.FULL else match), child
 
 
 def _error(status: int, detail: str, errors: list | None = None, **headers: str) -> JSONResponse:
@@ -64,6 +80,14 @@ def _error(status: int, detail: str, errors: list | None = None, **headers: str)
 
 
 def _add_error_handlers(app: FastAPI, service: Service) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and (methods := _methods_of(request.app, request.scope)):
+            # Starlette names the methods of the first route that has the path; there may be more
+            headers["Allow"] = ", ".join(sorted(methods))
+        return _error(exc.status_code, str(exc.detail), **headers)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errs = field_errors(
@@ -97,6 +121,16 @@ def _add_error_handlers(app: FastAPI, service: Service) -> None:
 
     for exc_type in (redis.ConnectionError, redis.TimeoutError, kombu.exceptions.OperationalError):
         app.add_exception_handler(exc_type, _unavailable)
+
+
+def _methods_of(app: FastAPI, scope: Scope) -> set[str]:
+    """Every method some route answers at the scope's path (asked of the router, method by method:
+    FastAPI nests included routers, so the routes are not a flat list to read)."""
+    return {
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+        if any(r.matches({**scope, "method": method})[0] is Match.FULL for r in app.router.routes)
+    }
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

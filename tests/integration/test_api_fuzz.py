@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -44,3 +46,19 @@ def test_no_operation_answers_5xx(api):
     # the fuzzer queued valid jobs too; none of them should run in later tests
     with httpx.Client(base_url=api.url, headers=auth(KEY_FUZZ)) as c:
         cancel_all(c)
+
+
+def test_a_method_a_path_lacks_is_405_naming_the_methods_it_has(api):
+    # the web page is mounted at /: it must not answer for API paths (it said "Allow: GET, HEAD")
+    spec = httpx.get(f"{api.url}/openapi.json").json()
+    with httpx.Client(base_url=api.url, headers=auth(KEY_FUZZ)) as c:
+        for path, ops in spec["paths"].items():
+            documented = {m.upper() for m in ops}
+            url = re.sub(r"\{[^}]+\}", "0" * 32, path)
+            for method in sorted({"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"} - documented):
+                r = c.request(method, url)
+                assert r.status_code == 405, (method, path, r.status_code, r.text)
+                allow = {m.strip() for m in r.headers["allow"].split(",")} - {"HEAD"}
+                assert allow == documented, (method, path, r.headers["allow"])
+                assert set(r.json()) == {"detail", "errors"}, r.json()
+        assert c.get("/").headers["content-type"].startswith("text/html")  # the page still is
