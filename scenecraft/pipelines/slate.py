@@ -30,7 +30,9 @@ class SlateParams(Params):
     concepts: str | None = Field(None, description="compose: e.g. 'a blue star and a red circle'")
     image_b: ImageInput | None = Field(None, description="compose with swap: the slot donor")
     swap: list[tuple[int, int]] | None = Field(
-        None, description="compose: [slot of image, slot of image_b] pairs to exchange"
+        None,
+        min_length=1,
+        description="compose: [slot of image, slot of image_b] pairs to exchange",
     )
     candidates: int = Field(
         1,

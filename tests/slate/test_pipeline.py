@@ -94,6 +94,9 @@ def test_compose_params_name_what_is_missing():
     with pytest.raises(InvalidParams) as e:
         validate("slate", {"mode": "compose", "concepts": "a red circle", "candidates": 99})
     assert e.value.errors[0]["field"] == "params.candidates"
+    with pytest.raises(InvalidParams) as e:  # an empty swap is no swap: the schema says so too
+        validate("slate", {"mode": "compose", "swap": []})
+    assert e.value.errors[0]["field"] == "params.swap"
 
 
 def test_train_job_cancels_with_a_checkpoint_and_resumes(tmp_path, monkeypatch):

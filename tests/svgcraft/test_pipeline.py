@@ -61,7 +61,7 @@ def group_shapes(svg: str, group: ET.Element):
         ({"paths": 0}, "params.paths"),
         ({"paths": 100_000}, "params.paths"),
         ({"width": 4096}, "params.width"),
-        ({"height": 100}, "params"),  # not a multiple of the latent factor
+        ({"height": 100}, "params.height"),  # not a multiple of the latent factor
         ({"iters": 0}, "params.iters"),
     ],
 )
