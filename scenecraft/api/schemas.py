@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from functools import reduce
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from scenecraft.pipelines.base import Pipeline
+from scenecraft.pipelines.base import Pipeline, no_bool
 from scenecraft.worker.store import STATES, JobRecord
 
 StateName = Literal["queued", "running", "succeeded", "failed", "canceled"]
@@ -30,7 +30,7 @@ def job_create_type(pipes: dict[str, Pipeline]) -> Any:
             __config__=ConfigDict(extra="forbid", title=f"{name} job"),
             pipeline=(Literal[name], Field(description=p.description or name)),
             params=(p.params, ...),
-            priority=(int, PRIORITY),
+            priority=(Annotated[int, BeforeValidator(no_bool)], PRIORITY),
         )
         for name, p in pipes.items()
     ]

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import random
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from scenecraft.errors import Cancelled
 from scenecraft.pipelines.artifacts import ArtifactRef, ArtifactStore, JobArtifacts
@@ -27,6 +35,21 @@ def _limits():
     return get_settings().limits
 
 
+def _is_number(annotation: Any) -> bool:
+    """int or float (or an optional one), not bool: what JSON's true must not become."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = get_args(annotation)
+        return bool not in args and any(_is_number(a) for a in args)
+    return annotation in (int, float)
+
+
+def no_bool(value: Any, info: ValidationInfo) -> Any:
+    """Refuse true/false for a number (pydantic would read them as 1/0; the schema says number)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{info.field_name} is a number, not {str(value).lower()}")
+    return value
+
+
 class Params(BaseModel):
     """Base of every pipeline's params: unknown fields are errors; ``seed`` is always there."""
 
@@ -35,6 +58,13 @@ class Params(BaseModel):
     seed: int | None = Field(
         None, ge=0, le=MAX_SEED, description="random seed; chosen and recorded when omitted"
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_not_bools(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name and _is_number(cls.model_fields[info.field_name].annotation):
+            return no_bool(value, info)
+        return value
 
 
 def _limit_check(attr: str, unit: str = ""):

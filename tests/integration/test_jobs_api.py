@@ -74,6 +74,12 @@ def test_bad_params_name_the_field(client_a):
     assert fields == ["params.size"]
     assert "limit" in r.json()["errors"][0]["message"]
 
+    # JSON's true is not a number, though pydantic would read it as 1
+    bad = {"pipeline": "world.render", "params": {"prompt": "a red star", "size": True}}
+    r = client_a.post("/v1/jobs", json={**bad, "priority": False})
+    assert r.status_code == 422
+    assert sorted(e["field"] for e in r.json()["errors"]) == ["params.size", "priority"]
+
     r = client_a.post("/v1/jobs", json={"pipeline": "nope", "params": {}})
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "pipeline"
