@@ -20,6 +20,34 @@ def test_too_large_canvas_empty_prompt_and_unknown_field_are_named():
     assert "size 99999 px is larger than the limit 1024 px" in str(e.value)
 
 
+@pytest.mark.parametrize(
+    ("pipeline", "params", "field"),
+    [
+        ("world.render", {"prompt": "a red star", "size": True}, "params.size"),
+        ("svgcraft", {"prompt": "a red star", "guidance": False}, "params.guidance"),
+        ("svgcraft", {"prompt": "a red star", "seed": True}, "params.seed"),
+        ("svgcraft", {"prompt": "a red star", "layout": 1}, "params.layout"),
+        (
+            "vectorize",
+            {"image": {"scene": 1}, "opacity_modulation": "yes"},
+            "params.opacity_modulation",
+        ),
+    ],
+)
+def test_json_types_are_the_schemas(pipeline, params, field):
+    # pydantic alone reads true as 1 and 1 or "yes" as true; the published schema says otherwise
+    with pytest.raises(InvalidParams) as e:
+        validate(pipeline, params)
+    assert fields(e.value) == {field}
+
+
+def test_json_types_still_take_what_the_schema_allows():
+    _, p = validate("vectorize", {"image": {"scene": 1}, "opacity_modulation": None, "size": 64})
+    assert p.opacity_modulation is None and p.size == 64
+    _, p = validate("svgcraft", {"prompt": "a red star", "layout": False, "guidance": 2})
+    assert p.layout is False and p.guidance == 2.0
+
+
 def test_unknown_pipeline_lists_the_known_ones():
     with pytest.raises(UnknownPipeline) as e:
         validate("world.rendr", {})

@@ -35,18 +35,25 @@ def _limits():
     return get_settings().limits
 
 
-def _is_number(annotation: Any) -> bool:
-    """int or float (or an optional one), not bool: what JSON's true must not become."""
+def _json_type(annotation: Any) -> type | None:
+    """int, float or bool where the field is one of them (or an optional one), else None."""
     if get_origin(annotation) in (Union, types.UnionType):
-        args = get_args(annotation)
-        return bool not in args and any(_is_number(a) for a in args)
-    return annotation in (int, float)
+        kinds = {_json_type(a) for a in get_args(annotation)} - {None}
+        return kinds.pop() if len(kinds) == 1 else None
+    return annotation if annotation in (int, float, bool) else None
 
 
 def no_bool(value: Any, info: ValidationInfo) -> Any:
     """Refuse true/false for a number (pydantic would read them as 1/0; the schema says number)."""
     if isinstance(value, bool):
         raise ValueError(f"{info.field_name} is a number, not {str(value).lower()}")
+    return value
+
+
+def only_bool(value: Any, info: ValidationInfo) -> Any:
+    """Refuse 0/1/"yes" for a boolean (pydantic would read them as one; the schema says boolean)."""
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"{info.field_name} is true or false, not {value!r}")
     return value
 
 
@@ -61,10 +68,12 @@ class Params(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _numbers_are_not_bools(cls, value: Any, info: ValidationInfo) -> Any:
-        if info.field_name and _is_number(cls.model_fields[info.field_name].annotation):
-            return no_bool(value, info)
-        return value
+    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON's types as the schema gives them: no true for a number, no 1 for a boolean."""
+        kind = _json_type(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        if kind is bool:
+            return only_bool(value, info)
+        return no_bool(value, info) if kind in (int, float) else value
 
 
 def _limit_check(attr: str, unit: str = ""):

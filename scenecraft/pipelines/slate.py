@@ -175,8 +175,15 @@ def run(params: SlateParams, ctx: Context) -> Result:
     return reconstruct(params, ctx) if params.mode == "reconstruct" else compose(params, ctx)
 
 
+RUN_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
 class SlateTrainParams(Params):
-    run: str = Field("default", description="run name; submitting the same name resumes it")
+    run: str = Field(
+        "default",
+        description="run name; submitting the same name resumes it",
+        json_schema_extra={"pattern": RUN_NAME},  # checked below, with a message that says it
+    )
     preset: Literal["ship", "small", "reference"] = "ship"
     steps: int = Field(20000, ge=1, le=1_000_000, description="slot-attention + decoder steps")
     dvae_steps: int | None = Field(None, ge=0, le=1_000_000)
@@ -186,8 +193,8 @@ class SlateTrainParams(Params):
     @field_validator("run")
     @classmethod
     def _run(cls, v: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", v):
-            raise ValueError("run names are 1-64 letters, digits, '-' or '_'")
+        if not re.fullmatch(RUN_NAME, v):
+            raise ValueError("run names: 1-64 letters, digits, '-' or '_', a letter or digit first")
         return v
 
 
