@@ -10,6 +10,7 @@ import torch
 from scenecraft.errors import SVGError
 from scenecraft.vector import Circle, Scene, ShapeGroup, render
 from scenecraft.vector.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_ELEMENTS, sanitize_svg
+from scenecraft.vector.svg_path import parse_path
 from scenecraft.vector.svg_read import read_svg
 from scenecraft.vector.svg_write import to_svg
 
@@ -101,6 +102,32 @@ def test_path_data_is_compact():
 def test_bad_svg_raises_svgerror_naming_the_problem(bad, message):
     with pytest.raises(SVGError, match=message):
         read_svg(bad)
+
+
+@pytest.mark.parametrize(
+    ("d", "first_control"),
+    [
+        ("M0 0C10 0 20 10 20 20T40 40", (20, 20)),  # T after C: the current point
+        ("M0 0Q10 0 20 20S40 40 50 50", (20, 20)),  # S after Q: the current point
+        ("M0 0Q10 0 20 20T40 40", (30, 40)),  # T after Q: the reflection
+        ("M0 0C10 0 20 10 20 20S40 40 50 50", (20, 30)),  # S after C: the reflection
+        ("M0 0L10 0t10 10", (10, 0)),  # after a line: the current point
+    ],
+)
+def test_smooth_curves_reflect_only_after_their_own_kind(d, first_control):
+    # SVG 1.1 8.3.6-8.3.7; svgelements 1.9 alone reflects across kinds (T after C, S after Q)
+    sub = parse_path(d)[0]
+    assert sub.points[-1 - sub.num_control_points[-1]] == pytest.approx(first_control)
+
+
+def test_path_data_reads_arcs_packed_flags_and_subpaths():
+    subs = parse_path("M0 0a5 5 0 1010 10zl5 5m20 0h5v5z")
+    assert [s.closed for s in subs] == [True, False, True]
+    assert subs[0].num_control_points[:2] == [2, 2]  # a 270-degree arc: cubics of <= 90 degrees
+    assert subs[1].points == [(0.0, 0.0), (5.0, 5.0)]  # drawing after z starts where z ended
+    assert subs[2].points[0] == (25.0, 5.0)  # m after z is relative to the subpath's start
+    with pytest.raises(SVGError, match="too large"):
+        parse_path("M1e400 0L1 1")
 
 
 def test_recursive_use_does_not_hang_or_explode(monkeypatch):
