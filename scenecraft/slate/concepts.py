@@ -104,23 +104,16 @@ class ConceptLibrary:
 def kmeans(
     x: torch.Tensor, k: int, iters: int = 50, seed: int = 0, return_centres: bool = False
 ) -> torch.Tensor:
-    """Cluster rows of x [M, D] (k-means++ start, Lloyd steps); returns assignments [M], or the
-    centres [k, D] with ``return_centres``."""
-    g = torch.Generator().manual_seed(seed)
-    centres = x[torch.randint(len(x), (1,), generator=g)]
-    d2 = torch.cdist(x, centres)[:, 0] ** 2  # [M] squared distance to the nearest centre so far
-    for _ in range(1, k):
-        pick = torch.multinomial((d2 + 1e-12).cpu(), 1, generator=g)  # CPU generator, any device
-        new = x[pick.to(x.device)]  # [1, D]
-        centres = torch.cat([centres, new])
-        d2 = torch.minimum(d2, torch.cdist(x, new)[:, 0] ** 2)  # O(k) overall, not O(k^2)
-    for _ in range(iters):
-        assign = torch.cdist(x, centres).argmin(1)  # [M]
-        for c in range(k):
-            members = x[assign == c]
-            if len(members):
-                centres[c] = members.mean(0)
-    return centres if return_centres else torch.cdist(x, centres).argmin(1)
+    """Cluster rows of x [M, D] with scikit-learn's k-means (k-means++ start, at most ``iters``
+    Lloyd steps, one run from ``seed``); returns assignments [M], or the centres [k, D] with
+    ``return_centres``, on x's device."""
+    from sklearn.cluster import KMeans
+
+    fit = KMeans(n_clusters=k, init="k-means++", n_init=1, max_iter=iters, random_state=seed)
+    fit.fit(x.detach().cpu().float().numpy())
+    if return_centres:
+        return torch.from_numpy(fit.cluster_centers_).to(x.device, x.dtype)
+    return torch.from_numpy(fit.labels_.astype(np.int64)).to(x.device)
 
 
 def label_slots(
