@@ -27,6 +27,7 @@ def test_too_large_canvas_empty_prompt_and_unknown_field_are_named():
         ("svgcraft", {"prompt": "a red star", "guidance": False}, "params.guidance"),
         ("svgcraft", {"prompt": "a red star", "seed": True}, "params.seed"),
         ("svgcraft", {"prompt": "a red star", "layout": 1}, "params.layout"),
+        ("vectorize", {"image": {"scene": True}}, "params.image.scene"),
         (
             "vectorize",
             {"image": {"scene": 1}, "opacity_modulation": "yes"},

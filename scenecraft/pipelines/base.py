@@ -57,7 +57,20 @@ def only_bool(value: Any, info: ValidationInfo) -> Any:
     return value
 
 
-class Params(BaseModel):
+class JSONModel(BaseModel):
+    """A request body part whose fields take JSON's types as its schema gives them: no true for
+    a number, no 1 or "yes" for a boolean (pydantic's lax mode would read them so)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        kind = _json_type(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        if kind is bool:
+            return only_bool(value, info)
+        return no_bool(value, info) if kind in (int, float) else value
+
+
+class Params(JSONModel):
     """Base of every pipeline's params: unknown fields are errors; ``seed`` is always there."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -65,15 +78,6 @@ class Params(BaseModel):
     seed: int | None = Field(
         None, ge=0, le=MAX_SEED, description="random seed; chosen and recorded when omitted"
     )
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
-        """JSON's types as the schema gives them: no true for a number, no 1 for a boolean."""
-        kind = _json_type(cls.model_fields[info.field_name].annotation) if info.field_name else None
-        if kind is bool:
-            return only_bool(value, info)
-        return no_bool(value, info) if kind in (int, float) else value
 
 
 def _limit_check(attr: str, unit: str = ""):

@@ -7,15 +7,16 @@ import binascii
 import io
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from scenecraft.errors import InvalidParams
+from scenecraft.pipelines.base import JSONModel
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 ACCEPTED_MODES = ("RGB", "RGBA", "P", "L")
 
 
-class ImageInput(BaseModel):
+class ImageInput(JSONModel):
     """An input image: a held-out ShapesWorld scene by index, or a base64 PNG/JPEG."""
 
     model_config = ConfigDict(extra="forbid")
