@@ -33,6 +33,7 @@ from scenecraft.worker.config import get_service_settings
 from scenecraft.worker.store import QueueFull
 
 STATIC = Path(__file__).parent / "static"
+_UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's 400 for a body it cannot read
 
 
 def create_app(service: Service | None = None) -> FastAPI:
@@ -82,6 +83,9 @@ def _error(status: int, detail: str, errors: list | None = None, **headers: str)
 def _add_error_handlers(app: FastAPI, service: Service) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _UNPARSED_BODY:  # not UTF-8, or not JSON
+            why = "not valid JSON (or not UTF-8)"
+            return _error(422, f"invalid request: body: {why}", [{"field": "body", "message": why}])
         headers = dict(exc.headers or {})
         if exc.status_code == 405 and (methods := _methods_of(request.app, request.scope)):
             # Starlette names the methods of the first route that has the path; there may be more

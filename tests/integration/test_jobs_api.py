@@ -66,6 +66,16 @@ def test_missing_or_unknown_key_is_401(api):
         assert r.headers["www-authenticate"] == "Bearer"
 
 
+@pytest.mark.parametrize("body", [b'{"pipeline":', b"\xff*\x08[\x07p"])
+@pytest.mark.parametrize("path", ["/v1/jobs", "/v1/batches"])
+def test_a_body_that_is_not_json_is_422_naming_the_body(client_a, path, body):
+    headers = {"Content-Type": "application/json"}
+    r = client_a.post(path, content=body, headers=headers)
+    assert r.status_code == 422, r.text  # FastAPI said 400 (bytes) or field "12" (bad JSON)
+    assert [e["field"] for e in r.json()["errors"]] == ["body"]
+    assert "JSON" in r.json()["errors"][0]["message"]
+
+
 def test_bad_params_name_the_field(client_a):
     bad = {"pipeline": "world.render", "params": {"prompt": "a red star", "size": 100000}}
     r = client_a.post("/v1/jobs", json=bad)

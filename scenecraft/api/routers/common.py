@@ -37,6 +37,12 @@ def field_errors(errs: Iterable[dict[str, Any]], prefix: str = "") -> list[dict[
     tags = set(pipelines())
     out = []
     for e in errs:
+        if e["type"] == "json_invalid":  # FastAPI's: loc is ('body', character)
+            at = e["loc"][-1] if e["loc"] and isinstance(e["loc"][-1], int) else None
+            why = e.get("ctx", {}).get("error", e["msg"])
+            where = f" at character {at}" if at is not None else ""
+            out.append({"field": "body", "message": f"not valid JSON{where}: {why}"})
+            continue
         parts = [prefix] if prefix else []
         for p in e["loc"]:
             if isinstance(p, int) and parts:
