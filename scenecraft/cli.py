@@ -320,8 +320,15 @@ def train_world_model(
     vae_from: Path | None = typer.Option(
         None, "--vae-from", help="start from a finished VAE, e.g. scenecraft/assets/shapes-sd-vae"
     ),
+    set_: list[str] = typer.Option(
+        [],
+        "--set",
+        help="override a model or training field (JSON value): --set unet_channels=[32,64,128]",
+    ),
 ) -> None:
-    """Train the ShapesWorld world model (VAE, text encoder, GLIGEN UNet); exports <out>/model."""
+    """Train the ShapesWorld world model (VAE, text encoder, GLIGEN UNet); exports <out>/model.
+
+    --init-from scenecraft/assets/shapes-sd continues the shipped model (fresh optimiser)."""
     import sys
     from dataclasses import replace
 
@@ -349,11 +356,31 @@ def train_world_model(
             command="scenecraft " + " ".join(sys.argv[1:]),
             init_from=init_from,
             vae_from=vae_from,
+            overrides=set_,
         )
-    except (FileExistsError, FileNotFoundError) as e:
+    except (FileExistsError, FileNotFoundError, ValueError) as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
     print(model.resolve())
+
+
+@train_app.command("world-model-ship")
+def train_world_model_ship(
+    run: Path = typer.Argument(..., help="run folder with model/ (train world-model --out)"),
+    report: Path = typer.Option(..., "--report", help="eval world-model JSON of RUN/model"),
+    to: Path | None = typer.Option(None, "--to", help="default: scenecraft/assets/shapes-sd"),
+    label: str = typer.Option("", "--label", help="the history row's name (default: RUN)"),
+    force: bool = typer.Option(False, "--force", help="ship even if it measures no better"),
+) -> None:
+    """Ship a run's model (fp16) if it measures better than the shipped one; card + history."""
+    from scenecraft.models.world_model.ship import ship
+    from scenecraft.settings import ASSETS
+
+    try:
+        ship(run, report, to or ASSETS / "shapes-sd", label or run.name, force=force)
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
 
 
 @eval_app.command("world-model")
@@ -383,6 +410,41 @@ def eval_world_model(
         guidance=guidance,
         device=device,
     )
+
+
+@eval_app.command("world-model-bakeoff")
+def eval_world_model_bakeoff(
+    out_dir: Path = typer.Option(Path("runs/bakeoff"), "--runs", help="run folders"),
+    out: Path = typer.Option(Path("eval/results/world_model_bakeoff.json"), "--out", "-o"),
+    candidates: str = typer.Option(
+        "default,attn16,attn16-grounded", help="comma-separated candidate names"
+    ),
+    minutes: float = typer.Option(20.0, min=0.1, help="CPU minutes of training per candidate"),
+    every: float = typer.Option(5.0, min=0.05, help="judge every this many CPU minutes"),
+    latents: int = typer.Option(8000, min=8, help="training scenes in the shared latent cache"),
+    n_single: int = typer.Option(48, min=1, help="single-object prompts per judgement"),
+    n_grounded: int = typer.Option(16, min=1, help="grounded layouts per judgement"),
+    vae: Path | None = typer.Option(None, help="finished VAE (default: the shipped one)"),
+) -> None:
+    """World-model training recipes compared in equal CPU minutes (resumable): table, JSON, PNG."""
+    from scenecraft.eval.world_model_bakeoff import main
+    from scenecraft.settings import ASSETS
+
+    try:
+        main(
+            out_dir,
+            out,
+            [c.strip() for c in candidates.split(",") if c.strip()],
+            minutes,
+            every,
+            vae or ASSETS / "shapes-sd-vae",
+            n_latents=latents,
+            n_single=n_single,
+            n_grounded=n_grounded,
+        )
+    except ValueError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
 
 
 @eval_app.command("vae")

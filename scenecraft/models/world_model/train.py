@@ -82,6 +82,9 @@ class TrainConfig:
     vae_time_s: float = 0.0
     decoder_time_s: float = 0.0
     time_limit_s: float = 0.0
+    # training seconds of the UNet stage in all (its own step time, summed over resumes; evals
+    # and checkpoints not counted): a run stops here, so runs compared by CPU time stop alike
+    wall_limit_s: float = 0.0
     render_workers: int = 1  # processes rendering the image bank
     loader_workers: int = 0  # processes building UNet batches (captions, tokens, boxes)
     amp: bool = True  # bfloat16 autocast for the UNet on CUDA (ignored on the CPU)
@@ -733,7 +736,7 @@ def train_unet(
         from transformers import CLIPTextModel
 
         prior = json.loads((out / PRIOR).read_text())
-        model = Path(prior["source"]) / "model"
+        model = Path(prior.get("model") or Path(prior["source"]) / "model")
         unet.load_state_dict(type(unet).from_pretrained(model / "unet").state_dict())
         text_encoder.load_state_dict(
             CLIPTextModel.from_pretrained(model / "text_encoder").state_dict()
@@ -786,7 +789,11 @@ def train_unet(
     batches = iter(loader)
     with _progress() as bar:
         task = bar.add_task("UNet", total=tc.unet_steps, completed=step, info="")
-        while step < tc.unet_steps and (deadline is None or time.monotonic() < deadline):
+        while (
+            step < tc.unet_steps
+            and (deadline is None or time.monotonic() < deadline)
+            and (tc.wall_limit_s <= 0 or wall < tc.wall_limit_s)
+        ):
             t0 = time.monotonic()
             batch = next(batches)
             z0 = latents[batch["idx"]].float().to(device)  # [B, C, h, w]
@@ -816,6 +823,7 @@ def train_unet(
 
 
 PRIOR = "prior.json"
+SHIP_RECORD = "training.json"  # a shipped model's training record and history
 VAE_SOURCE = "vae_source.json"
 
 
@@ -846,36 +854,109 @@ def adopt_vae(source: Path, out: Path) -> None:
     (out / VAE_SOURCE).write_text(json.dumps({"source": str(source), **prov}, indent=1))
 
 
-def adopt(source: Path, out: Path) -> None:
-    """Continue in ``out`` a run trained elsewhere whose optimiser state did not travel (a leased
-    GPU returns only the exported model and the run's records).
+def _shipped(source: Path) -> bool:
+    """A shipped model folder (``scenecraft/assets/shapes-sd``), not a run folder."""
+    return (source / "model_index.json").exists()
 
-    ``source`` is that run's folder: ``model/`` (exported, EMA weights), ``config.json``,
-    ``evals.jsonl`` and ``log.jsonl``. Its VAE is taken as it is (the VAE stages are done), its
-    records are copied, and the UNet stage starts from its weights with a fresh optimiser and a
-    new warm-up; the model card lists both parts.
+
+def adopt(source: Path, out: Path) -> None:
+    """Continue in ``out`` a model trained elsewhere whose optimiser state did not travel.
+
+    ``source`` is either a shipped model (a diffusers folder with ``training.json``, as
+    ``ship`` writes it: how each session continues the model the repository carries) or a run
+    folder from elsewhere (a leased GPU returns only ``model/`` (EMA weights), ``config.json``,
+    ``evals.jsonl`` and ``log.jsonl``). Its VAE is taken as it is (the VAE stages are done),
+    and the UNet stage starts from its weights with a fresh optimiser and a new warm-up; the
+    model card lists both parts.
     """
     import shutil
 
     out.mkdir(parents=True, exist_ok=True)
     if (out / "unet_state.pt").exists() or (out / PRIOR).exists():
         return
-    _require(source, ("model/vae", "model/unet", "model/text_encoder", "config.json", "log.jsonl"))
-    shutil.copytree(source / "model" / "vae", out / "vae", dirs_exist_ok=True)
-    for name in ("evals.jsonl", "log.jsonl"):
-        shutil.copy(source / name, out / name)
-    src = json.loads((source / "config.json").read_text())
-    unet = [json.loads(x) for x in (source / "log.jsonl").read_text().splitlines()]
-    last = [r for r in unet if r["stage"] == "unet"][-1]
-    prior = {
-        "source": str(source.resolve()),
-        "command": src.get("command", ""),
-        "hardware": src.get("hardware", "unknown"),
-        "batch": src["train"]["batch"],
-        "steps": last["step"],
-        "wall": last["wall"],
-    }
+    if _shipped(source):
+        _require(source, ("vae", "unet", "text_encoder", SHIP_RECORD))
+        rec = json.loads((source / SHIP_RECORD).read_text())
+        shutil.copytree(source / "vae", out / "vae", dirs_exist_ok=True)
+        prior = {
+            "source": str(source.resolve()),
+            "model": str(source.resolve()),
+            **{k: rec[k] for k in ("command", "hardware", "batch", "steps", "wall")},
+            "samples": rec["samples"],
+            "model_config": rec["model"],
+            "overrides": rec.get("overrides", []),
+            "commands": rec.get("commands", []),
+            "history": rec.get("history", []),
+        }
+        _log(out, "evals.jsonl", {"stage": "vae_done", **rec.get("vae_check", {})})
+    else:
+        _require(
+            source, ("model/vae", "model/unet", "model/text_encoder", "config.json", "log.jsonl")
+        )
+        shutil.copytree(source / "model" / "vae", out / "vae", dirs_exist_ok=True)
+        for name in ("evals.jsonl", "log.jsonl"):
+            shutil.copy(source / name, out / name)
+        src = json.loads((source / "config.json").read_text())
+        unet = [json.loads(x) for x in (source / "log.jsonl").read_text().splitlines()]
+        last = [r for r in unet if r["stage"] == "unet"][-1]
+        prior = {
+            "source": str(source.resolve()),
+            "model": str((source / "model").resolve()),
+            "command": src.get("command", ""),
+            "hardware": src.get("hardware", "unknown"),
+            "batch": src["train"]["batch"],
+            "steps": last["step"],
+            "wall": last["wall"],
+            "samples": last["step"] * src["train"]["batch"],
+            "model_config": src["model"],
+            "overrides": src.get("overrides", []),
+            "history": [],
+        }
     (out / PRIOR).write_text(json.dumps(prior, indent=1))
+
+
+def model_config_from(d: dict) -> WorldModelConfig:
+    """A ``WorldModelConfig`` from its JSON form (lists back to tuples)."""
+    return WorldModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def with_overrides(
+    cfg: WorldModelConfig, tc: TrainConfig, items: list[str] | tuple[str, ...]
+) -> tuple[WorldModelConfig, TrainConfig]:
+    """``KEY=VALUE`` settings over the fields of the model (``WorldModelConfig``) and of its
+    training (``TrainConfig``); VALUE is JSON (``unet_channels=[32,64,64]``, ``p_plain=0.1``).
+    Raises ``ValueError`` naming the setting that is wrong."""
+    from dataclasses import asdict, fields, replace
+
+    model_f = {f.name: f for f in fields(WorldModelConfig)}
+    train_f = {f.name: f for f in fields(TrainConfig)}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or key not in model_f | train_f:
+            names = ", ".join(sorted(model_f | train_f))
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {names}")
+        current = (asdict(cfg) | asdict(tc))[key]
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw  # a bare word: a string
+        if isinstance(current, tuple):
+            ok = isinstance(value, list) and all(type(v) is type(current[0]) for v in value)
+            value = tuple(value) if ok else None
+        elif isinstance(current, bool):
+            value = value if isinstance(value, bool) else None
+        elif isinstance(current, float) and type(value) in (int, float):
+            value = float(value)
+        elif type(value) is not type(current):
+            value = None
+        if value is None:
+            raise ValueError(f"--set {item!r}: {key} takes a {type(current).__name__}")
+        if key in model_f:
+            cfg = replace(cfg, **{key: value})
+        else:
+            tc = replace(tc, **{key: value})
+    return cfg, tc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -995,12 +1076,15 @@ def train(
     command: str | None = None,
     init_from: Path | None = None,
     vae_from: Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
 ) -> Path:
     """Run every stage not yet done, then export ``<out>/model``.
 
     ``command`` (the command line that started this call) goes into the model card;
-    ``init_from`` adopts a run trained elsewhere (see ``adopt``); ``vae_from`` starts from a
-    finished VAE (see ``adopt_vae``).
+    ``init_from`` adopts a model trained elsewhere, e.g. the shipped one (see ``adopt``);
+    ``vae_from`` starts from a finished VAE (see ``adopt_vae``). ``overrides`` are ``KEY=VALUE``
+    settings (see ``with_overrides``); a resumed or adopted run keeps the settings it had and
+    the model it was built as, so only new settings need saying again.
     """
     out.mkdir(parents=True, exist_ok=True)
     started = any((out / n).exists() for n in ("vae_state.pt", "vae", "unet_state.pt"))
@@ -1010,8 +1094,14 @@ def train(
         adopt(init_from, out)
     if vae_from is not None:
         adopt_vae(vae_from, out)
-    cfg = config or WorldModelConfig()
-    tc = train_config or TrainConfig()
+    saved = _json_or_none(out / "config.json") if resume else None
+    prior = _json_or_none(out / PRIOR)
+    inherited = (saved or {}).get("overrides") or (prior or {}).get("overrides") or []
+    # one setting a field, the last said winning
+    settings = list({o.partition("=")[0].strip(): o for o in [*inherited, *overrides]}.values())
+    if config is None and (saved or prior):
+        config = model_config_from(saved["model"] if saved else prior["model_config"])
+    cfg, tc = with_overrides(config or WorldModelConfig(), train_config or TrainConfig(), settings)
     if steps is not None:
         tc = TrainConfig(**{**tc.__dict__, "unet_steps": steps})
     if latents is not None:
@@ -1019,14 +1109,17 @@ def train(
     if decoder_steps is not None:
         tc = TrainConfig(**{**tc.__dict__, "decoder_steps": decoder_steps})
     t_start = time.monotonic()
+    command = command or f"scenecraft train world-model --out {out}"
     (out / "config.json").write_text(
         json.dumps(
             {
                 "model": json.loads(cfg.to_json()),
                 "train": tc.__dict__,
+                "overrides": settings,
                 "device": device,
                 "hardware": _hardware(device),
-                "command": command or f"scenecraft train world-model --out {out}",
+                "command": command,
+                "commands": [*(saved or {}).get("commands", []), command],
             },
             indent=1,
         )

@@ -1,0 +1,176 @@
+"""Ship a trained world model into ``scenecraft/assets/shapes-sd``: fp16 safetensors, a training
+record that the next session continues from (``train world-model --init-from``), and a model card
+whose history table gains one row a session.
+
+A candidate replaces the shipped model only when it measures better on the same evaluation
+(``scenecraft eval world-model``): the mean of single-object accuracy and grounded recall.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from scenecraft.models.world_model.train import PRIOR, SHIP_RECORD, _json_or_none
+
+MAX_MB = 20.0  # the whole shipped folder; it is replaced every session, so it must stay small
+
+
+def score(report: dict) -> float:
+    """The figure a candidate must beat: mean of single-object accuracy and grounded recall."""
+    return (report["single_object"]["accuracy"] + report["grounded"]["object_recall_iou50"]) / 2
+
+
+def _row(report: dict, steps: int, samples: int, wall: float, label: str, command: str) -> dict:
+    return {
+        "date": dt.date.today().isoformat(),
+        "label": label,
+        "steps": steps,
+        "samples": samples,
+        "cpu_minutes": round(wall / 60, 1),
+        "single_object": report["single_object"]["accuracy"],
+        "grounded_recall": report["grounded"]["object_recall_iou50"],
+        "lmd_overall": report["lmd"]["overall"],
+        "inversion_psnr": report["inversion"]["psnr_mean"],
+        "command": command,
+    }
+
+
+def shipped_record(dest: Path) -> dict | None:
+    return _json_or_none(dest / SHIP_RECORD)
+
+
+def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = False) -> bool:
+    """Write ``run``'s exported model to ``dest`` if its report beats the shipped one's last row
+    (or ``force``). Returns whether it shipped."""
+    report = json.loads(report_path.read_text())
+    model = run / "model"
+    if Path(report["model"]).resolve() != model.resolve():
+        raise ValueError(f"{report_path} judged {report['model']}, not {model}")
+    old = shipped_record(dest)
+    if old and not force:
+        last = old["history"][-1]
+        old_score = (last["single_object"] + last["grounded_recall"]) / 2
+        if score(report) <= old_score:
+            print(f"not shipped: score {score(report):.3f} <= shipped {old_score:.3f}")
+            return False
+    cfg = json.loads((run / "config.json").read_text())
+    state = torch.load(run / "unet_state.pt", map_location="cpu", weights_only=False)
+    prior = _json_or_none(run / PRIOR) or {}
+    # samples: those before this run (prior) plus this run's own steps at its batch
+    own_steps = state["step"] - prior.get("steps", 0)
+    samples = prior.get("samples", 0) + own_steps * cfg["train"]["batch"]
+    history = [*prior.get("history", [])]
+    if old and not prior:  # a run that did not start from the shipped model: keep its history
+        history = [*old["history"]]
+    history.append(_row(report, state["step"], samples, state["wall"], label, cfg["command"]))
+    evals = [json.loads(x) for x in (run / "evals.jsonl").read_text().splitlines()]
+    vae_check = next((e for e in reversed(evals) if e["stage"] in ("vae_done", "decoder_done")), {})
+    record = {
+        "model": cfg["model"],
+        "train": cfg["train"],
+        "overrides": cfg.get("overrides", []),
+        "command": cfg["command"],
+        "commands": [*prior.get("commands", []), *cfg.get("commands", [cfg["command"]])],
+        "hardware": cfg.get("hardware", "unknown"),
+        "batch": cfg["train"]["batch"],
+        "seed": cfg["train"]["seed"],
+        "steps": state["step"],
+        "wall": state["wall"],
+        "samples": samples,
+        "vae_check": {k: v for k, v in vae_check.items() if k != "stage"},
+        "report": report,
+        "history": history,
+    }
+    from diffusers import StableDiffusionPipeline
+
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    pipe = StableDiffusionPipeline.from_pretrained(model, safety_checker=None)
+    pipe.to(torch.float16).save_pretrained(tmp)
+    (tmp / SHIP_RECORD).write_text(json.dumps(record, indent=1))
+    (tmp / "README.md").write_text(card(record))
+    size = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file()) / 2**20
+    if size > MAX_MB:
+        shutil.rmtree(tmp)
+        raise ValueError(f"the model is {size:.1f} MB; the shipped folder must stay under {MAX_MB}")
+    old_dir = dest.with_name(dest.name + ".old")
+    shutil.rmtree(old_dir, ignore_errors=True)
+    if dest.exists():
+        os.replace(dest, old_dir)
+    os.replace(tmp, dest)
+    shutil.rmtree(old_dir, ignore_errors=True)
+    print(f"shipped {model} -> {dest} ({size:.1f} MB)")
+    return True
+
+
+def card(rec: dict) -> str:
+    """The shipped model's card: provenance, measured figures against the targets, history."""
+    r = rec["report"]
+    s, g, lmd, inv = r["single_object"], r["grounded"], r["lmd"], r["inversion"]
+    lmd_items = lmd["accuracy"].items()
+    hist = [
+        f"| {h['date']} | {h['label']} | {h['steps']:,} | {h['samples']:,} "
+        f"| {h['cpu_minutes']:.0f} "
+        f"| {h['single_object']:.3f} | {h['grounded_recall']:.3f} | {h['lmd_overall']:.3f} "
+        f"| {h['inversion_psnr']:.1f} |"
+        for h in rec["history"]
+    ]
+
+    def target(value: float, goal: float) -> str:
+        return "meets" if value >= goal else "**below**"
+
+    return "\n".join(
+        [
+            "# shapes-sd: a tiny Stable-Diffusion-architecture model of ShapesWorld",
+            "",
+            "AutoencoderKL (factor 8, 8 latent channels) + CLIP-architecture text encoder +",
+            "UNet2DConditionModel with GLIGEN gated attention, trained from scratch on 128x128",
+            "ShapesWorld scenes (train-split seeds only), v-prediction with zero terminal SNR.",
+            "Load it like Stable Diffusion: `StableDiffusionPipeline.from_pretrained(path)` or",
+            "`StableDiffusionGLIGENPipeline.from_pretrained(path)`. Weights are float16.",
+            "",
+            f"- seed: {rec['seed']}; batch {rec['batch']}; settings over the default recipe: "
+            f"`{' '.join(rec['overrides']) or '(none)'}`",
+            f"- UNet + text encoder: {rec['steps']:,} steps, {rec['samples']:,} samples, "
+            f"{rec['wall'] / 60:.0f} CPU minutes of training in all (EMA weights)",
+            f"- hardware: {rec['hardware']}",
+            f"- VAE: PSNR {rec['vae_check'].get('psnr', float('nan')):.2f} dB, the detector reads"
+            f" the same objects in {rec['vae_check'].get('detector_agreement', float('nan')):.1%}"
+            " of validation reconstructions",
+            "- commands, in order:",
+            *[f"  - `{c}`" for c in rec["commands"]],
+            "",
+            "Continue it: `scenecraft train world-model --out RUN --init-from "
+            "scenecraft/assets/shapes-sd`, then `scenecraft eval world-model --model RUN/model "
+            "--out R.json` and `scenecraft train world-model-ship RUN --report R.json`.",
+            "",
+            f"## Measured (`scenecraft eval world-model`, {r['steps']} DDIM steps, guidance "
+            f"{r['guidance']}, held-out seeds, every image judged)",
+            "",
+            "| metric | value | target |",
+            "|---|---|---|",
+            f"| single object right (colour, shape, exactly one), n={s['n']} | {s['accuracy']:.3f} "
+            f"| >= 0.95 ({target(s['accuracy'], 0.95)}) |",
+            f"| grounded: objects in their box (IoU >= 0.5), {g['objects']} objects "
+            f"| {g['object_recall_iou50']:.3f} "
+            f"| >= 0.90 ({target(g['object_recall_iou50'], 0.90)}) |",
+            *[f"| LMD {c}, plain prompts | {v:.3f} | baseline |" for c, v in lmd_items],
+            f"| LMD overall | {lmd['overall']:.3f} | baseline |",
+            f"| DDIM inversion round trip PSNR (dB) | {inv['psnr_mean']:.1f} "
+            f"| >= 25 ({target(inv['psnr_mean'], 25)}) |",
+            "",
+            "## History (one row a shipped session)",
+            "",
+            "| date | run | steps | samples | CPU min | single object | grounded | LMD | "
+            "inversion dB |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *hist,
+            "",
+        ]
+    )

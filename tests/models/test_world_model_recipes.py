@@ -1,0 +1,174 @@
+"""World-model recipes: settings over the default recipe, the bake-off that compares recipes in
+equal CPU minutes, and shipping a model that the next session continues from."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import pytest
+import torch
+
+from scenecraft.models.world_model.architecture import WorldModelConfig, build_vae
+from scenecraft.models.world_model.tiny import TINY
+from scenecraft.models.world_model.train import TrainConfig, train, with_overrides
+
+# the tiny architecture at 64 px, said as settings (the bake-off and ship take settings)
+TINY_SETTINGS = [
+    "image_size=64",
+    "latent_channels=4",
+    "vae_channels=[16,16,16,16]",
+    "text_hidden=32",
+    "text_layers=1",
+    "text_heads=2",
+    "unet_channels=[32,32,32]",
+    "unet_head_dim=8",
+    "batch=4",
+    "checkpoint_s=0",
+]
+
+
+def test_settings_take_json_values_for_model_and_training_fields():
+    cfg, tc = with_overrides(
+        WorldModelConfig(),
+        TrainConfig(),
+        ["unet_channels=[32,64,128]", "p_plain=0.1", "lr=1", "amp=false", "batch=16"],
+    )
+    assert cfg.unet_channels == (32, 64, 128)
+    assert (tc.p_plain, tc.lr, tc.amp, tc.batch) == (0.1, 1.0, False, 16)
+    down = 'unet_down=["CrossAttnDownBlock2D","DownBlock2D","DownBlock2D"]'
+    assert with_overrides(cfg, tc, [down])[0].unet_down[0] == "CrossAttnDownBlock2D"
+
+
+@pytest.mark.parametrize(
+    ("item", "named"),
+    [
+        ("batch=1.5", "batch takes a int"),
+        ("batch=true", "batch takes a int"),
+        ("amp=1", "amp takes a bool"),
+        ("unet_channels=64", "unet_channels takes a tuple"),
+        ("unet_channels=[32,\"x\"]", "unet_channels takes a tuple"),
+        ("no_such_field=3", "'no_such_field=3'"),
+        ("batch", "expected KEY=VALUE"),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_it(item, named):
+    with pytest.raises(ValueError, match="--set") as err:
+        with_overrides(WorldModelConfig(), TrainConfig(), [item])
+    assert named in str(err.value)
+
+
+def test_the_cli_refuses_a_bad_setting_before_any_work(tmp_path):
+    from typer.testing import CliRunner
+
+    from scenecraft.cli import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["train", "world-model", "--out", str(out), "--set", "p_plain=often"]
+    )
+    assert result.exit_code == 2 and "p_plain takes a float" in result.output
+    assert not (out / "vae").exists()
+
+
+def _finished_vae(path):
+    """A tiny VAE folder shaped like scenecraft/assets/shapes-sd-vae (weights + provenance)."""
+    torch.manual_seed(0)
+    build_vae(TINY).save_pretrained(path)
+    done = {"step": 2, "wall": 1.0, "psnr": 20.0, "detector_agreement": 0.5}
+    (path / "provenance.json").write_text(
+        json.dumps(
+            {
+                "command": "tiny",
+                "seed": 0,
+                "hardware": "test",
+                "evals": [{"stage": "vae_done", **done}],
+            }
+        )
+    )
+    return path
+
+
+def test_bakeoff_trains_every_candidate_to_the_same_cpu_minutes_and_resumes(
+    tmp_path, monkeypatch
+):
+    from scenecraft.eval import world_model_bakeoff as B
+
+    monkeypatch.setattr(B, "CANDIDATES", {"plain": [], "grounded": ["p_plain=0.0"]})
+    vae = _finished_vae(tmp_path / "vae")
+    out = tmp_path / "bake.json"
+    kw = dict(n_latents=8, base=TINY_SETTINGS, n_single=2, n_grounded=1, steps=2)
+    report = B.main(tmp_path / "runs", out, ["plain", "grounded"], 0.06, 0.03, vae, **kw)
+    for name in ("plain", "grounded"):
+        rows = report["curves"][name]
+        assert [r["mark_min"] for r in rows] == [0.03, 0.06]
+        # each stopped at its mark of training time (one step past it at most)
+        for r in rows:
+            assert r["cpu_min"] >= r["mark_min"]
+            assert r["cpu_min"] - r["mark_min"] < 1.0 / 60 + r["s_per_step"] / 60
+        assert 0 <= rows[-1]["single_object"] <= 1 and rows[-1]["steps"] > rows[0]["steps"]
+    run_cfg = json.loads((tmp_path / "runs" / "grounded" / "config.json").read_text())
+    assert run_cfg["train"]["p_plain"] == 0.0 and run_cfg["model"]["image_size"] == 64
+    # one setting per field however often the run was resumed
+    keys = [o.partition("=")[0] for o in run_cfg["overrides"]]
+    assert len(keys) == len(set(keys))
+    assert json.loads(out.read_text())["curves"]["plain"] == report["curves"]["plain"]
+    assert out.with_suffix(".png").stat().st_size > 0
+    # a rerun finds every mark done: nothing trains again
+    steps = torch.load(tmp_path / "runs" / "plain" / "unet_state.pt", weights_only=False)["step"]
+    again = B.main(tmp_path / "runs", out, ["plain"], 0.06, 0.03, vae, **kw)
+    assert again["curves"]["plain"] == report["curves"]["plain"]
+    after = torch.load(tmp_path / "runs" / "plain" / "unet_state.pt", weights_only=False)["step"]
+    assert after == steps
+    with pytest.raises(ValueError, match="unknown candidates"):
+        B.main(tmp_path / "runs", out, ["nope"], 0.06, 0.03, vae, **kw)
+
+
+def _judged(model, path):
+    from scenecraft.eval.world_model import main
+
+    main(str(model), path, n_single=2, n_grounded=1, lmd_per_category=1, n_inversion=1, steps=2)
+    return path
+
+
+def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_path):
+    from safetensors.torch import load_file
+
+    from scenecraft.models.world_model.ship import ship
+
+    vae = _finished_vae(tmp_path / "vae")
+    tc = TrainConfig(n_latents=8, unet_steps=3, eval_every=10**9, log_every=1)
+    first = tmp_path / "first"
+    train(first, train_config=tc, vae_from=vae, overrides=TINY_SETTINGS)
+    dest = tmp_path / "assets" / "shapes-sd"
+    assert ship(first, _judged(first / "model", tmp_path / "r1.json"), dest, "s1")
+    weights = load_file(dest / "unet" / "diffusion_pytorch_model.safetensors")
+    assert all(t.dtype == torch.float16 for t in weights.values())
+    rec = json.loads((dest / "training.json").read_text())
+    assert [h["label"] for h in rec["history"]] == ["s1"] and rec["steps"] == 3
+    assert rec["samples"] == 3 * 4
+    card = (dest / "README.md").read_text()
+    assert "| s1 |" in card and "single object right" in card and "batch=4" in card
+
+    # the next session: continue the shipped model (its architecture and settings come with it)
+    second = tmp_path / "second"
+    model = train(second, steps=5, init_from=dest, train_config=tc)
+    cfg = json.loads((second / "config.json").read_text())
+    assert cfg["model"] == {**asdict(WorldModelConfig()), **cfg["model"]}
+    assert cfg["model"]["image_size"] == 64 and cfg["train"]["batch"] == 4
+    state = torch.load(second / "unet_state.pt", weights_only=False)
+    assert state["step"] == 5
+    report = _judged(model, tmp_path / "r2.json")
+    # a model that measures no better is not shipped unless forced
+    r = json.loads(report.read_text())
+    r["single_object"]["accuracy"] = r["grounded"]["object_recall_iou50"] = -1.0
+    report.write_text(json.dumps(r))
+    assert not ship(second, report, dest, "s2")
+    assert ship(second, report, dest, "s2", force=True)
+    rec = json.loads((dest / "training.json").read_text())
+    assert [h["label"] for h in rec["history"]] == ["s1", "s2"]
+    assert rec["steps"] == 5 and rec["samples"] == 5 * 4
+    assert len(rec["commands"]) >= 1
+    # a report of another model is refused
+    with pytest.raises(ValueError, match="judged"):
+        ship(first, report, dest, "wrong")
