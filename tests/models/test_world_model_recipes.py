@@ -47,7 +47,7 @@ def test_settings_take_json_values_for_model_and_training_fields():
         ("batch=true", "batch takes a int"),
         ("amp=1", "amp takes a bool"),
         ("unet_channels=64", "unet_channels takes a tuple"),
-        ("unet_channels=[32,\"x\"]", "unet_channels takes a tuple"),
+        ('unet_channels=[32,"x"]', "unet_channels takes a tuple"),
         ("no_such_field=3", "'no_such_field=3'"),
         ("batch", "expected KEY=VALUE"),
     ],
@@ -89,9 +89,7 @@ def _finished_vae(path):
     return path
 
 
-def test_bakeoff_trains_every_candidate_to_the_same_cpu_minutes_and_resumes(
-    tmp_path, monkeypatch
-):
+def test_bakeoff_trains_every_candidate_to_the_same_cpu_minutes_and_resumes(tmp_path, monkeypatch):
     from scenecraft.eval import world_model_bakeoff as B
 
     monkeypatch.setattr(B, "CANDIDATES", {"plain": [], "grounded": ["p_plain=0.0"]})
