@@ -417,7 +417,7 @@ def eval_world_model_bakeoff(
     out_dir: Path = typer.Option(Path("runs/bakeoff"), "--runs", help="run folders"),
     out: Path = typer.Option(Path("eval/results/world_model_bakeoff.json"), "--out", "-o"),
     candidates: str = typer.Option(
-        "default,attn16,attn16-grounded", help="comma-separated candidate names"
+        "default,attn16-grounded,attn16-grounded-b16", help="comma-separated candidate names"
     ),
     minutes: float = typer.Option(20.0, min=0.1, help="CPU minutes of training per candidate"),
     every: float = typer.Option(5.0, min=0.05, help="judge every this many CPU minutes"),
