@@ -159,6 +159,11 @@ class Readiness(BaseModel):
     ready: bool
     redis: str
     workers: dict[str, int] = Field(description="live workers per queue")
+    lapsed: dict[str, int] = Field(
+        {},
+        description="running jobs per queue whose worker's lease lapsed: the reaper of any live "
+        "worker puts them back in their queue within a heartbeat",
+    )
     problems: list[str] = []
 
 

@@ -36,6 +36,12 @@ class ServiceSettings(BaseSettings):
     lease_ttl_s: float = Field(
         15, gt=0, description="a running job's lease; renewed by its worker every third of this"
     )
+    finish_retry_s: float = Field(
+        600,
+        gt=0,
+        description="a worker that lost Redis keeps a finished job's outcome and retries writing "
+        "it this long (its lease is renewed meanwhile, so no other worker runs the job again)",
+    )
     job_retention_s: int = Field(7 * 86400, gt=0, description="finished jobs are kept this long")
     max_queued_per_key: int = Field(2000, ge=1, description="queued jobs one API key may have")
     max_batch_jobs: int = Field(1000, ge=1, description="jobs in one batch")

@@ -14,7 +14,6 @@ import os
 import socket
 import threading
 import time
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ from scenecraft.pipelines.base import make_context
 from scenecraft.pipelines.registry import execute, validate
 from scenecraft.worker import metrics
 from scenecraft.worker.config import ServiceSettings
-from scenecraft.worker.store import JobRecord, JobStore, State
+from scenecraft.worker.store import QUEUES, JobRecord, JobStore, State
 
 log = logging.getLogger(__name__)
 
@@ -94,18 +93,47 @@ class Runner:
         rec = self.store.get(job_id)
         assert rec is not None, f"claimed job {job_id} has no record"
         stop = threading.Event()
-        beat = threading.Thread(target=self._renew, args=(job_id, holder, stop), daemon=True)
+        beat = threading.Thread(
+            target=self._renew, args=(job_id, holder, attempt, stop), daemon=True
+        )
         beat.start()
         try:
             state, fields, result = self._execute(rec)
+            # the lease is renewed until the outcome is written, so no reaper runs the job again
+            # while this process waits for a Redis that went away
+            written = self._finish(job_id, attempt, state, result, fields)
         finally:
             stop.set()
             beat.join()
-        if self.store.finish(
-            job_id, attempt, state, self.svc.job_retention_s, result=result, **fields
-        ):
+        if written:
             self._observe(rec, state)
         return {"job": job_id, "outcome": state}
+
+    def _finish(
+        self,
+        job_id: str,
+        attempt: int,
+        state: State,
+        result: dict[str, Any] | None,
+        fields: dict[str, str],
+    ) -> bool:
+        """Write the outcome, retrying while Redis is unreachable (up to ``finish_retry_s``).
+        False when another attempt owns the job now, or Redis never came back: then the lease
+        lapses and a reaper runs the job again."""
+        deadline = time.monotonic() + self.svc.finish_retry_s
+        wait = 0.2
+        while True:
+            try:
+                return self.store.finish(
+                    job_id, attempt, state, self.svc.job_retention_s, result=result, **fields
+                )
+            except redis.RedisError as e:
+                if time.monotonic() + wait > deadline:
+                    log.error("job %s: outcome %s lost, Redis away: %s", job_id, state, e)
+                    return False
+                log.warning("job %s: Redis away, outcome %s kept: %s", job_id, state, e)
+                time.sleep(wait)
+                wait = min(2 * wait, 2.0)
 
     def _execute(self, rec: JobRecord) -> tuple[State, dict[str, str], dict[str, Any] | None]:
         first_preview = True
@@ -130,6 +158,7 @@ class Runner:
             except redis.RedisError:
                 return False
 
+        ctx = None
         try:
             pipe, params = validate(rec.pipeline, rec.params)
             ctx = make_context(
@@ -148,10 +177,13 @@ class Runner:
             return "failed", {"error": f"the job ran past the time limit of {limit:g} s"}, None
         except ScenecraftError as e:
             return "failed", {"error": str(e)}, None
-        except Exception as e:  # a pipeline bug fails its job, not the worker; keep the trace
+        except Exception as e:  # a pipeline bug fails its job, not the worker
+            # the trace goes to the worker's log; the job's error names the stage, never a trace
             log.exception("job %s failed", rec.id)
-            trace = traceback.format_exc(limit=6)
-            return "failed", {"error": f"{type(e).__name__}: {e}\n{trace}"}, None
+            stage = f" during {ctx.stage}" if ctx is not None and ctx.stage else ""
+            msg = str(e).splitlines()[0][:300] if str(e) else ""
+            error = f"internal error in {rec.pipeline}{stage}: {type(e).__name__}"
+            return "failed", {"error": error + (f": {msg}" if msg else "")}, None
         out = result.to_dict()
         fields = {
             "artifacts": json.dumps(out["artifacts"]),
@@ -161,10 +193,10 @@ class Runner:
         summary = {"artifacts": out["artifacts"], "metrics": out["metrics"]}
         return "succeeded", fields, json.loads(json.dumps(summary, default=str))
 
-    def _renew(self, job_id: str, holder: str, stop: threading.Event) -> None:
+    def _renew(self, job_id: str, holder: str, attempt: int, stop: threading.Event) -> None:
         while not stop.wait(self.svc.lease_ttl_s / 3):
             try:
-                self.store.renew(job_id, holder, self.svc.lease_ttl_s)
+                self.store.renew(job_id, holder, self.svc.lease_ttl_s, attempt)
             except redis.RedisError as e:
                 log.warning("job %s: lease not renewed: %s", job_id, e)
 
@@ -206,3 +238,32 @@ class Runner:
         msg = f"the job ran past the hard time limit of {limit:g} s and was killed"
         if self.store.finish(job_id, rec.attempts, "failed", self.svc.job_retention_s, error=msg):
             self._count("jobs_failed", job_id)
+
+
+def reap(store: JobStore, svc: ServiceSettings, queues: tuple[str, ...] = QUEUES) -> list[str]:
+    """Find running jobs whose holder is gone and queue them again (the reaper; every worker
+    runs it from its heartbeat). A holder on this host whose process is gone loses its lease
+    at once; elsewhere the lease lapsing tells. Returns the requeued jobs' queues, one entry a
+    job, so the caller sends each a token."""
+    tokens: list[str] = []
+    for q in queues:
+        ids = store.running(q)
+        for job_id, holder in zip(ids, store.leases(ids), strict=True):
+            if holder and holder_is_dead(holder):
+                store.break_lease(job_id, holder)
+        out = store.reap(
+            q,
+            max_attempts=svc.max_attempts,
+            retention_s=svc.job_retention_s,
+            grace_s=svc.lease_ttl_s,
+        )
+        if out.requeued:
+            log.warning("requeued %d job(s) of lost workers on %s", len(out.requeued), q)
+        tokens += [q] * len(out.requeued)
+        for job_id in out.failed:
+            rec = store.get(job_id)
+            if rec is not None:
+                pipe = store.r.pipeline(transaction=False)
+                metrics.count(pipe, "jobs_failed", rec.pipeline)
+                pipe.execute()
+    return tokens

@@ -9,6 +9,8 @@ Keys (one Redis; several keys are touched by one Lua script, so not Redis Cluste
 - ``sc:ring:{q}``            zset owner -> when last served: round-robin across owners
 - ``sc:claim:{task}``        the job a Celery message claimed, so a redelivery finds it again
 - ``sc:lease:{id}``          "host:pid" of the process running the job, renewed while it runs
+- ``sc:running:{q}``         zset id -> claimed at: running jobs, where the reaper looks for lapsed
+  leases (a holder that died, or lost Redis for longer than a lease)
 - ``sc:batch:{id}``, ``sc:idem:{owner}:{key}``, ``sc:rate:{owner}``: batches, idempotency keys,
   the per-key request bucket; ``sc:depth:{q}`` / ``sc:queued:{owner}``: queued-job counters;
   ``sc:workers:{q}``: workers seen lately, for ``/readyz``
@@ -59,6 +61,8 @@ local function event(id, kind, data)
 end
 local function finish(id, state, now, retention, extra)
   local job = 'sc:job:' .. id
+  local q = redis.call('HGET', job, 'queue')
+  if q then redis.call('ZREM', 'sc:running:' .. q, id) end
   redis.call('HSET', job, 'state', state, 'finished_at', now)
   for i = 1, #extra, 2 do redis.call('HSET', job, extra[i], extra[i + 1]) end
   redis.call('DEL', 'sc:lease:' .. id)
@@ -137,8 +141,11 @@ if claimed then
     finish(claimed, 'failed', now, retention, {})
     return {'gave_up', claimed}
   end
-  redis.call('HSET', job, 'attempts', attempts + 1, 'worker', holder, 'started_at', now)
+  redis.call('HSET', job, 'attempts', attempts + 1, 'worker', holder, 'started_at', now,
+    'task', task)
+  redis.call('HDEL', job, 'lapsed_at')
   redis.call('SET', 'sc:lease:' .. claimed, holder, 'PX', lease_ms)
+  redis.call('ZADD', 'sc:running:' .. q, now, claimed)
   event(claimed, 'state', cjson.encode({state = 'running', attempt = attempts + 1}))
   return {'run', claimed, tostring(attempts + 1)}
 end
@@ -160,12 +167,16 @@ while true do
     redis.call('DECR', 'sc:queued:' .. owner)
     -- compare-and-set queued -> running: a job leaves 'queued' exactly once
     if redis.call('HGET', job, 'state') == 'queued' then
-      redis.call('HSET', job, 'state', 'running', 'started_at', now, 'attempts', 1,
-        'worker', holder)
+      -- a job the reaper put back has attempts already: this is its next one
+      local attempt = redis.call('HINCRBY', job, 'attempts', 1)
+      redis.call('HSET', job, 'state', 'running', 'started_at', now, 'worker', holder,
+        'task', task)
+      redis.call('HDEL', job, 'lapsed_at')
       redis.call('SET', 'sc:claim:' .. task, id, 'EX', retention)
       redis.call('SET', 'sc:lease:' .. id, holder, 'PX', lease_ms)
-      event(id, 'state', cjson.encode({state = 'running', attempt = 1}))
-      return {'run', id, '1'}
+      redis.call('ZADD', 'sc:running:' .. q, now, id)
+      event(id, 'state', cjson.encode({state = 'running', attempt = attempt}))
+      return {'run', id, tostring(attempt)}
     end
   end
 end
@@ -233,13 +244,65 @@ if idem ~= '' then redis.call('DEL', 'sc:idem:' .. owner .. ':' .. idem) end
 return 1
 """
 
-# ARGV: id, holder, lease ms. Renews the lease only while this holder has it.
+# ARGV: id, holder, lease ms, attempt. Renews the lease while this holder has it; takes it back
+# if it lapsed (Redis was away longer than the lease) while this attempt still runs the job.
 _RENEW = """
-if redis.call('GET', 'sc:lease:' .. ARGV[1]) == ARGV[2] then
+local lease = redis.call('GET', 'sc:lease:' .. ARGV[1])
+if lease == ARGV[2] then
   return redis.call('PEXPIRE', 'sc:lease:' .. ARGV[1], ARGV[3])
+end
+if not lease then
+  local cur = redis.call('HMGET', 'sc:job:' .. ARGV[1], 'state', 'worker', 'attempts')
+  if cur[1] == 'running' and cur[2] == ARGV[2] and cur[3] == ARGV[4] then
+    redis.call('SET', 'sc:lease:' .. ARGV[1], ARGV[2], 'PX', ARGV[3])
+    return 1
+  end
 end
 return 0
 """
+
+# ARGV: queue, now, max attempts, retention. Running jobs of the queue whose lease lapsed (their
+# holder died, or lost Redis for longer than a lease) go back to the FRONT of their owner's
+# queue, or fail once they used their attempts; a running job whose cancel was asked is canceled.
+# Returns {requeued ids, failed ids}.
+_REAP = (
+    _LUA_LIB
+    + """
+local q, now, max_attempts, retention = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local requeued, failed = {}, {}
+for _, id in ipairs(redis.call('ZRANGE', 'sc:running:' .. q, 0, -1)) do
+  local job = 'sc:job:' .. id
+  local cur = redis.call('HMGET', job, 'state', 'attempts', 'owner', 'seq', 'task', 'cancel')
+  if cur[1] ~= 'running' then
+    redis.call('ZREM', 'sc:running:' .. q, id)
+  elseif redis.call('EXISTS', 'sc:lease:' .. id) == 0 then
+    local attempts = tonumber(cur[2])
+    if cur[5] then redis.call('DEL', 'sc:claim:' .. cur[5]) end
+    if cur[6] == '1' then
+      redis.call('HSET', job, 'error', 'canceled; its worker was lost')
+      finish(id, 'canceled', now, retention, {})
+    elseif attempts >= max_attempts then
+      redis.call('HSET', job, 'error', 'the worker running this job was lost ' .. attempts ..
+        ' times (killed, out of memory, or its machine went away); giving up')
+      finish(id, 'failed', now, retention, {})
+      failed[#failed + 1] = id
+    else
+      local owner = cur[3]
+      redis.call('ZREM', 'sc:running:' .. q, id)
+      redis.call('HSET', job, 'state', 'queued')
+      redis.call('DEL', 'sc:lease:' .. id)
+      redis.call('ZADD', 'sc:pending:' .. q .. ':' .. owner, tonumber(cur[4]) - 10 * $SCALE, id)
+      redis.call('ZADD', 'sc:ring:' .. q, 'NX', 0, owner)
+      redis.call('INCR', 'sc:depth:' .. q)
+      redis.call('INCR', 'sc:queued:' .. owner)
+      event(id, 'state', cjson.encode({state = 'queued', requeued = true, attempts = attempts}))
+      requeued[#requeued + 1] = id
+    end
+  end
+end
+return {requeued, failed}
+""".replace("$SCALE", str(PRIORITY_SCALE))
+)
 
 # ARGV: id, holder. Drops a lease whose holder is known to be dead.
 _BREAK = """
@@ -333,6 +396,14 @@ class JobRecord:
 
 
 @dataclass
+class Reaped:
+    """What one ``reap`` did: jobs back in their queue (each needs a token) and jobs failed."""
+
+    requeued: list[str]
+    failed: list[str]
+
+
+@dataclass
 class Created:
     """Outcome of ``create``: the new (or, for a replayed idempotency key, earlier) ids."""
 
@@ -361,6 +432,7 @@ class JobStore:
         self._cancel = client.register_script(_CANCEL)
         self._withdraw = client.register_script(_WITHDRAW)
         self._renew = client.register_script(_RENEW)
+        self._reap = client.register_script(_REAP)
         self._break = client.register_script(_BREAK)
         self._rate = client.register_script(_RATE)
 
@@ -487,8 +559,36 @@ class JobStore:
     def lease_holder(self, job_id: str) -> str | None:
         return self.r.get(f"sc:lease:{job_id}")
 
-    def renew(self, job_id: str, holder: str, lease_s: float) -> bool:
-        return bool(self._renew(args=[job_id, holder, int(lease_s * 1000)]))
+    def renew(self, job_id: str, holder: str, lease_s: float, attempt: int) -> bool:
+        return bool(self._renew(args=[job_id, holder, int(lease_s * 1000), attempt]))
+
+    def running(self, queue: str) -> list[str]:
+        """Ids of the jobs running on ``queue`` (as far as the last claim and finish said)."""
+        return self.r.zrange(f"sc:running:{queue}", 0, -1)
+
+    def lapsed(self, queue: str) -> list[str]:
+        """Running jobs of ``queue`` whose lease has lapsed: the reaper's next work."""
+        ids = self.running(queue)
+        pipe = self.r.pipeline(transaction=False)
+        for i in ids:
+            pipe.exists(f"sc:lease:{i}")
+        return [i for i, held in zip(ids, pipe.execute(), strict=True) if not held]
+
+    def leases(self, ids: list[str]) -> list[str | None]:
+        """The lease holder of each job (None: no lease)."""
+        return self.r.mget([f"sc:lease:{i}" for i in ids]) if ids else []
+
+    def reap(self, queue: str, *, max_attempts: int, retention_s: int, grace_s: float) -> Reaped:
+        """Put running jobs whose lease lapsed back at the front of their owner's queue (or fail
+        them after ``max_attempts``). Atomic and idempotent: every worker may call it.
+
+        Nothing is reaped until Redis has been up ``grace_s`` (a lease): a restarted Redis finds
+        every lease lapsed at once, and the holders still alive need one renewal to take theirs
+        back (``renew``) before their jobs would be run a second time."""
+        if int(self.r.info("server")["uptime_in_seconds"]) < grace_s:
+            return Reaped([], [])
+        requeued, failed = self._reap(args=[queue, now_s(), max_attempts, retention_s])
+        return Reaped(list(requeued), list(failed))
 
     def break_lease(self, job_id: str, holder: str) -> bool:
         return bool(self._break(args=[job_id, holder]))

@@ -2,7 +2,8 @@
 
 Heavy libraries are imported in the main process before it forks; models load lazily in each
 child on first use and stay warm in ``MODEL_CACHE`` for the child's life (CUDA must not be touched
-before the fork). The main process announces itself per queue and tops up job tokens.
+before the fork). The main process announces itself per queue, puts the jobs of dead holders
+back in their queues (the reaper) and tops up job tokens.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from scenecraft.pipelines.registry import pipelines
 from scenecraft.settings import get_settings
 from scenecraft.worker.app import RUN_TASK, celery_app
 from scenecraft.worker.config import get_service_settings
-from scenecraft.worker.runner import Runner
+from scenecraft.worker.runner import Runner, reap
 from scenecraft.worker.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,9 @@ def _start_heartbeat(sender: Any, **_: Any) -> None:
         while True:
             try:
                 store.heartbeat(hostname, queues)
+                # jobs of dead holders back in their queues; each needs a token to be claimed
+                for q in reap(store, get_service_settings(), tuple(queues)):
+                    celery_app.send_task(RUN_TASK, args=[q], queue=q)
                 for q in queues:
                     if store.r.set(f"sc:topup:{q}", hostname, nx=True, ex=max(1, int(interval))):
                         # extra tokens claim nothing, so topping up is always safe

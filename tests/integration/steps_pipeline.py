@@ -30,10 +30,24 @@ class StepsParams(Params):
     fail: bool = Field(False, description="raise after the last step")
 
 
+def _record(r: redis.Redis, key: str, tag: str) -> None:
+    """Append ``tag`` to ``key``, waiting out a Redis restart (the chaos test stops Redis under
+    running jobs; the bookkeeping of the test must survive what the service survives)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            r.rpush(key, tag)
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def run(params: StepsParams, ctx: Context) -> Result:
     r = redis.Redis.from_url(get_settings().redis_url)
     if params.tag:
-        r.rpush(STARTS, params.tag)
+        _record(r, STARTS, params.tag)
     ctx.set_stage("steps")
     for i in range(params.steps):
         time.sleep(params.step_s)
@@ -42,7 +56,7 @@ def run(params: StepsParams, ctx: Context) -> Result:
         raise RuntimeError("asked to fail")
     ctx.artifacts.put("steps.txt", f"{params.steps} steps\n".encode(), "text/plain")
     if params.tag:
-        r.rpush(DONE, params.tag)
+        _record(r, DONE, params.tag)
     return Result(artifacts=ctx.artifacts.refs, metrics={"steps": params.steps})
 
 

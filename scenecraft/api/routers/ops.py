@@ -25,19 +25,22 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 def readyz(svc: ServiceDep) -> JSONResponse:
     """Ready when Redis answers and every queue has a worker that announced itself lately."""
-    problems, workers = [], {q: 0 for q in QUEUES}
+    problems, workers, lapsed = [], {q: 0 for q in QUEUES}, {q: 0 for q in QUEUES}
     try:
         svc.store.r.ping()
         redis_state = "ok"
         within = 3 * svc.svc.worker_heartbeat_s
         for q in QUEUES:
             workers[q] = len(svc.store.live_workers(q, within))
+            lapsed[q] = len(svc.store.lapsed(q))
             if not workers[q]:
                 problems.append(f"no worker consumes the {q!r} queue")
     except redis.RedisError as e:
         redis_state = f"unreachable at {redis_location(svc.settings.redis_url)}: {e}"
         problems.append("Redis is unreachable")
-    body = Readiness(ready=not problems, redis=redis_state, workers=workers, problems=problems)
+    body = Readiness(
+        ready=not problems, redis=redis_state, workers=workers, lapsed=lapsed, problems=problems
+    )
     return JSONResponse(body.model_dump(), status_code=503 if problems else 200)
 
 
