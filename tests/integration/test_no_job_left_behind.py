@@ -138,3 +138,13 @@ def test_chaos_whole_worker_killed_and_redis_restarted_mid_batch(
         monkeypatch.undo()
         get_settings.cache_clear()
         get_service_settings.cache_clear()
+
+
+def test_a_failing_pipeline_names_its_stage_and_never_shows_a_traceback(client_a, workers):
+    workers.start()
+    job = client_a.post(
+        "/v1/jobs", json={"pipeline": "test.steps", "params": {"steps": 1, "fail": True}}
+    ).json()
+    done = wait_state(client_a, job["id"], TERMINAL)
+    assert done["state"] == "failed"
+    assert done["error"] == "internal error in test.steps during steps: RuntimeError: asked to fail"
