@@ -66,6 +66,9 @@ class SceneSpec(BaseModel):
         default_factory=list, description="objects that must NOT appear (count ignored)"
     )
     background: str | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="what the parser ignored or assumed, for the record"
+    )
 
 
 class LayoutItem(BaseModel):
@@ -93,6 +96,9 @@ class Layout(BaseModel):
     items: list[LayoutItem] = Field(default_factory=list)
     background: str = ""
     negative_prompt: str = ""
+    warnings: list[str] = Field(
+        default_factory=list, description="the parse's warnings, carried to the record"
+    )
 
 
 @dataclass

@@ -156,6 +156,7 @@ def plan_layout(spec: SceneSpec, size: tuple[int, int] = (512, 512)) -> Layout:
         items=numbered([(spec.objects[k].phrase, b) for k, boxes in placed.items() for b in boxes]),
         background=spec.background or "",
         negative_prompt=negative_prompt(spec),
+        warnings=spec.warnings,
     )
     problems = layout_problems(layout, spec)
     if problems:

@@ -199,18 +199,22 @@ class OpenAIPlanner:
             width, height = size
             values = {
                 "prompt": prompt,
-                "spec": spec.model_dump_json(),
+                "spec": spec.model_dump_json(exclude={"warnings"}),
                 "width": width,
                 "height": height,
             }
-            return self._ask("layout", values, lambda data: _layout_from(data, width, height, spec))
+            layout = self._ask(
+                "layout", values, lambda data: _layout_from(data, width, height, spec)
+            )
+            return layout.model_copy(update={"warnings": spec.warnings})
 
         return self._or_fallback("layout", (prompt, size), plan)
 
     def correct(self, prompt: str, spec: SceneSpec, detections: list[Detection]) -> Layout:
         values = {
             "prompt": prompt,
-            "spec": spec.model_dump_json(),
+            # the template's spec is what to draw; the parse's warnings are for the record
+            "spec": spec.model_dump_json(exclude={"warnings"}),
             "detections": _pixels(detections),
         }
         return self._or_fallback(

@@ -19,7 +19,8 @@ class OfflinePlanner:
     def layout(self, prompt: str, size: tuple[int, int] = (512, 512)) -> Layout:
         spec = self.parse(prompt)
         if not spec.objects:
-            raise PlannerError(f"found no objects to draw in {prompt!r}")
+            why = f" ({'; '.join(spec.warnings)})" if spec.warnings else ""
+            raise PlannerError(f"found no objects to draw in {prompt!r}{why}")
         return plan_layout(spec, size)
 
     def correct(self, prompt: str, spec: SceneSpec, detections: list[Detection]) -> Layout:

@@ -2,8 +2,10 @@
 
 The parser reads the canonical benchmark sentences and the ordinary English around them
 ("3 red circles", "a couple of discs coloured violet", "to the left of a star is a heart",
-"no hearts, just a triangle"), and falls back to generic noun phrases for nouns it does not know
-("a brown dog next to a wooden chair"), so a real-world prompt still yields objects to detect.
+"no hearts, just a triangle", "i'd like a pair of grey squares pls"), one-letter typos of shape
+and colour words ("a red cirlce"), and everyday nouns a real detector knows ("a brown dog next to
+a wooden chair"), so a real-world prompt still yields objects to detect. Any other word never
+becomes an object: the spec's ``warnings`` name what was ignored, and the typos it read.
 It is the offline planner's parser too: one set of rules for planner, judge and benchmark.
 """
 
@@ -18,6 +20,7 @@ from scenecraft.contracts import ObjectSpec, RelationSpec, SceneSpec
 from scenecraft.errors import InvalidParams
 from scenecraft.world.grammar import BACKGROUNDS, COLORS, NUMBER_WORDS, SHAPES, SIZES, plural
 from scenecraft.world.scene import Scene, ShapeObject, place, random_background
+from scenecraft.world.words import COMMON_NOUNS, FILLER, POSITION_WORDS, correct_typo
 
 _TEENS = ("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen")
 _COUNTS = (
@@ -59,17 +62,6 @@ _SIDES = {"sideleft": "left", "sideright": "right", "sidetop": "top", "sidebotto
 _PRONOUNS = {"it", "them"}
 # words that end a clause: a negation stops here, and the next word may start a noun phrase
 _BOUNDARIES = {",", "and", "but", "plus", "with", "while", "whereas", "just", "only", "then"}
-# words that never start or continue a generic noun phrase
-_STOPWORD_TEXT = (
-    "is are was were be being has have there here its their they which who that whose of in "
-    "on at to from by for into onto as so also all any each every both well or nor exactly "
-    "precisely placed positioned located sits sit sitting stands standing lies lying shown "
-    "seen drawn appears appear featuring coloured colored colour color shaped shape shapes "
-    "side hand very left right top bottom middle center centre corner other another we you i "
-    "me hello hi hey please nothing something anything everything should must can could would "
-    "will may might shall need needs want wants canvas image picture scene"
-)
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _ADJECTIVE_SUFFIXES = ("ful", "ous", "less", "ish", "ic", "ive", "en", "ed", "ing", "y")
 # "-ing" words that are nouns, not verbs ("a man riding a horse" has two objects, "a building" one)
 _ING_NOUNS = {
@@ -99,11 +91,21 @@ _IRREGULAR_PLURALS = {
     "teeth": "tooth",
 }
 _MAX_COUNT = 20
+_NOUN_WORDS = frozenset(w for noun in COMMON_NOUNS for w in noun.split())
+# tokens the rewrites below produce, and words the parser reads by name
+_MARKERS = {"sidebyside", "countis", "both", "one", "ones"}
 _SCENE_NOUNS = (
     "park|forest|beach|kitchen|street|room|living room|bedroom|field|garden|desert|city|sky|"
     "ocean|sea|meadow|lake|snow|office|classroom|library|farm|jungle|countryside|space"
 )
 _SHAPE_ALT = "|".join(SHAPES)
+_COUNT_ALT = "|".join(_COUNTS)
+# Placements the spec cannot say (it only relates objects to each other): cut out and reported.
+_UNPLACEABLE = re.compile(
+    r"\b(?:in|into|forming|on|at|along|across) (?:a|an|one|the) (?:neat |straight |perfect )?"
+    r"(?:row|line|column|circle|ring|grid|cluster|pile|stack|pattern|corner|middle|centre|center|"
+    r"edge|diagonal)s?\b(?: of the (?:picture|image|scene|canvas|page))?"
+)
 
 # Rewrites applied in order before tokenising: idioms become words or single tokens the parser
 # knows ("to the left of" -> "leftof", "a couple of" -> "two", "on the right" -> "sideright").
@@ -119,8 +121,12 @@ _REWRITES = tuple(
         ),
         (r"&", " and "),
         (r"\b(\d+) ?x\b", r" \1 "),
+        # a count after its noun: "red circles x3", "hexagons, three of them"
+        (r"(?:\bx|×) ?(\d+)\b", r" countis \1 "),
+        (rf"\b({_COUNT_ALT}|\d+) of (?:them|those|these)\b", r" countis \1 "),
+        (r"\b(?:lots|loads|plenty|a lot|a bunch|a handful|a number) of\b", " several "),
         (r"\bside by side\b", " sidebyside "),
-        (r"\b(?:a|one) (?:couple|pair) of\b", " two "),
+        (r"\b(?:a|one) (?:couple|pair)(?: of)?\b", " two "),
         (r"\ba trio of\b", " three "),
         (r"\ba dozen\b", " twelve "),
         (r"\b(?:not|without) (?:a single|one|any)\b", " no "),
@@ -157,10 +163,15 @@ _BACKGROUND_RES = (
 )
 
 
-def _normalise(text: str) -> tuple[str, str | None]:
-    """Lower-case, cut out the background phrase (returned separately), rewrite idioms."""
-    text = " " + re.sub(r"[-_/]", " ", text.lower()) + " "
+def _normalise(text: str) -> tuple[str, str | None, list[str]]:
+    """Lower-case, cut out the background phrase and the placements the spec cannot say
+    (returned separately), rewrite idioms."""
+    text = " " + re.sub(r"[-_/]", " ", text.lower().replace("\u2019", "'")) + " "
     text = re.sub(r"\bgrey\b", "gray", text)
+    # contractions: "don't" negates, "i'd like" / "that's" are filler once the suffix is gone
+    text = re.sub(r"\b(ca|wo)n't\b", lambda m: {"ca": "can", "wo": "will"}[m[1]] + " not", text)
+    text = re.sub(r"n't\b", " not", text)
+    text = re.sub(r"'(?:s|d|ll|ve|re|m)\b", " ", text)
     background = None
     for pattern in _BACKGROUND_RES:
         m = pattern.search(text.rstrip(" .!"))
@@ -168,9 +179,11 @@ def _normalise(text: str) -> tuple[str, str | None]:
             background = m.group(1)
             text = text[: m.start()] + " , " + text[m.end() :]
             break
+    unplaceable = [m.group(0) for m in _UNPLACEABLE.finditer(text)]
+    text = _UNPLACEABLE.sub(" , ", text)
     for pattern, repl in _REWRITES:
         text = pattern.sub(repl, text)
-    return text, background
+    return text, background, unplaceable
 
 
 def _tokens(text: str) -> list[str]:
@@ -187,6 +200,35 @@ def _singular(word: str) -> str:
     if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
         return word[:-1]
     return word
+
+
+def _known(word: str) -> bool:
+    """Is ``word`` in the parser's vocabulary (so never read as a typo of another word)?"""
+    return (
+        word.isdigit()
+        or any(
+            word in vocabulary
+            for vocabulary in (
+                _SHAPE_FORMS,
+                COLORS,
+                SIZES,
+                _OTHER_COLORS,
+                _COUNTS,
+                _ARTICLES,
+                _DETERMINERS,
+                _NEGATORS,
+                _RELATIONS,
+                _SIDES,
+                _PRONOUNS,
+                _BOUNDARIES,
+                FILLER,
+                POSITION_WORDS,
+                _NOUN_WORDS,
+                _MARKERS,
+            )
+        )
+        or _singular(word) in _NOUN_WORDS
+    )
 
 
 def _is_adjective(word: str) -> bool:
@@ -247,20 +289,35 @@ class _Parser:
         self.last_idx: int | None = None  # its index when it is an object, not a negation
         self.after_noun = False  # only filler read since the last noun
         self.definite = False  # "the": the noun may name an object already mentioned
+        self.count_word: str | None = None  # the word the count was read from
+        self.recount = False  # "x3", "three of them": the next number is the last object's count
+        self.both = False  # "both red": colour the last two objects (or the last pair)
+        self.ignored: list[str] = []  # words not understood, in the order read
+        self.unattached: list[str] = []  # counts and colours with no object to go with
+        self.typos: list[tuple[str, str]] = []  # (as typed, as read)
+        self.warnings: list[str] = []
 
     def feed(self, toks: list[str]) -> None:
         for t in toks:
-            self.step(_COLOR_SYNONYMS.get(t, _SIZE_SYNONYMS.get(t, t)))
+            t = _COLOR_SYNONYMS.get(t, _SIZE_SYNONYMS.get(t, t))
+            if not _known(t) and (fixed := correct_typo(t)):
+                self.typos.append((t, fixed))
+                t = "gray" if fixed == "grey" else fixed
+            self.step(t)
         self.end_phrase(boundary=True)
         p = self.pending
         if p and p.subject is None and len(p.refs) == p.refs_needed and p.refs[0] > 0:
             # "X, to the left of Y": no subject followed, so it is the object before Y
             self.add_relation(p.refs[0] - 1, p)
+        if self.pending:
+            p = self.pending
+            wanted = "two objects" if p.refs_needed == 2 else "an object"
+            self.warnings.append(f"ignored '{p.relation}': it needs {wanted} to relate to")
 
     def step(self, t: str) -> None:
         if t in _SHAPE_FORMS:
             shape, is_plural = _SHAPE_FORMS[t]
-            self.attrs += self.words  # "a wooden star": unknown words before a shape modify it
+            self.ignore(*self.words)  # "a lonely star": ShapesWorld draws no loneliness
             self.emit(shape, is_plural)
         elif t in ("one", "ones") and self.attrs and self.last is not None:
             self.emit(self.last.name, is_plural=t == "ones")  # "a red circle and a blue one"
@@ -269,9 +326,20 @@ class _Parser:
             if len(self.objects) >= 2:  # "a square and a circle side by side"
                 n = len(self.objects)
                 self.relations.append(RelationSpec(subject=n - 2, relation="next to", object=n - 1))
+        elif t == "countis":
+            self.end_phrase()
+            self.recount = True
+        elif self.recount and (t.isdigit() or t in _COUNTS):
+            self.recount = False
+            if self.last_idx is not None:
+                last = self.objects[self.last_idx]
+                last.count = _checked_count(int(t) if t.isdigit() else _COUNTS[t], last.name)
         elif t.isdigit() or t in _COUNTS or t in _ARTICLES:
             self.end_phrase()
+            if self.count is not None and self.attrs:  # "one red one blue": "one red" is dangling
+                self.drop_unattached()
             self.count = int(t) if t.isdigit() else _COUNTS.get(t, 1)
+            self.count_word = t
             self.from_article = t in _ARTICLES
             self.open = True
         elif t in _DETERMINERS:
@@ -298,22 +366,36 @@ class _Parser:
         elif t in _BOUNDARIES:
             self.end_phrase(boundary=True)
             self.negating = self.after_noun = False
-        elif t in _STOPWORDS:
+        elif t == "both":
             self.end_phrase()
+            self.both = True
+        elif t in FILLER:
+            self.end_phrase()
+        elif t in POSITION_WORDS:
+            self.end_phrase()  # a side outside the idioms read above: the spec cannot say it
+            self.ignore(t)
         elif self.words and _is_verb_form(t):
             self.end_phrase()  # "a man riding a horse": the verb ends the first noun phrase
+            self.ignore(t)
         elif self.open or self.words:
             self.words.append(t)
+        else:
+            self.ignore(t)
+
+    def ignore(self, *words: str) -> None:
+        self.ignored += [w for w in words if w not in self.ignored]
+
+    def drop_unattached(self) -> None:
+        said = [self.count_word] if self.count_word else []
+        self.unattached.append(" ".join([*said, *self.attrs]))
+        self.count, self.count_word, self.from_article, self.attrs = None, None, False, []
 
     def emit(self, name: str, is_plural: bool) -> None:
         if is_plural:
             count = 2 if self.count is None or self.from_article else self.count
         else:
             count = self.count or 1
-        if count > _MAX_COUNT:
-            raise InvalidParams.single(
-                "prompt", f"at most {_MAX_COUNT} of one kind of object; got {count} {name}"
-            )
+        count = _checked_count(count, name)
         attrs = _canonical_attributes(self.attrs)
         known = [
             i
@@ -339,24 +421,49 @@ class _Parser:
         self.reset_phrase()
 
     def reset_phrase(self) -> None:
-        self.count, self.from_article, self.attrs, self.words = None, False, [], []
-        self.open, self.after_noun, self.definite = False, True, False
+        self.count, self.count_word, self.from_article = None, None, False
+        self.attrs, self.words = [], []
+        self.open, self.after_noun, self.definite, self.both = False, True, False, False
 
     def end_phrase(self, boundary: bool = False) -> None:
-        """Close a generic noun phrase. Attributes with no noun of their own belong to the last
-        object when no new phrase started ('circles coloured red', 'the star is blue')."""
+        """Close a noun phrase of words that are not shapes. Attributes with no noun of their
+        own belong to the last object when no new phrase started ('circles coloured red', 'the
+        star is blue'); counts and attributes with no object at all are reported at a boundary."""
         if self.words:
-            *mods, head = self.words
-            n_adj = next((i for i, w in enumerate(mods) if not _is_adjective(w)), len(mods))
-            self.attrs += mods[:n_adj]
-            noun = _singular(head)
-            self.emit(" ".join([*mods[n_adj:], noun]), is_plural=noun != head)
+            self.read_common_noun()
         elif self.attrs and self.count is None and self.last is not None:
-            self.last.attributes = _canonical_attributes(self.last.attributes + self.attrs)
-            self.attrs = []
+            for o in self.described():
+                o.attributes = _canonical_attributes(o.attributes + self.attrs)
+            self.attrs, self.both = [], False
         if boundary:
-            self.count, self.from_article, self.attrs = None, False, []
+            if self.attrs or (self.count_word and not self.from_article):
+                self.drop_unattached()
+            self.count, self.count_word, self.from_article, self.attrs = None, None, False, []
             self.open = True
+
+    def described(self) -> list[ObjectSpec]:
+        """The objects trailing attributes describe: the last, or with 'both' the last two kinds
+        when the last is a single object ('a big circle and a small one, both red')."""
+        if self.both and self.last_idx is not None and self.last_idx > 0 and self.last.count == 1:
+            return self.objects[self.last_idx - 1 : self.last_idx + 1]
+        return [self.last]
+
+    def read_common_noun(self) -> None:
+        """Words that are not shapes name an object only when they end in an everyday noun
+        ('a brown dog', 'two wooden chairs', 'a fire hydrant'); anything else is ignored."""
+        *mods, head = self.words
+        noun = _singular(head)
+        for k in range(max(0, len(mods) - 2), len(mods) + 1):  # the longest name first
+            name = " ".join([*mods[k:], noun])
+            if name in COMMON_NOUNS:
+                self.attrs += [w for w in mods[:k] if _is_adjective(w)]
+                self.ignore(*(w for w in mods[:k] if not _is_adjective(w)))
+                self.emit(name, is_plural=noun != head)
+                return
+        self.ignore(*self.words)
+        # the count and colours said with an unknown noun go with it, not to another object
+        self.count, self.count_word, self.from_article = None, None, False
+        self.attrs, self.words = [], []
 
     def start_relation(self, relation: str) -> None:
         subject = self.last_idx if self.after_noun else None
@@ -395,27 +502,62 @@ class _Parser:
         self.pending = None
 
     def side_relations(self) -> list[RelationSpec]:
-        """'X on the left and Y on the right' -> X left of Y (and likewise top and bottom)."""
+        """'X on the left and Y on the right' -> X left of Y (and likewise top and bottom); a
+        side with no object on the opposite side is reported (the spec has no absolute place)."""
         out = []
+        used: set[int] = set()
         for first, second, relation in (("left", "right", "left of"), ("top", "bottom", "above")):
             a = [i for i, s in self.sides.items() if s == first]
             b = [i for i, s in self.sides.items() if s == second]
             if len(a) == 1 and len(b) == 1:
                 out.append(RelationSpec(subject=a[0], relation=relation, object=b[0]))
+                used |= {a[0], b[0]}
+        sides = [self.sides[i] for i in sorted(self.sides) if i not in used]
+        if self.pending_side:
+            sides.append(self.pending_side)
+        self.warnings += [
+            f"ignored 'on the {side}': a side is read only opposite another object's side"
+            for side in sides
+        ]
         return out
 
 
 def parse_prompt(text: str) -> SceneSpec:
-    """Parse a prompt into a SceneSpec (objects, relations, negations, background)."""
-    norm, background = _normalise(text)
+    """Parse a prompt into a SceneSpec (objects, relations, negations, background).
+
+    Words it does not understand never become objects: they are dropped, and the spec's
+    ``warnings`` name them (and any one-letter typo read as a shape or colour word).
+    """
+    norm, background, unplaceable = _normalise(text)
     parser = _Parser()
     parser.feed(_tokens(norm))
+    relations = parser.relations + parser.side_relations()
+    warnings = []
+    if parser.ignored:
+        words = ", ".join(f"'{w}'" for w in parser.ignored)
+        warnings.append(f"ignored words it does not understand: {words}")
+    warnings += [
+        f"ignored '{p.strip()}': objects are placed only relative to each other"
+        for p in unplaceable
+    ]
+    warnings += [f"ignored '{p}': no object named for it" for p in parser.unattached]
+    warnings += parser.warnings
+    warnings += [f"read '{typed}' as '{read}'" for typed, read in parser.typos]
     return SceneSpec(
         objects=parser.objects,
-        relations=parser.relations + parser.side_relations(),
+        relations=relations,
         negations=parser.negations,
         background=background,
+        warnings=warnings,
     )
+
+
+def _checked_count(count: int, name: str) -> int:
+    if count > _MAX_COUNT:
+        raise InvalidParams.single(
+            "prompt", f"at most {_MAX_COUNT} of one kind of object; got {count} {name}"
+        )
+    return count
 
 
 def _relation_ok(objs: list[ShapeObject], groups: list[list[int]], spec: SceneSpec) -> bool:
@@ -442,6 +584,9 @@ def _relation_ok(objs: list[ShapeObject], groups: list[list[int]], spec: SceneSp
 
 def scene_from_spec(spec: SceneSpec, seed: int) -> Scene:
     """A scene with exactly what ``spec`` asks for, placed to satisfy its relations."""
+    if not spec.objects and not spec.negations and spec.warnings:
+        # every word was ignored: an empty canvas would hide that the prompt was not understood
+        raise InvalidParams.single("prompt", f"found nothing to draw ({'; '.join(spec.warnings)})")
     rng = np.random.default_rng(seed)
     banned = {(n.name, c) for n in spec.negations for c in _colors_of(n)}
     wanted: list[tuple[str, str, str]] = []
