@@ -49,7 +49,7 @@ _COLOR_SYNONYMS = {
 _SIZE_SYNONYMS = {"big": "large", "huge": "large", "tiny": "small", "little": "small"}
 # colours a real detector knows but ShapesWorld does not draw; kept as plain attributes
 _OTHER_COLORS = {"black", "white", "gray", "brown", "gold", "silver", "beige", "golden"}
-_NEGATORS = {"without", "no", "not", "none", "zero", "excluding"}
+_NEGATORS = {"without", "no", "not", "none", "zero", "excluding", "dont"}
 _RELATIONS = {
     "leftof": "left of",
     "rightof": "right of",
@@ -291,6 +291,8 @@ class _Parser:
         self.definite = False  # "the": the noun may name an object already mentioned
         self.count_word: str | None = None  # the word the count was read from
         self.recount = False  # "x3", "three of them": the next number is the last object's count
+        self.counted: set[int] = set()  # objects whose count was said in words or digits
+        self.part: str | None = None  # "two of them" said of a group already counted
         self.both = False  # "both red": colour the last two objects (or the last pair)
         self.ignored: list[str] = []  # words not understood, in the order read
         self.unattached: list[str] = []  # counts and colours with no object to go with
@@ -331,7 +333,10 @@ class _Parser:
             self.recount = True
         elif self.recount and (t.isdigit() or t in _COUNTS):
             self.recount = False
-            if self.last_idx is not None:
+            if self.last_idx in self.counted:
+                # "four triangles, two of them green": a part of a group, which a spec cannot say
+                self.part = f"{t} of them"
+            elif self.last_idx is not None:
                 last = self.objects[self.last_idx]
                 last.count = _checked_count(int(t) if t.isdigit() else _COUNTS[t], last.name)
         elif t.isdigit() or t in _COUNTS or t in _ARTICLES:
@@ -413,6 +418,8 @@ class _Parser:
         else:
             self.objects.append(ObjectSpec(name=name, count=count, attributes=attrs))
             idx = len(self.objects) - 1
+            if self.count_word and not self.from_article:
+                self.counted.add(idx)
         self.last, self.last_idx = self.objects[idx], idx
         self.link(idx)
         if self.pending_side:
@@ -431,6 +438,10 @@ class _Parser:
         star is blue'); counts and attributes with no object at all are reported at a boundary."""
         if self.words:
             self.read_common_noun()
+        elif self.part and (self.attrs or boundary):
+            said = " ".join([self.part, *self.attrs])
+            self.warnings.append(f"ignored '{said}': a part of a group is not described apart")
+            self.part, self.attrs = None, []
         elif self.attrs and self.count is None and self.last is not None:
             for o in self.described():
                 o.attributes = _canonical_attributes(o.attributes + self.attrs)

@@ -21,7 +21,8 @@ _FILLER_TEXT = """
     anything everything should must can could would will may might shall need needs want wants
     like canvas image picture scene kindly thanks thank thx ok okay basically actually really
     maybe um uh yo lol gimme give get got let lets add put place start using use else more
-    total altogether together again too now very
+    total altogether together again too now very love absolutely definitely literally simply
+    thats whats id im ive wanna see look
 """
 FILLER: frozenset[str] = frozenset(_FILLER_TEXT.split())
 

@@ -1,4 +1,4 @@
-"""The one prompt parser: ordinary English around the ShapesWorld grammar, and generic nouns."""
+"""The one prompt parser: ordinary English around the ShapesWorld grammar, and everyday nouns."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_the_same_object_named_again_is_not_a_new_one():
     ]
 
 
-def test_unknown_nouns_still_become_objects_for_a_real_detector():
+def test_everyday_nouns_still_become_objects_for_a_real_detector():
     spec = parse_prompt("a photo of a brown dog next to two wooden chairs in a park")
     assert [(o.name, o.count, o.attributes) for o in spec.objects] == [
         ("dog", 1, ["brown"]),

@@ -1,0 +1,212 @@
+"""Other people's wording: prompts written as users write them, apart from the parser's grammar.
+
+Each case says what a reader would take the prompt to mean. Where the spec cannot say it (a row,
+a corner, part of a group) or a word is not one the parser can know, the case expects a warning
+naming what was ignored, never an object made of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+import scenecraft
+from scenecraft.errors import InvalidParams, PlannerError
+from scenecraft.planner.offline import OfflinePlanner
+from scenecraft.planner.paraphrase import paraphrase
+from scenecraft.world.benchmark import CATEGORIES, prompt_set
+from scenecraft.world.grammar import SHAPES
+from scenecraft.world.prompts import parse_prompt
+from scenecraft.world.words import COMMON_NOUNS
+
+
+@dataclass(frozen=True)
+class Meant:
+    objects: tuple[tuple[int, str], ...]  # (count, "attributes name") in order of mention
+    relations: tuple[tuple[int, str, int], ...] = ()
+    negations: tuple[str, ...] = ()
+    warned: tuple[str, ...] = ()  # one quoted fragment per warning the parse must give
+
+
+WORDING: dict[str, Meant] = {
+    # terse
+    "red star": Meant(((1, "red star"),)),
+    "3 green hexagons": Meant(((3, "green hexagon"),)),
+    "blue heart, yellow circle": Meant(((1, "blue heart"), (1, "yellow circle"))),
+    "2 squares left of star": Meant(((2, "square"), (1, "star")), ((0, "left of", 1),)),
+    "pink triangle above cyan square": Meant(
+        ((1, "pink triangle"), (1, "cyan square")), ((0, "above", 1),)
+    ),
+    "stars x4, orange": Meant(((4, "orange star"),)),
+    "red circles x3": Meant(((3, "red circle"),)),
+    "A BLUE STAR!!!": Meant(((1, "blue star"),)),
+    "a square. a circle. a star.": Meant(((1, "square"), (1, "circle"), (1, "star"))),
+    # chatty
+    "hey, could you draw me a purple heart next to a green star please?": Meant(
+        ((1, "purple heart"), (1, "green star")), ((0, "next to", 1),)
+    ),
+    "I'd love to see two orange squares, thanks!": Meant(((2, "orange square"),)),
+    "so what I want is basically three red circles and that's it": Meant(((3, "red circle"),)),
+    "Can you make a scene with a blue star above a red square?": Meant(
+        ((1, "blue star"), (1, "red square")), ((0, "above", 1),)
+    ),
+    "ok so like, one yellow heart and one green circle, nothing else": Meant(
+        ((1, "yellow heart"), (1, "green circle"))
+    ),
+    "yo gimme 3 pink hearts lol": Meant(((3, "pink heart"),)),
+    "i want a red square on the left and a green circle on the right": Meant(
+        ((1, "red square"), (1, "green circle")), ((0, "left of", 1),)
+    ),
+    "gimme a heart thats red": Meant(((1, "red heart"),)),
+    "to the right of a red heart, put a blue circle": Meant(
+        ((1, "red heart"), (1, "blue circle")), ((1, "right of", 0),)
+    ),
+    "a star, and beneath it a red square": Meant(
+        ((1, "star"), (1, "red square")), ((1, "below", 0),)
+    ),
+    # filler words
+    "just some blue squares please": Meant(((2, "blue square"),)),
+    "Please just draw a single red star.": Meant(((1, "red star"),)),
+    "only four pink circles, nothing more": Meant(((4, "pink circle"),)),
+    "two red circles and nothing else": Meant(((2, "red circle"),)),
+    "Could you kindly render three orange triangles for me?": Meant(((3, "orange triangle"),)),
+    "absolutely no hearts at all, just two cyan triangles": Meant(
+        ((2, "cyan triangle"),), negations=("heart",)
+    ),
+    # one-letter typos
+    "a red cirle": Meant(((1, "red circle"),), warned=("'cirle' as 'circle'",)),
+    "two bleu stars": Meant(((2, "blue star"),), warned=("'bleu' as 'blue'",)),
+    "three orange hexagns": Meant(((3, "orange hexagon"),), warned=("'hexagns' as 'hexagons'",)),
+    "a purple traingle": Meant(((1, "purple triangle"),), warned=("'traingle' as 'triangle'",)),
+    "a green squre below a pink heart": Meant(
+        ((1, "green square"), (1, "pink heart")),
+        ((0, "below", 1),),
+        warned=("'squre' as 'square'",),
+    ),
+    "two yellow harts": Meant(((2, "yellow heart"),), warned=("'harts' as 'hearts'",)),
+    "a greeen circle": Meant(((1, "green circle"),), warned=("'greeen' as 'green'",)),
+    # as near to 'grey' as to 'green': too uncertain to guess
+    "a gren circle": Meant(((1, "circle"),), warned=("'gren'",)),
+    # British spellings
+    "a grey star and a red heart": Meant(((1, "gray star"), (1, "red heart"))),
+    "three circles coloured pink": Meant(((3, "pink circle"),)),
+    "a square of blue colour": Meant(((1, "blue square"),)),
+    "two hexagons in the colour orange": Meant(((2, "orange hexagon"),)),
+    "a couple of grey squares in the centre": Meant(
+        ((2, "gray square"),), warned=("'in the centre'",)
+    ),
+    # plurals
+    "hearts and stars": Meant(((2, "heart"), (2, "star"))),
+    "circles above squares": Meant(((2, "circle"), (2, "square")), ((0, "above", 1),)),
+    "five stars that are yellow": Meant(((5, "yellow star"),)),
+    # a couple of, a pair of
+    "a couple of hexagons": Meant(((2, "hexagon"),)),
+    "a pair of red squares next to a couple of blue stars": Meant(
+        ((2, "red square"), (2, "blue star")), ((0, "next to", 1),)
+    ),
+    "a couple pink hearts": Meant(((2, "pink heart"),)),
+    # no ... at all
+    "a green circle and no stars at all": Meant(((1, "green circle"),), negations=("star",)),
+    "no red squares at all, but three blue ones": Meant(
+        ((3, "blue square"),), negations=("red square",)
+    ),
+    "don't draw any circles, just a pink star": Meant(((1, "pink star"),), negations=("circle",)),
+    "Two purple squares, no hearts or stars": Meant(
+        ((2, "purple square"),), negations=("heart", "star")
+    ),
+    # descriptions that come after the objects
+    "one big circle and one small circle, both red": Meant(
+        ((1, "large red circle"), (1, "small red circle"))
+    ),
+    "hexagons, three of them, all purple": Meant(((3, "purple hexagon"),)),
+    "a tiny yellow star above a huge green hexagon": Meant(
+        ((1, "small yellow star"), (1, "large green hexagon")), ((0, "above", 1),)
+    ),
+    # what the spec cannot say, or words the parser cannot know: named in a warning
+    "three blue stars in a row": Meant(((3, "blue star"),), warned=("'in a row'",)),
+    "five stars in a circle": Meant(((5, "star"),), warned=("'in a circle'",)),
+    "a triangle in the middle": Meant(((1, "triangle"),), warned=("'in the middle'",)),
+    "one lonely triangle": Meant(((1, "triangle"),), warned=("'lonely'",)),
+    "a blu circle": Meant(((1, "circle"),), warned=("'blu'",)),
+    "a red dragon and a blue square": Meant(((1, "blue square"),), warned=("'dragon'",)),
+    "two circles: one red, one blue": Meant(((2, "circle"),), warned=("'one red'", "'one blue'")),
+    "4 triangles, 2 of them green": Meant(((4, "triangle"),), warned=("'2 of them green'",)),
+    "a blue circle between two red squares": Meant(
+        ((1, "blue circle"), (2, "red square")), warned=("'between'",)
+    ),
+    "a star on the left": Meant(((1, "star"),), warned=("'on the left'",)),
+}
+
+
+@pytest.mark.parametrize("prompt", list(WORDING))
+def test_wording_is_read_as_a_user_means_it(prompt):
+    meant, spec = WORDING[prompt], parse_prompt(prompt)
+    assert [(o.count, o.phrase) for o in spec.objects] == list(meant.objects), spec
+    assert {(r.subject, r.relation, r.object) for r in spec.relations} == set(meant.relations)
+    assert [n.phrase for n in spec.negations] == list(meant.negations)
+    assert len(spec.warnings) == len(meant.warned), spec.warnings
+    for fragment in meant.warned:
+        assert any(fragment in w for w in spec.warnings), (fragment, spec.warnings)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "unknown"),
+    [
+        ("two red circles and nothing else whatsoever", "whatsoever"),
+        ("a blue star, lol jk", "jk"),
+        ("a heart with sparkles", "sparkles"),
+        ("three wobbly squares", "wobbly"),
+        ("a red heat", "heat"),
+        ("a dragon", "dragon"),
+        ("a glittery pentagon beside a circle", "pentagon"),
+        ("the spaceship and two moons", "spaceship"),
+    ],
+)
+def test_a_word_not_understood_is_named_and_never_an_object(prompt, unknown):
+    spec = parse_prompt(prompt)
+    assert all(o.name in SHAPES or o.name in COMMON_NOUNS for o in spec.objects), spec.objects
+    assert not any(unknown in o.phrase for o in spec.objects + spec.negations)
+    assert any(f"'{unknown}'" in w for w in spec.warnings), spec.warnings
+
+
+def test_english_words_near_a_shape_or_colour_are_not_read_as_typos():
+    for prompt in ("start with a red circle", "a stare", "greet a square", "a pint", "a blur"):
+        spec = parse_prompt(prompt)
+        assert [o.name for o in spec.objects if o.name in SHAPES] in ([], ["circle"], ["square"])
+        assert not any(w.startswith("read ") for w in spec.warnings), (prompt, spec.warnings)
+
+
+def test_everyday_nouns_stay_objects_for_a_real_detector():
+    spec = parse_prompt("two cats and a teddy bear next to a brown dog")
+    assert [(o.count, o.phrase) for o in spec.objects] == [
+        (2, "cat"),
+        (1, "teddy bear"),
+        (1, "brown dog"),
+    ]
+    assert spec.warnings == []
+
+
+def test_the_grammar_s_own_wording_needs_no_warning():
+    for p in prompt_set(25) + prompt_set(25, "heldout_prompts"):
+        assert parse_prompt(p.prompt).warnings == [], p.prompt
+    for category in CATEGORIES:
+        for seed in range(25):
+            text = paraphrase(category, seed).text
+            assert parse_prompt(text).warnings == [], text
+
+
+def test_warnings_reach_the_layout_and_a_run_s_record():
+    prompt = "three blue stars in a row and nothing else"
+    layout = OfflinePlanner().layout(prompt)
+    assert len(layout.items) == 3
+    assert any("'in a row'" in w for w in layout.warnings)
+    record = scenecraft.run("world.render", prompt=prompt, seed=1, size=64).record
+    assert any("'in a row'" in w for w in record["spec"]["warnings"])
+
+
+def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
+    with pytest.raises(PlannerError, match="'dragon'"):
+        OfflinePlanner().layout("a dragon")
+    with pytest.raises(InvalidParams, match="'dragon'"):
+        scenecraft.run("world.render", prompt="a dragon", seed=1, size=64)
