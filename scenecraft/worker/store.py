@@ -313,8 +313,10 @@ return 0
 """
 
 # ARGV: owner, rate per s, burst, now. A token bucket; returns seconds to wait (0 = allowed).
+# One bucket per key *and* limit (sc:rate:{owner}:{rate}:{burst}): API instances configured with
+# different limits share Redis, and a shared bucket let the stricter one drain the other's.
 _RATE = """
-local key = 'sc:rate:' .. ARGV[1]
+local key = 'sc:rate:' .. ARGV[1] .. ':' .. ARGV[2] .. ':' .. ARGV[3]
 local rate, burst, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local b = redis.call('HMGET', key, 'tokens', 'at')
 local tokens, at = tonumber(b[1]) or burst, tonumber(b[2]) or now
