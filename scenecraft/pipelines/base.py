@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import random
 import time
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
@@ -20,7 +19,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
-    field_validator,
 )
 
 from scenecraft.errors import Cancelled
@@ -35,39 +33,16 @@ def _limits():
     return get_settings().limits
 
 
-def _json_type(annotation: Any) -> type | None:
-    """int, float or bool where the field is one of them (or an optional one), else None."""
-    if get_origin(annotation) in (Union, types.UnionType):
-        kinds = {_json_type(a) for a in get_args(annotation)} - {None}
-        return kinds.pop() if len(kinds) == 1 else None
-    return annotation if annotation in (int, float, bool) else None
-
-
-def no_bool(value: Any, info: ValidationInfo) -> Any:
-    """Refuse true/false for a number (pydantic would read them as 1/0; the schema says number)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{info.field_name} is a number, not {str(value).lower()}")
-    return value
-
-
-def only_bool(value: Any, info: ValidationInfo) -> Any:
-    """Refuse 0/1/"yes" for a boolean (pydantic would read them as one; the schema says boolean)."""
-    if value is not None and not isinstance(value, bool):
-        raise ValueError(f"{info.field_name} is true or false, not {value!r}")
-    return value
-
-
 class JSONModel(BaseModel):
-    """A request body part whose fields take JSON's types as its schema gives them: no true for
-    a number, no 1 or "yes" for a boolean (pydantic's lax mode would read them so)."""
+    """A request body part whose fields take JSON's types as its schema gives them.
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
-        kind = _json_type(cls.model_fields[info.field_name].annotation) if info.field_name else None
-        if kind is bool:
-            return only_bool(value, info)
-        return no_bool(value, info) if kind in (int, float) else value
+    pydantic's lax mode reads "64", " 32 " and "6_4" as 64, true as 1, and 1 or "yes" as true,
+    and lets NaN and Infinity through; strict mode takes none of them. A tuple field (a JSON array
+    of fixed length) needs ``Strict(False)`` on the tuple: strict mode takes only Python tuples,
+    while a parsed JSON body holds lists (its items stay strict).
+    """
+
+    model_config = ConfigDict(strict=True, allow_inf_nan=False)
 
 
 class Params(JSONModel):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, Strict, field_validator, model_validator
 
 from scenecraft.errors import InvalidParams
 from scenecraft.pipelines.base import Context, Params, Pipeline, Result
@@ -29,7 +29,7 @@ class SlateParams(Params):
     )
     concepts: str | None = Field(None, description="compose: e.g. 'a blue star and a red circle'")
     image_b: ImageInput | None = Field(None, description="compose with swap: the slot donor")
-    swap: list[tuple[int, int]] | None = Field(
+    swap: list[Annotated[tuple[int, int], Strict(False)]] | None = Field(
         None,
         min_length=1,
         description="compose: [slot of image, slot of image_b] pairs to exchange",

@@ -3,19 +3,46 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, Strict, model_validator
 
-from scenecraft.pipelines.base import Context, Params, Pipeline, Prompt, Result, Side
+from scenecraft.pipelines.base import Context, JSONModel, Params, Pipeline, Prompt, Result, Side
+from scenecraft.world.grammar import BACKGROUNDS, COLORS, SHAPES, SIZES
+
+MAX_OBJECTS = 64
+
+Background = Literal[tuple(BACKGROUNDS)]  # type: ignore[valid-type]
+
+
+class SceneObject(JSONModel):
+    """One object of an explicit scene, as ``scene.json`` of a render writes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shape: Literal[SHAPES]  # type: ignore[valid-type]
+    color: Literal[tuple(COLORS)]  # type: ignore[valid-type]
+    size: Literal[tuple(SIZES)]  # type: ignore[valid-type]
+    cx: float = Field(ge=0, le=1, description="centre, fraction of the canvas width")
+    cy: float = Field(ge=0, le=1, description="centre, fraction of the canvas height")
+    rotation: float = Field(0.0, description="degrees")
+
+
+class SceneInput(JSONModel):
+    """An explicit ShapesWorld scene: objects over a vertical background gradient."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    objects: list[SceneObject] = Field(max_length=MAX_OBJECTS)
+    background: Annotated[tuple[Background, Background], Strict(False)] = Field(
+        ("white", "white"), description="[top, bottom] of the gradient"
+    )
 
 
 class WorldRenderParams(Params):
     prompt: Prompt | None = Field(None, description="e.g. 'two red circles left of a blue star'")
-    scene: dict[str, Any] | None = Field(
-        None, description="an explicit scene ({objects: [...], background: [top, bottom]})"
-    )
+    scene: SceneInput | None = Field(None, description="an explicit scene instead of a prompt")
     size: Side = Field(256, description="canvas side, pixels")
 
     @model_validator(mode="after")
@@ -37,12 +64,7 @@ def run(params: WorldRenderParams, ctx: Context) -> Result:
         spec = parse_prompt(params.prompt)
         scene = scene_from_spec(spec, ctx.seed)
     else:
-        try:
-            scene = Scene.from_dict(params.scene)
-        except (KeyError, TypeError, ValueError) as e:
-            from scenecraft.errors import InvalidParams
-
-            raise InvalidParams.single("params.scene", f"not a ShapesWorld scene: {e}") from None
+        scene = Scene.from_dict(params.scene.model_dump())
         spec = scene.spec()
     ctx.set_stage("render")
     out = render_scene(scene, params.size)
