@@ -239,10 +239,13 @@ def serve(
     import uvicorn
 
     from scenecraft.api.app import create_app
+    from scenecraft.api.server import uvicorn_config
+    from scenecraft.worker.config import get_service_settings
 
     for module in include:
         importlib.import_module(module)
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    config = uvicorn_config(create_app(), host, port, get_service_settings())
+    uvicorn.Server(config).run()
 
 
 @app.command()

@@ -17,14 +17,17 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 import scenecraft
+from scenecraft.api.body import MAX_BODY_BYTES
 from scenecraft.api.routers import artifacts, batches, events, jobs, ops
 from scenecraft.api.routers import pipelines as pipelines_router
 from scenecraft.api.routers.common import field_errors
 from scenecraft.api.schemas import job_create_type
+from scenecraft.api.server import BodyDeadline
 from scenecraft.api.service import Service, redis_location
 from scenecraft.errors import InvalidParams, UnknownPipeline
 from scenecraft.pipelines.registry import pipelines
@@ -43,6 +46,7 @@ def create_app(service: Service | None = None) -> FastAPI:
 
         service = Service.from_settings(get_settings(), get_service_settings(), celery_app)
     app = FastAPI(
+        max_body_size=MAX_BODY_BYTES,
         title="scenecraft",
         version=scenecraft.__version__,
         description="Images and SVG of multi-object scenes from text, as jobs. Authenticate with "
@@ -56,6 +60,7 @@ def create_app(service: Service | None = None) -> FastAPI:
     app.include_router(batches.build(job_create, service.svc.max_batch_jobs))
     app.include_router(pipelines_router.router)
     app.include_router(ops.router)
+    app.add_middleware(BodyDeadline, timeout_s=service.svc.body_timeout_s)
     _add_error_handlers(app, service)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if STATIC.is_dir():
@@ -101,6 +106,11 @@ def _add_error_handlers(app: FastAPI, service: Service) -> None:
         )
         lines = "; ".join(f"{e['field']}: {e['message']}" for e in errs)
         return _error(422, f"invalid request: {lines}", errs)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, exc: ClientDisconnect) -> JSONResponse:
+        # nobody reads this answer; it keeps a client that left mid-body out of the error log
+        return _error(400, "the client went away before its request body was in")
 
     @app.exception_handler(InvalidParams)
     async def _invalid_params(_: Request, exc: InvalidParams) -> JSONResponse:

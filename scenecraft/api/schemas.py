@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from functools import reduce
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from scenecraft.pipelines.base import Pipeline, no_bool
+from scenecraft.pipelines.base import Pipeline
 from scenecraft.worker.store import STATES, JobRecord
 
 StateName = Literal["queued", "running", "succeeded", "failed", "canceled"]
@@ -27,10 +27,11 @@ def job_create_type(pipes: dict[str, Pipeline]) -> Any:
     variants = [
         create_model(
             "Job_" + "".join(c if c.isalnum() else "_" for c in name),
-            __config__=ConfigDict(extra="forbid", title=f"{name} job"),
+            # strict, as params are: "9" or true is not a priority
+            __config__=ConfigDict(extra="forbid", strict=True, title=f"{name} job"),
             pipeline=(Literal[name], Field(description=p.description or name)),
             params=(p.params, ...),
-            priority=(Annotated[int, BeforeValidator(no_bool)], PRIORITY),
+            priority=(int, PRIORITY),
         )
         for name, p in pipes.items()
     ]
@@ -74,6 +75,31 @@ class Job(BaseModel):
 
     @classmethod
     def of(cls, rec: JobRecord) -> Job:
+        """The job as the API shows it. A record that cannot be shown (one stored before the
+        limits on request JSON, nested too deep to serialize) is the job without its contents
+        and an error saying so: one bad record must not fail every listing of its key."""
+        try:
+            job = cls._of(rec)
+            job.model_dump_json()  # what the response will do; where it would fail, fail here
+            return job
+        except (ValueError, TypeError, RecursionError) as e:  # pydantic's errors are ValueErrors
+            base = f"/v1/jobs/{rec.id}"
+            return cls(
+                id=rec.id,
+                pipeline=rec.pipeline,
+                params={},
+                priority=rec.priority,
+                state=rec.state if rec.state in STATES else "failed",
+                created_at=_ts(rec.created_at),
+                attempts=rec.attempts,
+                error=f"the stored record of this job cannot be shown ({e}); "
+                "its params and results are left out",
+                batch=rec.batch,
+                links={"self": base, "events": f"{base}/events", "cancel": f"{base}/cancel"},
+            )
+
+    @classmethod
+    def _of(cls, rec: JobRecord) -> Job:
         base = f"/v1/jobs/{rec.id}"
         return cls(
             id=rec.id,

@@ -48,6 +48,12 @@ class ServiceSettings(BaseSettings):
     rate_limit_per_s: float = Field(50, gt=0, description="sustained requests per second per key")
     rate_limit_burst: int = Field(200, ge=1, description="requests a key may send at once")
     preview_interval_s: float = Field(1.0, ge=0, description="at most one preview per interval")
+    header_timeout_s: float = Field(
+        10, gt=0, description="the API closes a connection whose request headers take longer"
+    )
+    body_timeout_s: float = Field(
+        60, gt=0, description="the API answers 408 to a request whose body takes longer"
+    )
     worker_heartbeat_s: float = Field(
         5, gt=0, description="workers announce themselves (and top up job tokens) this often"
     )

@@ -29,6 +29,9 @@ SERVICE_ENV = {
     "SCENECRAFT_WORKER_HEARTBEAT_S": "1",
     "SCENECRAFT_PREVIEW_INTERVAL_S": "0",
     "SCENECRAFT_DEVICE": "cpu",
+    # slow clients are cut off within seconds rather than production's tens of seconds
+    "SCENECRAFT_HEADER_TIMEOUT_S": "2",
+    "SCENECRAFT_BODY_TIMEOUT_S": "2",
 }
 
 
@@ -37,6 +40,7 @@ class ApiServer:
 
     def __init__(self):
         from scenecraft.api.app import create_app
+        from scenecraft.api.server import uvicorn_config
         from scenecraft.api.service import Service
         from scenecraft.settings import get_settings
         from scenecraft.worker.app import make_celery
@@ -46,7 +50,8 @@ class ApiServer:
         self.app = create_app(self.service)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        svc = get_service_settings()
+        config = uvicorn_config(self.app, "127.0.0.1", self.port, svc, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Response, status
 
+from scenecraft.api.body import CheckedJSONRoute
 from scenecraft.api.deps import Owner, ServiceDep
 from scenecraft.api.routers.common import JobId, errors, owned_job
 from scenecraft.api.schemas import Job, JobPage, StateName
@@ -28,13 +29,13 @@ IdempotencyKey = Annotated[
 
 def build(job_create: Any) -> APIRouter:
     """The jobs router for the request type built from the registry."""
-    router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+    router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=CheckedJSONRoute)
 
     @router.post(
         "",
         status_code=status.HTTP_202_ACCEPTED,
         response_model=Job,
-        responses=errors(401, 409, 422, 429, 503),
+        responses=errors(401, 409, 413, 422, 429, 503),
         summary="Queue a job",
     )
     def create_job(
