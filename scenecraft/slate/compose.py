@@ -59,8 +59,8 @@ def resolve_concepts(
 ) -> list[str]:
     """'a blue star and two red circles' -> ['blue star', 'red circle', 'red circle'].
 
-    A shape without a colour takes any known colour of it. Unknown names raise InvalidParams
-    listing every known concept.
+    A shape without a colour takes any known colour of it. Unknown names, and words the parser
+    could not read, raise InvalidParams listing every known concept.
     """
     known = library.concept_names()
     spec = parse_prompt(text)
@@ -72,11 +72,17 @@ def resolve_concepts(
             unknown.append(wanted)
             continue
         out += [options[rng.integers(len(options))] for _ in range(obj.count)]
-    if unknown or not out:
-        what = ", ".join(repr(u) for u in unknown) or repr(text)
+    if unknown or spec.warnings or not out:
+        # words the parser could not read are unknown concepts too, never silently dropped
+        what = (
+            "; ".join(
+                [f"unknown concept {', '.join(repr(u) for u in unknown)}"] * bool(unknown)
+                + spec.warnings
+            )
+            or f"no concept in {text!r}"
+        )
         raise InvalidParams.single(
-            f"params.{field_name}",
-            f"unknown concept {what}; known concepts: {', '.join(known)}",
+            f"params.{field_name}", f"{what}; known concepts: {', '.join(known)}"
         )
     return out
 

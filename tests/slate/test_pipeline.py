@@ -72,7 +72,7 @@ def test_compose_with_an_unknown_concept_lists_the_known_ones(checkpoint):
     with pytest.raises(InvalidParams) as e:
         run("slate", {"mode": "compose", "concepts": "a purple dragon and a red circle"})
     assert e.value.errors[0]["field"] == "params.concepts"
-    assert "'purple dragon'" in str(e.value)
+    assert "'dragon'" in str(e.value)
     assert "known concepts: blue star, red circle" in str(e.value)
 
 
