@@ -471,7 +471,8 @@ class _Parser:
                 self.ignore(*(w for w in mods[:k] if not _is_adjective(w)))
                 self.emit(name, is_plural=noun != head)
                 return
-        self.ignore(*self.words)
+        # the colours said with it are dropped with it, so they are named too
+        self.ignore(*self.attrs, *self.words)
         # the count and colours said with an unknown noun go with it, not to another object
         self.count, self.count_word, self.from_article = None, None, False
         self.attrs, self.words = [], []
