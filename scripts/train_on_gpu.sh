@@ -4,6 +4,7 @@
 # everything small enough to keep is packed into DEST.
 #
 #   bash scripts/train_on_gpu.sh DEST [BUDGET_S]
+#   SKIP_SLATE=1 WM_EXTRA="--set lr=0.001 ..." bash scripts/train_on_gpu.sh DEST   # world model only
 #
 # Where the machine lacks the project's packages, put their wheels in .whl/ (see
 # .library/device README); they are installed to /tmp/site first. Reproduces the shipped
@@ -36,6 +37,8 @@ $cli train world-model --out $RUNS/world-model --preset gpu --device $DEVICE \
   ${WM_EXTRA:-} \
   > $RUNS/wm.log 2>&1 &
 pids="$!"
+# SKIP_SLATE=1: the whole card for the world model
+if [ -n "${SKIP_SLATE:-}" ]; then wait $pids; pids=""; fi
 # one SLATE candidate from scratch, aimed at composition (the shipped checkpoint already passes
 # FG-ARI): a dVAE with 3x3 context in its encoder and decoder, trained 7,000 steps, then the
 # slot model on its tokens. Not the codebook-usage term: on the CPU it made the dVAE read back
@@ -53,11 +56,13 @@ slate_flags=${SLATE_FLAGS:-"--set tau_steps=7000 --set dvae_encoder_blocks=2 \
   --set dvae_decoder_blocks=3 --set dvae_usage_weight=1 --set slot_encoder_convs=2 \
   --set slot_mask_code=true \
   --set slot_iters_eval=7"}
-$cli train slate --out $RUNS/slate-b --preset ship --set batch_size=64 $slate_flags \
-  --steps 200000 --train-images 20000 --seed 0 --device $DEVICE --checkpoint-every 60 \
-  --time-limit $(( left - 130 )) ${SLATE_EXTRA:-} > $RUNS/slate-b.log 2>&1 &
-pids="$pids $!"
-wait $pids  # not a bare wait: that would also wait for the tee above, forever
+if [ -z "${SKIP_SLATE:-}" ]; then
+  $cli train slate --out $RUNS/slate-b --preset ship --set batch_size=64 $slate_flags \
+    --steps 200000 --train-images 20000 --seed 0 --device $DEVICE --checkpoint-every 60 \
+    --time-limit $(( left - 130 )) ${SLATE_EXTRA:-} > $RUNS/slate-b.log 2>&1 &
+  pids="$pids $!"
+  wait $pids  # not a bare wait: that would also wait for the tee above, forever
+fi
 echo "all finished after $(elapsed) s"
 for f in $RUNS/*.log; do echo "== $f"; tr '\r' '\n' < "$f" | grep -v '━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ *[0-9]' | tail -25; done
 
@@ -70,8 +75,10 @@ fi
 keep=$(cd $RUNS && ls -d world-model/model world-model/*.json world-model/*.jsonl \
   world-model/*.png 2>/dev/null)
 tar -C $RUNS -cf - $keep | split -b 15M - "$DEST/wm.tar.part-"
-tail -1 $RUNS/slate-b/log.jsonl
-( cd $RUNS && tar -cf "$DEST/slate-b.tar" slate-b/model.safetensors slate-b/config.json \
-  slate-b/concepts.json slate-b/concepts.safetensors slate-b/log.jsonl )
+if [ -z "${SKIP_SLATE:-}" ]; then
+  tail -1 $RUNS/slate-b/log.jsonl
+  ( cd $RUNS && tar -cf "$DEST/slate-b.tar" slate-b/model.safetensors slate-b/config.json \
+    slate-b/concepts.json slate-b/concepts.safetensors slate-b/log.jsonl )
+fi
 ls -la "$DEST"
 echo "done after $(elapsed) s"

@@ -139,11 +139,14 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
     first = tmp_path / "first"
     train(first, train_config=tc, vae_from=vae, overrides=TINY_SETTINGS)
     dest = tmp_path / "assets" / "shapes-sd"
+    # as a leased GPU returns a run: the exported model and the records, no checkpoint
+    (first / "unet_state.pt").unlink()
     assert ship(first, _judged(first / "model", tmp_path / "r1.json"), dest, "s1")
     weights = load_file(dest / "unet" / "diffusion_pytorch_model.safetensors")
     assert all(t.dtype == torch.float16 for t in weights.values())
     rec = json.loads((dest / "training.json").read_text())
     assert [h["label"] for h in rec["history"]] == ["s1"] and rec["steps"] == 3
+    assert rec["history"][0]["on"] == "CPU" and rec["history"][0]["minutes"] >= 0
     assert rec["samples"] == 3 * 4
     card = (dest / "README.md").read_text()
     assert "| s1 |" in card and "single object right" in card and "batch=4" in card
@@ -170,3 +173,6 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
     # a report of another model is refused
     with pytest.raises(ValueError, match="judged"):
         ship(first, report, dest, "wrong")
+    # the second row counts only the second run's own training time
+    rows = rec["history"]
+    assert rows[1]["minutes"] <= rec["wall"] / 60 + 1e-6

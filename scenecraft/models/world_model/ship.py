@@ -26,19 +26,33 @@ def score(report: dict) -> float:
     return (report["single_object"]["accuracy"] + report["grounded"]["object_recall_iou50"]) / 2
 
 
-def _row(report: dict, steps: int, samples: int, wall: float, label: str, command: str) -> dict:
+def _row(
+    report: dict, steps: int, samples: int, minutes: float, on: str, label: str, command: str
+) -> dict:
     return {
         "date": dt.date.today().isoformat(),
         "label": label,
         "steps": steps,
         "samples": samples,
-        "cpu_minutes": round(wall / 60, 1),
+        "minutes": round(minutes, 1),  # this run's own training time
+        "on": on,
         "single_object": report["single_object"]["accuracy"],
         "grounded_recall": report["grounded"]["object_recall_iou50"],
         "lmd_overall": report["lmd"]["overall"],
         "inversion_psnr": report["inversion"]["psnr_mean"],
         "command": command,
     }
+
+
+def _progress(run: Path) -> tuple[int, float]:
+    """UNet steps and training seconds of a run: from its checkpoint, or from its log where the
+    checkpoint stayed behind (a leased GPU returns only the exported model and the records)."""
+    if (run / "unet_state.pt").exists():
+        state = torch.load(run / "unet_state.pt", map_location="cpu", weights_only=False)
+        return state["step"], state["wall"]
+    rows = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    last = [r for r in rows if r.get("stage") == "unet"][-1]
+    return last["step"], last["wall"]
 
 
 def shipped_record(dest: Path) -> dict | None:
@@ -60,15 +74,17 @@ def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = Fal
             print(f"not shipped: score {score(report):.3f} <= shipped {old_score:.3f}")
             return False
     cfg = json.loads((run / "config.json").read_text())
-    state = torch.load(run / "unet_state.pt", map_location="cpu", weights_only=False)
+    steps, wall = _progress(run)
     prior = _json_or_none(run / PRIOR) or {}
     # samples: those before this run (prior) plus this run's own steps at its batch
-    own_steps = state["step"] - prior.get("steps", 0)
+    own_steps = steps - prior.get("steps", 0)
     samples = prior.get("samples", 0) + own_steps * cfg["train"]["batch"]
     history = [*prior.get("history", [])]
     if old and not prior:  # a run that did not start from the shipped model: keep its history
         history = [*old["history"]]
-    history.append(_row(report, state["step"], samples, state["wall"], label, cfg["command"]))
+    on = "GPU" if "CUDA" in cfg.get("hardware", "") else "CPU"
+    own_minutes = (wall - prior.get("wall", 0.0)) / 60
+    history.append(_row(report, steps, samples, own_minutes, on, label, cfg["command"]))
     evals = [json.loads(x) for x in (run / "evals.jsonl").read_text().splitlines()]
     vae_check = next((e for e in reversed(evals) if e["stage"] in ("vae_done", "decoder_done")), {})
     record = {
@@ -80,8 +96,8 @@ def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = Fal
         "hardware": cfg.get("hardware", "unknown"),
         "batch": cfg["train"]["batch"],
         "seed": cfg["train"]["seed"],
-        "steps": state["step"],
-        "wall": state["wall"],
+        "steps": steps,
+        "wall": wall,
         "samples": samples,
         "vae_check": {k: v for k, v in vae_check.items() if k != "stage"},
         "report": report,
@@ -116,7 +132,7 @@ def card(rec: dict) -> str:
     lmd_items = lmd["accuracy"].items()
     hist = [
         f"| {h['date']} | {h['label']} | {h['steps']:,} | {h['samples']:,} "
-        f"| {h['cpu_minutes']:.0f} "
+        f"| {h['minutes']:.0f} {h['on']} "
         f"| {h['single_object']:.3f} | {h['grounded_recall']:.3f} | {h['lmd_overall']:.3f} "
         f"| {h['inversion_psnr']:.1f} |"
         for h in rec["history"]
@@ -138,7 +154,8 @@ def card(rec: dict) -> str:
             f"- seed: {rec['seed']}; batch {rec['batch']}; settings over the default recipe: "
             f"`{' '.join(rec['overrides']) or '(none)'}`",
             f"- UNet + text encoder: {rec['steps']:,} steps, {rec['samples']:,} samples, "
-            f"{rec['wall'] / 60:.0f} CPU minutes of training in all (EMA weights)",
+            f"{rec['wall'] / 60:.0f} minutes of training in all (EMA weights; the history "
+            "says on what)",
             f"- hardware: {rec['hardware']}",
             f"- VAE: PSNR {rec['vae_check'].get('psnr', float('nan')):.2f} dB, the detector reads"
             f" the same objects in {rec['vae_check'].get('detector_agreement', float('nan')):.1%}"
@@ -167,7 +184,7 @@ def card(rec: dict) -> str:
             "",
             "## History (one row a shipped session)",
             "",
-            "| date | run | steps | samples | CPU min | single object | grounded | LMD | "
+            "| date | run | steps | samples | minutes on | single object | grounded | LMD | "
             "inversion dB |",
             "|---|---|---|---|---|---|---|---|---|",
             *hist,
