@@ -149,7 +149,8 @@ def card(rec: dict) -> str:
             "UNet2DConditionModel with GLIGEN gated attention, trained from scratch on 128x128",
             "ShapesWorld scenes (train-split seeds only), v-prediction with zero terminal SNR.",
             "Load it like Stable Diffusion: `StableDiffusionPipeline.from_pretrained(path)` or",
-            "`StableDiffusionGLIGENPipeline.from_pretrained(path)`. Weights are float16.",
+            "`StableDiffusionGLIGENPipeline.from_pretrained(path)`. Weights are float16, as in",
+            "SD's fp16 checkpoints: on a CPU pass `dtype=torch.float32`, as scenecraft does.",
             "",
             f"- seed: {rec['seed']}; batch {rec['batch']}; settings over the default recipe: "
             f"`{' '.join(rec['overrides']) or '(none)'}`",
@@ -169,6 +170,8 @@ def card(rec: dict) -> str:
             "",
             f"## Measured (`scenecraft eval world-model`, {r['steps']} DDIM steps, guidance "
             f"{r['guidance']}, held-out seeds, every image judged)",
+            "",
+            f"Judged on `{r['model']}`, the float32 export these float16 weights were cast from.",
             "",
             "| metric | value | target |",
             "|---|---|---|",
