@@ -125,10 +125,13 @@ def contact_sheet(out: Path, outcomes: list[JobOutcome]) -> Path:
         rel = o.folder.name
         params = o.record.get("record", {}).get("params", {})
         caption = html.escape(str(params.get("prompt") or params.get("instruction") or ""))
+        # every picture the pipeline made, in the order its stages made them, the final last
+        names = [n for n in o.record.get("artifacts", {}) if n.endswith((".png", ".svg"))]
+        names.sort(key=lambda n: n.startswith("final."))
         imgs = "".join(
             f'<figure><img src="{rel}/{name}" alt="{name} of line {o.line}"><figcaption>{name}'
             "</figcaption></figure>"
-            for name in ("final.png", "final.svg")
+            for name in names
             if (o.folder / name).exists()
         )
         metrics = html.escape(json.dumps(o.record.get("metrics", {})))
@@ -143,7 +146,7 @@ def contact_sheet(out: Path, outcomes: list[JobOutcome]) -> Path:
         "body{font-family:system-ui,sans-serif;margin:1rem;background:#fafafa}"
         ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:1rem}"
         ".card{background:#fff;border:1px solid #ddd;border-radius:8px;padding:.5rem}"
-        ".bad{border-color:#c33}.row{display:flex;gap:.5rem}figure{margin:0}"
+        ".bad{border-color:#c33}.row{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:0}"
         "img{width:140px;height:140px;object-fit:contain;border:1px solid #eee}"
         "h2{font-size:1rem;margin:.2rem 0}.m{font-size:.75rem;color:#555}"
         "pre{white-space:pre-wrap;font-size:.75rem;color:#a22}</style>"

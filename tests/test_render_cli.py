@@ -73,3 +73,20 @@ def test_judge_cli_says_why(tmp_path):
     assert verdict["ok"] is False and "does not hold" in verdict["reasons"][0]
     (tmp_path / "x.png").write_text("not an image")
     assert run_cli("judge", str(tmp_path / "x.png"), "a star", cwd=tmp_path).returncode == 2
+
+
+def test_the_contact_sheet_shows_every_stage_picture_with_the_final_last(tmp_path):
+    from scenecraft.render_batch import JobOutcome, contact_sheet
+
+    folder = tmp_path / "0001-sld"
+    folder.mkdir()
+    names = ["final.png", "initial.png", "round1_boxes.png", "round1.png", "notes.json"]
+    for name in names:
+        (folder / name).write_bytes(b"x")
+    record = {"artifacts": {n: {} for n in names}, "metrics": {}, "record": {"params": {}}}
+    sheet = contact_sheet(tmp_path, [JobOutcome(1, "sld", folder, True, record=record)])
+    html = sheet.read_text()
+    shown = [n for n in names if f'src="0001-sld/{n}"' in html]
+    assert shown == ["final.png", "initial.png", "round1_boxes.png", "round1.png"]
+    order = sorted(shown, key=lambda n: html.index(f'src="0001-sld/{n}"'))
+    assert order == ["initial.png", "round1_boxes.png", "round1.png", "final.png"]
