@@ -62,6 +62,7 @@ def run(params: SVGCraftParams, ctx: Context) -> Result:
 
 def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
     """The pipeline on the diffusion checkpoint ``model_id`` (the eval passes its own)."""
+    from scenecraft.models.detect import load_detector
     from scenecraft.models.diffusion import load
     from scenecraft.models.segment import load_segmenter
     from scenecraft.planner import get_planner
@@ -100,6 +101,10 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
     segmenter = load_segmenter(
         settings.segmenter, settings.segmenter_model, ctx.device, cache=ctx.models
     )
+    # finds an object the model drew outside its box, so it can be moved in
+    detector = load_detector(
+        settings.detector, settings.detector_model, ctx.device, cache=ctx.models
+    )
     sampling = Sampling(
         params.height, params.width, params.steps, params.guidance, params.freeze, params.fusion
     )
@@ -121,6 +126,7 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
             ctx.generator,
             segmenter,
             lambda i: diffusion_progress(i * params.steps, n_steps),
+            detector,
         )
         strip = latents_strip(boxes)
         a.put("box_latents.png", to_png(strip), "image/png")
@@ -136,6 +142,7 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
             diffusion_progress(0, params.steps),
         )
         metrics["mask_fallbacks"] = sum(b.fallback for b in boxes)
+        metrics["relocated"] = sum(b.relocated for b in boxes)
         metrics["attention_in_mask"] = _attention_in_mask(attention, layout, boxes)
     else:
         ctx.set_stage("text to image")

@@ -23,7 +23,7 @@ from scipy import ndimage
 from torch import Tensor
 from torch.nn import functional as F
 
-from scenecraft.contracts import Box, Layout
+from scenecraft.contracts import Box, Detection, Layout
 from scenecraft.models.diffusion import (
     DiffusionModel,
     FrozenLatents,
@@ -36,6 +36,7 @@ from scenecraft.svgcraft.attention import Maps, ObjectAttention, masked_target, 
 from scenecraft.svgcraft.layout import box_prompt, phrase_groups, scene_prompt
 
 Segmenter = Callable[[np.ndarray, list[Box]], list[np.ndarray]]  # image, boxes -> [H, W] masks
+Detector = Callable[[np.ndarray, list[str]], list[Detection]]  # image, phrases -> detections
 MASK_MARGIN = 0.15  # a refined mask may reach this share of its box's size beyond the box
 
 
@@ -65,7 +66,8 @@ class BoxLatents:
     trajectory: list[Tensor]  # [1, C, h, w] latents before each sampling step
     latents: Tensor  # [1, C, h, w] final
     attention: Maps  # its words' cross-attention per resolution (first frozen steps)
-    fallback: bool  # the segmenter found nothing in the box, so the box is the mask
+    fallback: bool  # the segmenter found nothing in or near the box, so the box is the mask
+    relocated: bool = False  # drawn outside its box, then moved into it (``move_into_box``)
 
 
 def box_region(box: Box, height: int, width: int, margin: float = 0.0) -> np.ndarray:
@@ -136,6 +138,89 @@ def refine_mask(image: np.ndarray, box: Box, segmenter: Segmenter) -> tuple[np.n
     return mask, False
 
 
+def _cells(box: Box, h: int, w: int) -> tuple[int, int, int, int]:
+    """A [x, y, w, h] box in [0, 1] -> (y0, y1, x0, x1) of an h x w grid, one cell at least."""
+    x, y, bw, bh = box
+    x0, y0 = min(int(np.floor(x * w)), w - 1), min(int(np.floor(y * h)), h - 1)
+    x1 = min(max(int(np.ceil((x + bw) * w)), x0 + 1), w)
+    y1 = min(max(int(np.ceil((y + bh) * h)), y0 + 1), h)
+    return max(y0, 0), y1, max(x0, 0), x1
+
+
+def _resize(a: Tensor, hw: tuple[int, int], mode: str = "bilinear") -> Tensor:
+    kw = {"align_corners": False} if mode == "bilinear" else {}
+    return F.interpolate(a, size=hw, mode=mode, **kw)
+
+
+def move_into_box(
+    image: np.ndarray,
+    latents: list[Tensor],
+    box: Box,
+    phrase: str,
+    detector: Detector,
+    segmenter: Segmenter,
+) -> tuple[np.ndarray, np.ndarray, list[Tensor], Box] | None:
+    """An object generated alone but drawn outside its box (a model whose GLIGEN layers do not
+    place objects, or has none), moved into the box as SLD transplants an added object: the
+    detector finds it (``phrase`` if it drew that, else whatever it drew best), the segmenter
+    gives its mask there, and its pixels and every latent of its trajectory are cropped to where
+    it was drawn and resized into the box. Returns the new image, its mask and latents and where
+    it had been drawn, or None when the detector finds nothing or finds it in its box."""
+    h, w = image.shape[:2]
+    found = detector(image, [phrase])
+    if not found:
+        return None
+    best = max(found, key=lambda d: (d.label == phrase, d.score))
+    drawn = list(best.box)
+    cx, cy = drawn[0] + drawn[2] / 2, drawn[1] + drawn[3] / 2
+    if box[0] <= cx <= box[0] + box[2] and box[1] <= cy <= box[1] + box[3]:
+        return None  # drawn in its box already
+    obj, empty = refine_mask(image, drawn, segmenter)
+    if empty:
+        return None
+    # pixels: the drawn box's crop resized into the target box
+    py0, py1, px0, px1 = _cells(drawn, h, w)
+    ty0, ty1, tx0, tx1 = _cells(box, h, w)
+    crop = torch.from_numpy(image[py0:py1, px0:px1]).permute(2, 0, 1)[None].float()
+    crop_mask = torch.from_numpy(obj[py0:py1, px0:px1])[None, None].float()
+    moved = image.copy()
+    moved[ty0:ty1, tx0:tx1] = (
+        _resize(crop, (ty1 - ty0, tx1 - tx0))[0].permute(1, 2, 0).round().clamp(0, 255).numpy()
+    )
+    mask = np.zeros((h, w), bool)
+    mask[ty0:ty1, tx0:tx1] = _resize(crop_mask, (ty1 - ty0, tx1 - tx0), "nearest")[0, 0] > 0.5
+    # latents: the same crop on the latent grid, at every step
+    return moved, mask, [move_region(z, drawn, box) for z in latents], drawn
+
+
+def move_region(z: Tensor, old: Box, new: Box) -> Tensor:
+    """[..., h, w] with the cells under box ``old`` resized into box ``new`` (a copy)."""
+    h, w = z.shape[-2:]
+    sy0, sy1, sx0, sx1 = _cells(old, h, w)
+    gy0, gy1, gx0, gx1 = _cells(new, h, w)
+    z = z.clone()
+    z[..., gy0:gy1, gx0:gx1] = (
+        _resize(
+            z[..., sy0:sy1, sx0:sx1].reshape(-1, 1, sy1 - sy0, sx1 - sx0).float(),
+            (gy1 - gy0, gx1 - gx0),
+        )
+        .reshape(*z.shape[:-2], gy1 - gy0, gx1 - gx0)
+        .to(z)
+    )
+    return z
+
+
+def move_maps(maps: Maps, old: Box, new: Box, latent_hw: tuple[int, int]) -> Maps:
+    """Recorded attention maps (flat, one per resolution) with box ``old`` moved into ``new``."""
+    h, w = latent_hw
+    out = {}
+    for n, m in maps.items():
+        d = round((h * w / n) ** 0.5)
+        grid = m.reshape(h // d, w // d)
+        out[n] = move_region(grid, old, new).reshape(n)
+    return out
+
+
 def box_latents(
     model: DiffusionModel,
     layout: Layout,
@@ -143,10 +228,12 @@ def box_latents(
     generator: torch.Generator,
     segmenter: Segmenter,
     progress: Callable[[int], ProgressFn] | None = None,
+    detector: Detector | None = None,
 ) -> tuple[list[BoxLatents], Tensor, list[Tensor]]:
     """Every layout object generated alone in its box.
 
-    ``progress(i)`` is box i's step callback. Returns the boxes, the shared background
+    ``progress(i)`` is box i's step callback. With a ``detector``, an object drawn outside its
+    box is moved into it (``move_into_box``). Returns the boxes, the shared background
     noise and the blended starting noise per object (the fused pass starts from them too).
     """
     background, object_noise, box_masks = noises(model, layout, s, generator)
@@ -173,17 +260,30 @@ def box_latents(
                 attention=attention,
                 progress=progress(i) if progress else None,
             )
-        mask, fallback = refine_mask(result.images[0], item.box, segmenter)
+        image, steps = result.images[0], [t.cpu() for t in [*trajectory, result.latents]]
+        mask, fallback = refine_mask(image, item.box, segmenter)
         maps = attention.mean_maps()[0] if attention.calls else {}
+        relocated = False
+        moved = (
+            move_into_box(image, steps, item.box, item.phrase, detector, segmenter)
+            if detector is not None
+            else None
+        )
+        if moved is not None:
+            image, mask, steps, drawn = moved
+            fallback, relocated = False, True
+            # its words' attention went where it was drawn: the fused pass is pulled to the box
+            maps = move_maps(maps, drawn, item.box, tuple(start.shape[2:]))
         out.append(
             BoxLatents(
-                image=result.images[0],
+                image=image,
                 mask=mask,
                 latent_mask=coverage(mask, *start.shape[2:]),
-                trajectory=[t.cpu() for t in trajectory],
-                latents=result.latents.cpu(),
+                trajectory=steps[:-1],
+                latents=steps[-1],
                 attention=maps,
                 fallback=fallback,
+                relocated=relocated,
             )
         )
         starts.append(start)

@@ -169,3 +169,44 @@ def test_a_stray_outside_every_mask_is_traced_into_the_background_under_the_obje
     assert canvas.scene.background.stop_colors[:, :3].min() > 0.95  # the gradient stays white
     none_left = initialise_canvas(raster, [Layer("a", "red", None)], [mask], 1, "contour")
     assert [g.id for g in none_left.scene.shape_groups] == ["a.0"]  # no budget left for it
+
+
+def test_an_object_drawn_outside_its_box_is_moved_into_it_pixels_latents_and_attention():
+    from scenecraft.models.detect import ShapesDetector
+    from scenecraft.models.segment import ShapesSegmenter
+    from scenecraft.svgcraft.latents import move_into_box, move_maps
+    from scenecraft.world.render import render_scene
+    from scenecraft.world.scene import Scene, ShapeObject
+
+    # a model that ignores boxes drew the star top-left; the layout wanted it bottom-right
+    scene = Scene([ShapeObject("star", "red", "medium", 0.2, 0.2)], ("white", "white"))
+    image = render_scene(scene, 128).image
+    box = [0.6, 0.6, 0.3, 0.3]
+    seg = ShapesSegmenter()
+    traj = [torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(i)) for i in range(3)]
+    image2, mask, traj2, drawn = move_into_box(image, traj, box, "red star", ShapesDetector(), seg)
+    ys, xs = np.nonzero(mask)
+    assert xs.min() >= 0.6 * 128 - 1 and ys.min() >= 0.6 * 128 - 1 and mask.sum() > 100
+    # nothing drawn at all: nothing to move
+    blank = np.full_like(image, 255)
+    assert move_into_box(blank, traj, box, "red star", ShapesDetector(), seg) is None
+    # drawn in its box already: left where it is
+    assert (
+        move_into_box(image, traj, [0.05, 0.05, 0.3, 0.3], "red star", ShapesDetector(), seg)
+        is None
+    )
+    assert drawn[0] < 0.2 and drawn[1] < 0.2  # found where it was drawn
+    red = image2[mask].mean(0)
+    assert red[0] > 150 and red[1] < 100 and red[2] < 100
+    from scenecraft.world.detect import detect
+
+    labels = [(d.label, d.box) for d in detect(image2)]
+    assert any(lab == "red star" and b[0] > 0.55 and b[1] > 0.55 for lab, b in labels)
+    # latents: the target cells hold the drawn cells, resized; the rest is untouched
+    assert not torch.equal(traj2[0][..., 10:15, 10:15], traj[0][..., 10:15, 10:15])
+    assert torch.equal(traj2[0][..., :8, 9:], traj[0][..., :8, 9:])
+    # attention maps move with the object
+    m = torch.zeros(16, 16)
+    m[1:5, 1:5] = 1.0
+    moved = move_maps({256: m.reshape(256)}, drawn, box, (16, 16))[256].reshape(16, 16)
+    assert moved[10:14, 10:14].mean() > 0.5 and moved[1:5, 1:5].sum() == m[1:5, 1:5].sum()
