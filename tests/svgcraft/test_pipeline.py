@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from scenecraft.errors import Cancelled, InvalidParams
@@ -161,6 +162,44 @@ def test_raster_to_svg_is_read_as_the_prompt_and_layered_by_box(tmp_path):
             slack = 0.1 * 128
             assert x0 >= x - slack and y0 >= y - slack, (item.label, bounds(shape))
             assert x1 <= x + w + slack and y1 <= y + h + slack, (item.label, bounds(shape))
+
+
+def test_one_group_per_object_makes_moving_or_recolouring_an_object_an_edit_of_one_group(
+    tmp_path,
+):
+    """What the layered SVG is for: move one object and recolour another by editing one <g>
+    each; the judge reads the edited render as the edited scene, the rest unchanged."""
+    from scenecraft.svgcraft.optimise import over_white
+    from scenecraft.vector import render
+    from scenecraft.world.grammar import COLORS
+
+    spec = parse_prompt(PROMPT)
+    scene = scene_from_spec(spec, 7)
+    layout = scene.layout()
+    _, params = validate("svgcraft", {"prompt": PROMPT, "iters": 60, "seed": 7})
+    ctx = make_context(LocalArtifactStore(tmp_path), 7, "cpu", models={})
+    vectorise(
+        render_scene(scene, 128).image, layout, params, ctx, ShapesSegmenter(), make_fit_loss("l2")
+    )
+    root = ET.fromstring(ctx.artifacts.get("final.svg").decode())
+    groups = {g.get("aria-label"): g for g in root.findall(f"{{{SVG_NS}}}g")}
+    circle, star = groups["red circle #1"], groups["blue star #1"]
+    before = {i.label.split(" #")[0]: i.box for i in layout.items}
+    dy = 30 if before["red circle"][1] < 0.5 else -30  # toward the middle: it stays in frame
+    circle.set("transform", f"translate(0 {dy})")
+    green = "#{:02x}{:02x}{:02x}".format(*COLORS["green"])
+    for shape in star.iter():
+        if shape.get("fill") not in (None, "none"):
+            shape.set("fill", green)
+    edited = ET.tostring(root, encoding="unicode")
+    assert sanitize_svg(edited) == sanitize_svg(sanitize_svg(edited))  # still a clean SVG
+    with torch.no_grad():
+        img = (over_white(render(read_svg(edited))) * 255).round().byte().numpy()
+    found = {d.label: d.box for d in detect(img)}
+    assert set(found) == {"red circle", "green star"}, found
+    assert found["red circle"][1] == pytest.approx(before["red circle"][1] + dy / 128, abs=0.05)
+    assert found["red circle"][0] == pytest.approx(before["red circle"][0], abs=0.05)
+    assert found["green star"][:2] == pytest.approx(before["blue star"][:2], abs=0.05)
 
 
 def test_shipped_world_model_end_to_end_is_read_as_the_prompt(tmp_path):
