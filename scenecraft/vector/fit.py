@@ -15,6 +15,12 @@ cap and fits ended translucent and worse.) SVGCraft's scripts fix alpha at 0.3 f
 which leaves the result translucent: that is ``OpacityModulation(start=0.3, ramp=math.inf)``.
 ``None`` holds every alpha at its initial value, which suits a start that already has one opaque
 path per object (masks).
+
+Early stopping, what and why: a start read from the image (masks, regions) is close already and
+needs far fewer steps than a grid or random blobs. With ``Plateau`` the learning rates are not
+decayed on a fixed cosine over ``iters``: they are halved whenever the loss has not improved for
+``patience`` steps, and the fit stops when they would fall under ``min_scale`` of their start,
+which gives edges the same small final steps to settle in, after as many steps as they need.
 """
 
 from __future__ import annotations
@@ -46,11 +52,27 @@ class OpacityModulation:
         return min(1.0, self.start + (1 - self.start) * step / (self.ramp * total))
 
 
+@dataclass(frozen=True)
+class Plateau:
+    patience: int = 5  # steps without improvement before the learning rates are halved
+    rel_tol: float = 0.02  # an improvement is a loss below (1 - rel_tol) x the best so far
+    min_scale: float = 0.1  # stop when the learning rates would fall under this x their start
+
+    def __post_init__(self) -> None:
+        if self.patience < 1:
+            raise InvalidParams.single("patience", f"must be >= 1, not {self.patience}")
+
+
 @dataclass
 class FitResult:
     scene: Scene
     losses: list[float] = field(default_factory=list)
     pruned: int = 0
+
+    @property
+    def iterations(self) -> int:
+        """Steps taken (fewer than asked when early stopping ended the fit)."""
+        return len(self.losses)
 
 
 def _copy(scene: Scene) -> Scene:
@@ -135,6 +157,7 @@ def fit(
     lr_color: float = 0.01,
     max_stroke_width: float = 32.0,
     min_visible_px: float = 0.5,
+    plateau: Plateau | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> FitResult:
@@ -142,6 +165,7 @@ def fit(
 
     The render is at the target's size. ``progress(step, total, loss, scene)`` is called after
     every step; ``cancelled()`` is polled before every step and stops the fit with ``Cancelled``.
+    ``plateau`` replaces the cosine decay with halving on plateaus and stops early (see above).
     Returns the fitted scene (pruned of groups showing < ``min_visible_px`` pixels) and losses.
     """
     if target.ndim != 3 or target.shape[-1] != 3 or not target.is_floating_point():
@@ -163,6 +187,7 @@ def fit(
     result = FitResult(scene)
     initial_alpha = [c[3].item() for c in colors]
     background_alpha = [b[..., 3].clone() for b in background]
+    scale, best, since = 1.0, math.inf, 0  # plateau schedule: lr scale, best loss, its step
 
     def modulate(step: int) -> None:
         """Point the scene's colours at (learned colour) x (1, 1, 1, m(step))."""
@@ -177,8 +202,20 @@ def fit(
         image = render_torch(scene, width, height)  # [H, W, 4] straight RGBA
         rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])  # over white if see-through
         value = loss_fn(rgb, target)
+        # a plateau while opacities still ramp up is the schedule's doing, not convergence
+        ramping = opacity_modulation is not None and opacity_modulation.scale(step, iters) < 1
+        if plateau is not None and not ramping:
+            if value.item() < best * (1 - plateau.rel_tol):
+                best, since = value.item(), step
+            elif step - since >= plateau.patience:
+                scale, since = scale / 2, step
+                if scale < plateau.min_scale:
+                    break
         if optimiser is not None:
-            decay = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / max(iters - 1, 1)))
+            if plateau is not None:
+                decay = scale
+            else:
+                decay = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / max(iters - 1, 1)))
             for g, lr in zip(optimiser.param_groups, base_lrs, strict=True):
                 g["lr"] = lr * decay
             optimiser.zero_grad()
