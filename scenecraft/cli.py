@@ -638,10 +638,14 @@ def train_slate_library(
 def vectorize(
     image: Path = typer.Argument(..., exists=True, dir_okay=False, help="PNG or JPEG to trace"),
     out: Path = typer.Option(..., "--out", "-o", help="SVG file to write"),
-    paths: int = typer.Option(64, "--paths", help="paths for grid / blobs / strokes starts"),
-    iters: int = typer.Option(200, "--iters", help="optimisation steps"),
+    paths: int = typer.Option(
+        64, "--paths", help="paths for grid / blobs / strokes; at most this many for regions"
+    ),
+    iters: int = typer.Option(200, "--iters", help="optimisation steps (at most: early stop)"),
     loss: str = typer.Option("l2", "--loss", help="l2 | ssim | lpips"),
-    init: str = typer.Option("auto", "--init", help="auto | grid | blobs | strokes"),
+    init: str = typer.Option(
+        "auto", "--init", help="auto (= regions) | regions | grid | blobs | strokes"
+    ),
     size: int = typer.Option(256, "--size", help="longest side of the fit, pixels"),
     seed: int | None = typer.Option(None, "--seed"),
     device: str = typer.Option("", help="torch device (default: settings)"),
