@@ -54,6 +54,15 @@ def _params(model: Path) -> float:
     return sum(p.numel() for p in UNet2DConditionModel.from_pretrained(model / "unet").parameters())
 
 
+def _loss_at(run: Path, step: int) -> float | None:
+    """The run's smoothed training loss (log.jsonl) at the last logged step up to ``step``: all
+    candidates train on one v-prediction objective with min-SNR weights, so it compares them
+    where the judge reads nothing yet."""
+    rows = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    seen = [r["loss"] for r in rows if r.get("stage") == "unet" and r["step"] <= step]
+    return seen[-1] if seen else None
+
+
 def _seed_run(cache: Path, run: Path) -> None:
     """A candidate's run folder starts with the shared VAE stages and latent cache."""
     if run.exists():
@@ -143,7 +152,7 @@ def main(
                 f.write(json.dumps(row) + "\n")
             rows.append(row)
             print(json.dumps(row))
-        curves[name] = rows
+        curves[name] = [{**r, "train_loss": _loss_at(run, r["steps"])} for r in rows]
     params = {n: _params(out_dir / n / "model") / 1e6 for n in names}
     report = {
         "candidates": {n: CANDIDATES[n] for n in names},
@@ -164,6 +173,7 @@ def main(
             f"{params[n]:.2f}",
             f"{c[-1]['s_per_step']:.2f}",
             c[-1]["steps"],
+            c[-1]["train_loss"],
             c[-1]["single_object"],
             c[-1]["grounded_recall"],
         ]
@@ -171,7 +181,15 @@ def main(
     ]
     print_table(
         f"world-model recipes after {minutes:g} CPU minutes each",
-        ["candidate", "UNet M params", "s/step", "steps", "single object", "grounded recall"],
+        [
+            "candidate",
+            "UNet M params",
+            "s/step",
+            "steps",
+            "train loss",
+            "single object",
+            "grounded recall",
+        ],
         rows,
     )
     return report
@@ -183,17 +201,20 @@ def _plot(curves: dict[str, list[dict]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     for name, rows in curves.items():
         x = [r["cpu_min"] for r in rows]
         axes[0].plot(x, [r["single_object"] for r in rows], marker="o", label=name)
         axes[1].plot(x, [r["grounded_recall"] for r in rows], marker="o", label=name)
+        axes[2].plot(x, [r["train_loss"] for r in rows], marker="o", label=name)
     axes[0].set_title("single object right (judge)")
     axes[1].set_title("grounded: objects in their box")
+    axes[2].set_title("training loss (v-prediction, min-SNR)")
     for ax in axes:
         ax.set_xlabel("CPU minutes of training")
-        ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
+    for ax in axes[:2]:
+        ax.set_ylim(0, 1)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ TINY_SETTINGS = [
     "unet_head_dim=8",
     "batch=4",
     "checkpoint_s=0",
+    "log_every=1",
 ]
 
 
@@ -104,7 +105,9 @@ def test_bakeoff_trains_every_candidate_to_the_same_cpu_minutes_and_resumes(tmp_
         for r in rows:
             assert r["cpu_min"] >= r["mark_min"]
             assert r["cpu_min"] - r["mark_min"] < 1.0 / 60 + r["s_per_step"] / 60
-        assert 0 <= rows[-1]["single_object"] <= 1 and rows[-1]["steps"] > rows[0]["steps"]
+        # (a step slower than a mark on a busy machine may leave a mark with no step of its own)
+        assert 0 <= rows[-1]["single_object"] <= 1 and rows[-1]["steps"] >= rows[0]["steps"] > 0
+        assert all(r["train_loss"] is not None for r in rows)
     run_cfg = json.loads((tmp_path / "runs" / "grounded" / "config.json").read_text())
     assert run_cfg["train"]["p_plain"] == 0.0 and run_cfg["model"]["image_size"] == 64
     # one setting per field however often the run was resumed
