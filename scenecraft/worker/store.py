@@ -11,7 +11,8 @@ Keys (one Redis; several keys are touched by one Lua script, so not Redis Cluste
 - ``sc:lease:{id}``          "host:pid" of the process running the job, renewed while it runs
 - ``sc:running:{q}``         zset id -> claimed at: running jobs, where the reaper looks for lapsed
   leases (a holder that died, or lost Redis for longer than a lease)
-- ``sc:batch:{id}``, ``sc:idem:{owner}:{key}``, ``sc:rate:{owner}``: batches, idempotency keys,
+- ``sc:batch:{id}``, ``sc:idem:{owner}:{key}``, ``sc:rate:{owner}:{rate}:{burst}``: batches,
+  idempotency keys,
   the per-key request bucket; ``sc:depth:{q}`` / ``sc:queued:{owner}``: queued-job counters;
   ``sc:workers:{q}``: workers seen lately, for ``/readyz``
 
@@ -397,6 +398,25 @@ class JobRecord:
         )
 
 
+def _read(job_id: str, h: dict[str, str]) -> JobRecord:
+    """A stored record, or, if it cannot be read (damaged, or written by another version), a
+    failed record saying so: one bad record must never break a key's reads and listings."""
+    try:
+        return JobRecord.from_hash(h)
+    except (KeyError, ValueError, TypeError) as e:  # json.JSONDecodeError is a ValueError
+        return JobRecord(
+            id=job_id,
+            owner=h.get("owner", ""),
+            pipeline=h.get("pipeline", "?"),
+            queue=h.get("queue", "cpu"),
+            priority=0,
+            params={},
+            state="failed",
+            created_at=0.0,
+            error=f"the stored record of this job cannot be read ({type(e).__name__}: {e})",
+        )
+
+
 @dataclass
 class Reaped:
     """What one ``reap`` did: jobs back in their queue (each needs a token) and jobs failed."""
@@ -483,13 +503,13 @@ class JobStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         h = self.r.hgetall(job_key(job_id))
-        return JobRecord.from_hash(h) if h else None
+        return _read(job_id, h) if h else None
 
     def get_many(self, ids: list[str]) -> list[JobRecord | None]:
         pipe = self.r.pipeline(transaction=False)
         for i in ids:
             pipe.hgetall(job_key(i))
-        return [JobRecord.from_hash(h) if h else None for h in pipe.execute()]
+        return [_read(i, h) if h else None for i, h in zip(ids, pipe.execute(), strict=True)]
 
     def list(
         self,

@@ -266,3 +266,17 @@ def test_api_instances_with_different_rates_keep_separate_buckets(api, monkeypat
         get_service_settings.cache_clear()
     with httpx.Client(base_url=api.url, headers=auth(KEY_B)) as c:
         assert [c.get("/v1/jobs").status_code for _ in range(20)] == [200] * 20
+
+
+def test_a_stored_record_that_cannot_be_read_is_listed_as_failed_saying_so(api, client):
+    # damaged in Redis (or written by another version): not JSON, a field missing
+    jobs = [client.post("/v1/jobs", json=RENDER).json() for _ in range(2)]
+    api.service.store.r.hset(f"sc:job:{jobs[0]['id']}", "params", "{not json")
+    api.service.store.r.hdel(f"sc:job:{jobs[1]['id']}", "created_at")
+    for job in jobs:
+        r = client.get(f"/v1/jobs/{job['id']}")
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "failed" and "cannot be read" in r.json()["error"]
+    r = client.get("/v1/jobs", params={"status": "failed"})
+    assert r.status_code == 200, r.text
+    assert {j["id"] for j in jobs} <= {j["id"] for j in r.json()["jobs"]}
