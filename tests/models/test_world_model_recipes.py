@@ -4,7 +4,7 @@ equal CPU minutes, and shipping a model that the next session continues from."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -156,7 +156,11 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
 
     # the next session: continue the shipped model (its architecture and settings come with it)
     second = tmp_path / "second"
-    model = train(second, steps=5, init_from=dest, train_config=tc)
+    vae_before = load_file(dest / "vae" / "diffusion_pytorch_model.safetensors")
+    # a preset that fine-tunes the decoder must not touch an adopted model's VAE
+    model = train(second, steps=5, init_from=dest, train_config=replace(tc, decoder_steps=3))
+    vae_after = load_file(model / "vae" / "diffusion_pytorch_model.safetensors")
+    assert all(torch.equal(vae_before[k].float(), vae_after[k].float()) for k in vae_before)
     cfg = json.loads((second / "config.json").read_text())
     assert cfg["model"] == {**asdict(WorldModelConfig()), **cfg["model"]}
     assert cfg["model"]["image_size"] == 64 and cfg["train"]["batch"] == 4

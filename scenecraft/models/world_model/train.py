@@ -912,6 +912,8 @@ def adopt(source: Path, out: Path) -> None:
             "overrides": src.get("overrides", []),
             "history": [],
         }
+    # its VAE is final: a decoder fine-tuning now would move the latent space under its UNet
+    _save_atomic({"step": 0, "wall": 0.0, "done": True}, out / "decoder_state.pt")
     (out / PRIOR).write_text(json.dumps(prior, indent=1))
 
 
