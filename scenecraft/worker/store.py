@@ -661,17 +661,22 @@ class JobStore:
             pipe.zremrangebyscore(f"sc:workers:{q}", "-inf", time.time() - 86400)
         pipe.execute()
 
-    def missing_tokens(self, queue: str) -> int:
-        """Queued jobs beyond the Celery messages that may still claim them: those waiting on
-        ``queue`` and those workers hold unacknowledged (kombu's ``unacked`` hash), never
-        negative. Counting held ones too keeps the top-up from sending tokens that a worker is
-        about to use; a token truly lost is re-sent once the held ones are done."""
+    def missing_tokens(self, queue: str, fresh_s: float) -> int:
+        """Queued jobs beyond the Celery messages that may claim them soon: those waiting on
+        ``queue`` and those a worker took in the last ``fresh_s`` seconds and has not yet
+        acknowledged (kombu's ``unacked_index``: a worker about to claim), never negative.
+
+        An older unacknowledged message is no token for a queued job: it belongs to a running
+        job, or to a worker that died (kombu gives it back only after the visibility timeout, an
+        hour, while the reaper has already queued its job again with a token of its own).
+        Counting those held the top-up back for an hour after a worker was killed. Tokens sent
+        too many claim nothing, so erring this way is safe."""
         pipe = self.r.pipeline(transaction=False)
         pipe.get(f"sc:depth:{queue}")
         pipe.llen(queue)
-        pipe.hlen("unacked")
-        depth, waiting, held = pipe.execute()
-        return max(0, int(depth or 0) - int(waiting) - int(held))
+        pipe.zcount("unacked_index", time.time() - fresh_s, "+inf")
+        depth, waiting, taking = pipe.execute()
+        return max(0, int(depth or 0) - int(waiting) - int(taking))
 
     @staticmethod
     def _append(pipe: Any, job_id: str, kind: str, data: str) -> None:

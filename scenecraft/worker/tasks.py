@@ -85,7 +85,7 @@ def _start_heartbeat(sender: Any, **_: Any) -> None:
                 for q in queues:
                     if store.r.set(f"sc:topup:{q}", hostname, nx=True, ex=max(1, int(interval))):
                         # extra tokens claim nothing, so topping up is always safe
-                        for _ in range(store.missing_tokens(q)):
+                        for _ in range(store.missing_tokens(q, fresh_s=3 * interval)):
                             celery_app.send_task(RUN_TASK, args=[q], queue=q)
             except Exception as e:  # Redis away: keep beating, the worker reconnects by itself
                 log.warning("worker heartbeat failed: %s", e)
