@@ -32,6 +32,7 @@ from scenecraft.models.diffusion import (
     SampleOut,
     sample,
 )
+from scenecraft.sld.latent_ops import box_cells
 from scenecraft.svgcraft.attention import Maps, ObjectAttention, masked_target, sum_maps
 from scenecraft.svgcraft.layout import box_prompt, phrase_groups, scene_prompt
 
@@ -138,15 +139,6 @@ def refine_mask(image: np.ndarray, box: Box, segmenter: Segmenter) -> tuple[np.n
     return mask, False
 
 
-def _cells(box: Box, h: int, w: int) -> tuple[int, int, int, int]:
-    """A [x, y, w, h] box in [0, 1] -> (y0, y1, x0, x1) of an h x w grid, one cell at least."""
-    x, y, bw, bh = box
-    x0, y0 = min(int(np.floor(x * w)), w - 1), min(int(np.floor(y * h)), h - 1)
-    x1 = min(max(int(np.ceil((x + bw) * w)), x0 + 1), w)
-    y1 = min(max(int(np.ceil((y + bh) * h)), y0 + 1), h)
-    return max(y0, 0), y1, max(x0, 0), x1
-
-
 def _resize(a: Tensor, hw: tuple[int, int], mode: str = "bilinear") -> Tensor:
     kw = {"align_corners": False} if mode == "bilinear" else {}
     return F.interpolate(a, size=hw, mode=mode, **kw)
@@ -179,8 +171,8 @@ def move_into_box(
     if empty:
         return None
     # pixels: the drawn box's crop resized into the target box
-    py0, py1, px0, px1 = _cells(drawn, h, w)
-    ty0, ty1, tx0, tx1 = _cells(box, h, w)
+    py0, py1, px0, px1 = box_cells(drawn, (h, w))
+    ty0, ty1, tx0, tx1 = box_cells(box, (h, w))
     crop = torch.from_numpy(image[py0:py1, px0:px1]).permute(2, 0, 1)[None].float()
     crop_mask = torch.from_numpy(obj[py0:py1, px0:px1])[None, None].float()
     moved = image.copy()
@@ -196,8 +188,8 @@ def move_into_box(
 def move_region(z: Tensor, old: Box, new: Box) -> Tensor:
     """[..., h, w] with the cells under box ``old`` resized into box ``new`` (a copy)."""
     h, w = z.shape[-2:]
-    sy0, sy1, sx0, sx1 = _cells(old, h, w)
-    gy0, gy1, gx0, gx1 = _cells(new, h, w)
+    sy0, sy1, sx0, sx1 = box_cells(old, (h, w))
+    gy0, gy1, gx0, gx1 = box_cells(new, (h, w))
     z = z.clone()
     z[..., gy0:gy1, gx0:gx1] = (
         _resize(
