@@ -76,7 +76,7 @@ class Runner:
                 return {"job": None}
             if kind in ("done", "gave_up"):
                 if kind == "gave_up":
-                    self._count("jobs_failed", out[1])
+                    count_job(self.store, "jobs_failed", out[1])
                 return {"job": out[1], "outcome": kind}
             if kind == "leased":
                 # the message came back while a process still holds the job: wait until that
@@ -218,13 +218,6 @@ class Runner:
             metrics.observe(pipe, "time_to_first_preview_seconds", rec.pipeline, ttfp)
         pipe.execute()
 
-    def _count(self, name: str, job_id: str) -> None:
-        rec = self.store.get(job_id)
-        if rec is not None:
-            pipe = self.store.r.pipeline(transaction=False)
-            metrics.count(pipe, name, rec.pipeline)
-            pipe.execute()
-
     def fail_after_hard_limit(self, task_id: str) -> None:
         """Called in the worker's main process when a job's process was killed at the hard limit."""
         job_id = self.store.claimed_by(task_id)
@@ -237,7 +230,7 @@ class Runner:
         limit = self.svc.job_time_limit_s
         msg = f"the job ran past the hard time limit of {limit:g} s and was killed"
         if self.store.finish(job_id, rec.attempts, "failed", self.svc.job_retention_s, error=msg):
-            self._count("jobs_failed", job_id)
+            count_job(self.store, "jobs_failed", job_id)
 
 
 def reap(store: JobStore, svc: ServiceSettings, queues: tuple[str, ...] = QUEUES) -> list[str]:
@@ -261,9 +254,14 @@ def reap(store: JobStore, svc: ServiceSettings, queues: tuple[str, ...] = QUEUES
             log.warning("requeued %d job(s) of lost workers on %s", len(out.requeued), q)
         tokens += [q] * len(out.requeued)
         for job_id in out.failed:
-            rec = store.get(job_id)
-            if rec is not None:
-                pipe = store.r.pipeline(transaction=False)
-                metrics.count(pipe, "jobs_failed", rec.pipeline)
-                pipe.execute()
+            count_job(store, "jobs_failed", job_id)
     return tokens
+
+
+def count_job(store: JobStore, name: str, job_id: str) -> None:
+    """Count one job in metric ``name`` under its pipeline (gone jobs are not counted)."""
+    rec = store.get(job_id)
+    if rec is not None:
+        pipe = store.r.pipeline(transaction=False)
+        metrics.count(pipe, name, rec.pipeline)
+        pipe.execute()

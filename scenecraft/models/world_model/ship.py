@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from scenecraft.models.world_model.train import PRIOR, SHIP_RECORD, _json_or_none
+from scenecraft.models.world_model.train import PRIOR, SHIP_RECORD, _json_or_none, run_progress
 
 MAX_MB = 20.0  # the whole shipped folder; it is replaced every session, so it must stay small
 
@@ -44,17 +44,6 @@ def _row(
     }
 
 
-def _progress(run: Path) -> tuple[int, float]:
-    """UNet steps and training seconds of a run: from its checkpoint, or from its log where the
-    checkpoint stayed behind (a leased GPU returns only the exported model and the records)."""
-    if (run / "unet_state.pt").exists():
-        state = torch.load(run / "unet_state.pt", map_location="cpu", weights_only=False)
-        return state["step"], state["wall"]
-    rows = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
-    last = [r for r in rows if r.get("stage") == "unet"][-1]
-    return last["step"], last["wall"]
-
-
 def shipped_record(dest: Path) -> dict | None:
     return _json_or_none(dest / SHIP_RECORD)
 
@@ -68,13 +57,12 @@ def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = Fal
         raise ValueError(f"{report_path} judged {report['model']}, not {model}")
     old = shipped_record(dest)
     if old and not force:
-        last = old["history"][-1]
-        old_score = (last["single_object"] + last["grounded_recall"]) / 2
+        old_score = score(old["report"])
         if score(report) <= old_score:
             print(f"not shipped: score {score(report):.3f} <= shipped {old_score:.3f}")
             return False
     cfg = json.loads((run / "config.json").read_text())
-    steps, wall = _progress(run)
+    steps, wall = run_progress(run)
     prior = _json_or_none(run / PRIOR) or {}
     # samples: those before this run (prior) plus this run's own steps at its batch
     own_steps = steps - prior.get("steps", 0)

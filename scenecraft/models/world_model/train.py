@@ -897,17 +897,16 @@ def adopt(source: Path, out: Path) -> None:
         for name in ("evals.jsonl", "log.jsonl"):
             shutil.copy(source / name, out / name)
         src = json.loads((source / "config.json").read_text())
-        unet = [json.loads(x) for x in (source / "log.jsonl").read_text().splitlines()]
-        last = [r for r in unet if r["stage"] == "unet"][-1]
+        steps, wall = run_progress(source)
         prior = {
             "source": str(source.resolve()),
             "model": str((source / "model").resolve()),
             "command": src.get("command", ""),
             "hardware": src.get("hardware", "unknown"),
             "batch": src["train"]["batch"],
-            "steps": last["step"],
-            "wall": last["wall"],
-            "samples": last["step"] * src["train"]["batch"],
+            "steps": steps,
+            "wall": wall,
+            "samples": steps * src["train"]["batch"],
             "model_config": src["model"],
             "overrides": src.get("overrides", []),
             "history": [],
@@ -915,6 +914,17 @@ def adopt(source: Path, out: Path) -> None:
     # its VAE is final: a decoder fine-tuning now would move the latent space under its UNet
     _save_atomic({"step": 0, "wall": 0.0, "done": True}, out / "decoder_state.pt")
     (out / PRIOR).write_text(json.dumps(prior, indent=1))
+
+
+def run_progress(run: Path) -> tuple[int, float]:
+    """UNet steps and training seconds of a run: from its checkpoint, or from its log where the
+    checkpoint stayed behind (a leased GPU returns only the exported model and the records)."""
+    if (run / "unet_state.pt").exists():
+        state = torch.load(run / "unet_state.pt", map_location="cpu", weights_only=False)
+        return state["step"], state["wall"]
+    rows = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    last = [r for r in rows if r.get("stage") == "unet"][-1]
+    return last["step"], last["wall"]
 
 
 def model_config_from(d: dict) -> WorldModelConfig:
