@@ -5,6 +5,11 @@
 #
 #   bash scripts/train_on_gpu.sh DEST [BUDGET_S]
 #   SKIP_SLATE=1 WM_EXTRA="--set lr=0.001 ..." bash scripts/train_on_gpu.sh DEST   # world model only
+#   SKIP_SLATE=1 WM_EXTRA="..." WM2_EXTRA="..." bash scripts/train_on_gpu.sh DEST  # two recipes
+#
+# The card is far from busy with one small UNet (a step is bound by launches and host work), so
+# WM2_EXTRA trains a second world-model recipe beside the first (world-model-b), each with half
+# the CPU workers; both come back in float16 (the shipped VAE and tokenizer stay as they are).
 #
 # Where the machine lacks the project's packages, put their wheels in .whl/ (see
 # .library/device README); they are installed to /tmp/site first. Reproduces the shipped
@@ -32,11 +37,18 @@ elapsed() { echo $(( $(date +%s) - t0 )); }
 left=$(( BUDGET - $(elapsed) ))
 
 # the finished VAE ships in the package: only the latent cache and the UNet stage run here
-$cli train world-model --out $RUNS/world-model --preset gpu --device $DEVICE \
-  --vae-from scenecraft/assets/shapes-sd-vae --time-limit $(( left - 45 )) --workers 12 \
-  ${WM_EXTRA:-} \
-  > $RUNS/wm.log 2>&1 &
-pids="$!"
+wm_names="world-model"
+workers=12
+if [ -n "${WM2_EXTRA:-}" ]; then wm_names="world-model world-model-b"; workers=6; fi
+for name in $wm_names; do
+  extra=${WM_EXTRA:-}
+  if [ $name = world-model-b ]; then extra=$WM2_EXTRA; fi
+  case "$extra" in *--init-from*) vae="" ;; *) vae="--vae-from scenecraft/assets/shapes-sd-vae" ;; esac
+  $cli train world-model --out $RUNS/$name --preset gpu --device $DEVICE $vae \
+    --time-limit $(( left - 60 )) --workers $workers --set loader_workers=$(( workers * 2 / 3 )) \
+    $extra > $RUNS/$name.log 2>&1 &
+  pids="${pids:-} $!"
+done
 # SKIP_SLATE=1: the whole card for the world model
 if [ -n "${SKIP_SLATE:-}" ]; then wait $pids; pids=""; fi
 # one SLATE candidate from scratch, aimed at composition (the shipped checkpoint already passes
@@ -66,14 +78,20 @@ fi
 echo "all finished after $(elapsed) s"
 for f in $RUNS/*.log; do echo "== $f"; tr '\r' '\n' < "$f" | grep -v '━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ *[0-9]' | tail -25; done
 
-# the exported world model and run records (no optimiser state, no caches), in 15 MiB parts
-wmr=$RUNS/world-model
-if [ ! -f $wmr/model/model_index.json ] && [ -f $wmr/unet_state.pt ]; then
-  python3 -c "from pathlib import Path; from scenecraft.models.world_model.train import export; \
+# the exported world models (float16) and run records (no optimiser state, no caches), in
+# 15 MiB parts
+keep=""
+for name in $wm_names; do
+  wmr=$RUNS/$name
+  if [ ! -f $wmr/model/model_index.json ] && [ -f $wmr/unet_state.pt ]; then
+    python3 -c "from pathlib import Path; from scenecraft.models.world_model.train import export; \
 export(Path('$wmr'), Path('$wmr/model'))"
-fi
-keep=$(cd $RUNS && ls -d world-model/model world-model/*.json world-model/*.jsonl \
-  world-model/*.png 2>/dev/null)
+  fi
+  python3 -c "import torch; from diffusers import DiffusionPipeline; \
+p = DiffusionPipeline.from_pretrained('$wmr/model'); p.to(torch.float16).save_pretrained('$wmr/model16')" && cp $wmr/model/README.md $wmr/model16/ \
+    && rm -rf $wmr/model && mv $wmr/model16 $wmr/model
+  keep="$keep $(cd $RUNS && ls -d $name/model $name/*.json $name/*.jsonl $name/*.png 2>/dev/null)"
+done
 tar -C $RUNS -cf - $keep | split -b 15M - "$DEST/wm.tar.part-"
 if [ -z "${SKIP_SLATE:-}" ]; then
   tail -1 $RUNS/slate-b/log.jsonl

@@ -140,7 +140,8 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
     vae = _finished_vae(tmp_path / "vae")
     tc = TrainConfig(n_latents=8, unet_steps=3, eval_every=10**9, log_every=1)
     first = tmp_path / "first"
-    train(first, train_config=tc, vae_from=vae, overrides=TINY_SETTINGS)
+    # settings about the machine it ran on (a leased GPU's loader processes) are not the model's
+    train(first, train_config=tc, vae_from=vae, overrides=[*TINY_SETTINGS, "loader_workers=0"])
     dest = tmp_path / "assets" / "shapes-sd"
     # as a leased GPU returns a run: the exported model and the records, no checkpoint
     (first / "unet_state.pt").unlink()
@@ -164,6 +165,8 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
     cfg = json.loads((second / "config.json").read_text())
     assert cfg["model"] == {**asdict(WorldModelConfig()), **cfg["model"]}
     assert cfg["model"]["image_size"] == 64 and cfg["train"]["batch"] == 4
+    assert "batch=4" in cfg["overrides"]
+    assert not any(o.startswith("loader_workers") for o in cfg["overrides"])
     state = torch.load(second / "unet_state.pt", weights_only=False)
     assert state["step"] == 5
     report = _judged(model, tmp_path / "r2.json")

@@ -94,6 +94,9 @@ class TrainConfig:
     gate_init: float = 1.0
 
 
+# Settings about the machine, not the model: a run adopted from elsewhere does not inherit them.
+HOST_SETTINGS = frozenset({"render_workers", "loader_workers", "amp"})
+
 # What the shipped model was trained with on a GPU (see scripts/train_on_gpu.sh): larger
 # batches, more VAE steps, a bigger latent cache; the rendering of scenes spread over processes.
 PRESETS: dict[str, TrainConfig] = {
@@ -1108,7 +1111,11 @@ def train(
         adopt_vae(vae_from, out)
     saved = _json_or_none(out / "config.json") if resume else None
     prior = _json_or_none(out / PRIOR)
-    inherited = (saved or {}).get("overrides") or (prior or {}).get("overrides") or []
+    inherited = (saved or {}).get("overrides") or [
+        o
+        for o in (prior or {}).get("overrides") or []
+        if o.partition("=")[0].strip() not in HOST_SETTINGS  # the other machine's, not ours
+    ]
     # one setting a field, the last said winning
     settings = list({o.partition("=")[0].strip(): o for o in [*inherited, *overrides]}.values())
     if config is None and (saved or prior):
