@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scenecraft.pipelines.base import Result
 
 __version__ = "0.1.0"
 
 
-def run(pipeline: str, *, device: str | None = None, **params: Any):
-    """Run a pipeline in-process: ``scenecraft.run("world.render", prompt="a red star")``.
+def run(
+    pipeline: str, *, store: str | Path | None = None, device: str | None = None, **params: Any
+) -> Result:
+    """Run a pipeline in-process and return its ``Result``.
 
-    Returns a ``Result`` whose artifacts live in the store named by ``SCENECRAFT_ARTIFACTS``.
+    ``scenecraft.run("world.render", prompt="a red star").save("out/star")`` writes the job's
+    artifacts and ``record.json`` into a folder; ``result.read("final.svg")`` gives one artifact's
+    bytes; ``result.metrics`` and ``result.record`` are plain dicts.
+
+    Args:
+        pipeline: a registered pipeline name (``scenecraft pipelines`` lists them).
+        store: where the artifacts are stored, content-addressed (``sha256/ab/abcd...``): a
+            folder or ``s3://bucket/prefix``. Default: the ``SCENECRAFT_ARTIFACTS`` setting,
+            ``runs/artifacts`` under the current folder unless set.
+        device: a torch device (``cpu``, ``cuda``, ``auto``); default: ``SCENECRAFT_DEVICE``.
+        **params: the pipeline's params (``seed`` among them), validated before anything runs.
     """
     from scenecraft.pipelines.artifacts import open_store
     from scenecraft.pipelines.base import make_context
@@ -19,5 +35,6 @@ def run(pipeline: str, *, device: str | None = None, **params: Any):
 
     settings = get_settings()
     pipe, p = validate(pipeline, params)
-    ctx = make_context(open_store(settings.artifacts), p.seed, device or settings.device)
+    location = settings.artifacts if store is None else str(store)
+    ctx = make_context(open_store(location), p.seed, device or settings.device)
     return execute(pipe, p, ctx)

@@ -1,5 +1,7 @@
 """The pipeline contract: params validated with errors naming the field; progress and cancel."""
 
+import json
+
 import pytest
 
 import scenecraft
@@ -89,3 +91,32 @@ def test_progress_events_and_cancel(tmp_path):
     ctx = make_context(LocalArtifactStore(tmp_path), 1, "cpu", is_cancelled=lambda: True)
     with pytest.raises(Cancelled):
         execute(pipe, params, ctx)
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "params"),
+    [
+        ("world.render", {"prompt": "two red stars", "size": 64}),
+        ("vectorize", {"image": {"scene": 3}, "size": 64, "paths": 4, "iters": 5}),
+    ],
+)
+def test_python_api_hands_over_the_bytes_and_stores_where_it_is_told(
+    tmp_path, monkeypatch, pipeline, params
+):
+    monkeypatch.chdir(tmp_path)  # the default store would be runs/artifacts under here
+    r = scenecraft.run(pipeline, store=tmp_path / "store", seed=2, **params)
+    assert not (tmp_path / "runs").exists()
+    svg = r.read("final.svg")
+    assert svg.startswith(b"<svg") and len(svg) == r.artifacts["final.svg"].size
+    digest = r.artifacts["final.svg"].digest
+    assert (tmp_path / "store" / "sha256" / digest[:2] / digest).read_bytes() == svg
+
+    paths = r.save(tmp_path / "out" / "job")
+    assert {p.name for p in paths} == {*r.artifacts, "record.json"}
+    for name in r.artifacts:
+        assert (tmp_path / "out" / "job" / name).read_bytes() == r.read(name)
+    record = json.loads((tmp_path / "out" / "job" / "record.json").read_text())
+    assert record["record"]["seed"] == 2 and record["record"]["pipeline"] == pipeline
+
+    with pytest.raises(KeyError, match="final.png"):  # the message lists what there is
+        r.read("final.jpg")

@@ -6,10 +6,12 @@ in a Celery worker; only the Context differs (where progress goes, how cancel is
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -152,11 +154,38 @@ class Context:
 
 @dataclass
 class Result:
-    """What a run returns: artifact refs, numbers worth reporting, and a reproducible record."""
+    """What a run returns: artifact refs, numbers worth reporting, and a reproducible record.
+
+    ``artifacts`` maps names to refs (digests in the store); ``read(name)`` gives the bytes and
+    ``save(folder)`` writes them all out.
+    """
 
     artifacts: dict[str, ArtifactRef]
     metrics: dict[str, Any] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
+    store: ArtifactStore | None = field(default=None, repr=False, compare=False)  # set by execute
+
+    def read(self, name: str) -> bytes:
+        """The bytes of one artifact: ``result.read("final.svg")``."""
+        if name not in self.artifacts:
+            raise KeyError(f"no artifact {name!r}; this result has {', '.join(self.artifacts)}")
+        if self.store is None:
+            raise RuntimeError("this result has no store to read from (it was not run by execute)")
+        return self.store.get_blob(self.artifacts[name].digest)
+
+    def save(self, folder: str | Path) -> list[Path]:
+        """Write every artifact under its own name, and ``record.json`` (``to_dict()``: params,
+        seed, versions, metrics, digests), into ``folder``, made if missing; returns the paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in self.artifacts:
+            path = folder / name
+            path.write_bytes(self.read(name))
+            written.append(path)
+        record = folder / "record.json"
+        record.write_text(json.dumps(self.to_dict(), indent=1, default=str))
+        return [*written, record]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -97,6 +97,7 @@ def execute(pipe: Pipeline, params: Params, ctx: Context) -> Result:
     started = time.time()
     t0 = time.perf_counter()
     result = pipe.run(params, ctx)
+    result.store = ctx.artifacts.store
     result.record = {
         "pipeline": pipe.name,
         "params": params.model_dump(mode="json"),
