@@ -26,12 +26,26 @@ def render(
     out: Path = typer.Option(Path("out/render"), "--out", "-o", help="output folder"),
     device: str = typer.Option("", help="torch device (default: settings)"),
 ) -> None:
-    """Run every job of a JSONL/CSV file in-process; one folder per job plus index.html."""
-    from scenecraft.render_batch import contact_sheet, read_jobs, run_job
+    """Run every job of a JSONL/CSV file in-process; one folder per job plus index.html.
+
+    Job folders an earlier render left in --out are replaced, and named when they are."""
+    from rich.markup import escape
+
+    from scenecraft.render_batch import (
+        clear_earlier_render,
+        contact_sheet,
+        read_jobs,
+        run_job,
+        summary,
+    )
     from scenecraft.settings import get_settings
 
     settings = get_settings()
     lines = read_jobs(jobs)
+    replaced = clear_earlier_render(out)
+    if replaced:
+        names = ", ".join(replaced[:10]) + (", ..." if len(replaced) > 10 else "")
+        console.print(f"replacing {len(replaced)} job folders of an earlier render: {names}")
     out.mkdir(parents=True, exist_ok=True)
     outcomes = []
     columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[stage]}")]
@@ -52,7 +66,11 @@ def render(
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
         console.print(f"[red]line {o.line}[/red] ({o.pipeline or '?'}): {o.error}")
-    console.print(f"{len(outcomes) - len(failed)}/{len(outcomes)} jobs succeeded")
+    for o in outcomes:
+        if o.judged_wrong:
+            reasons = escape("; ".join(o.verdict["reasons"]))
+            console.print(f"[yellow]line {o.line}[/yellow] ({o.pipeline}) judged wrong: {reasons}")
+    console.print(summary(outcomes))
     print(sheet.resolve())
     if failed:
         raise typer.Exit(1)

@@ -6,6 +6,8 @@ import csv
 import html
 import io
 import json
+import re
+import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -35,6 +37,11 @@ class JobOutcome:
     error: str | None = None
     seconds: float = 0.0
     record: dict[str, Any] = field(default_factory=dict)
+    verdict: dict[str, Any] | None = None  # the judge's {ok, reasons, checks}; None: not judged
+
+    @property
+    def judged_wrong(self) -> bool:
+        return self.verdict is not None and not self.verdict["ok"]
 
 
 def read_jobs(path: Path) -> list[JobLine]:
@@ -85,6 +92,48 @@ def job_folder(out: Path, job: JobLine) -> Path:
     return out / f"{job.line:04d}-{safe}"
 
 
+JOB_FOLDER_RE = re.compile(r"^[0-9]{4,}-[A-Za-z0-9._-]+$")
+
+
+def clear_earlier_render(out: Path) -> list[str]:
+    """Remove the job folders an earlier render left in ``out``; returns their names.
+
+    Only folders named as ``job_folder`` names them and holding a ``record.json`` are removed,
+    so the new contact sheet never sits beside stale results and nothing else in ``out`` goes.
+    """
+    if not out.is_dir():
+        return []
+    earlier = sorted(
+        d for d in out.iterdir() if JOB_FOLDER_RE.match(d.name) and (d / "record.json").is_file()
+    )
+    for d in earlier:
+        shutil.rmtree(d)
+    return [d.name for d in earlier]
+
+
+def judge_final(folder: Path, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The ShapesWorld judge's verdict on a job's ``final.png`` against what it was asked for
+    (``prompt``, or a SLATE composition's ``concepts``). None when the job asked for no scene, or
+    for objects that are not ShapesWorld shapes, which the judge cannot read."""
+    import numpy as np
+    from PIL import Image
+
+    from scenecraft.world.detect import detect
+    from scenecraft.world.grammar import SHAPES
+    from scenecraft.world.judge import judge
+    from scenecraft.world.prompts import parse_prompt
+
+    text = params.get("prompt") or params.get("concepts")
+    image = folder / "final.png"
+    if not isinstance(text, str) or not image.is_file():
+        return None
+    spec = parse_prompt(text)
+    if not spec.objects or any(o.name not in SHAPES for o in spec.objects):
+        return None
+    pixels = np.asarray(Image.open(image).convert("RGB"))
+    return judge(detect(pixels), spec).to_dict()
+
+
 def run_job(job: JobLine, out: Path, store_dir: Path, device: str, on_progress=None) -> JobOutcome:
     """Validate and run one job line; write its artifacts and ``record.json`` into its folder."""
     if job.error:
@@ -102,14 +151,21 @@ def run_job(job: JobLine, out: Path, store_dir: Path, device: str, on_progress=N
         trace = traceback.format_exc(limit=4)
         return JobOutcome(job.line, job.pipeline, None, False, f"{type(e).__name__}: {e}\n{trace}")
     folder = job_folder(out, job)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in result.artifacts:
-        (folder / name).write_bytes(ctx.artifacts.get(name))
+    if folder.exists():  # a half-written folder of an interrupted render: start it afresh
+        shutil.rmtree(folder)
+    result.save(folder)
+    seconds = time.perf_counter() - t0
     record = result.to_dict()
-    (folder / "record.json").write_text(json.dumps(record, indent=1, default=str))
-    return JobOutcome(
-        job.line, job.pipeline, folder, True, seconds=time.perf_counter() - t0, record=record
-    )
+    verdict = judge_final(folder, record["record"].get("params", {}))
+    return JobOutcome(job.line, job.pipeline, folder, True, None, seconds, record, verdict)
+
+
+def summary(outcomes: list[JobOutcome]) -> str:
+    """``7/8 jobs succeeded, 2 of them judged wrong``: the contact sheet's and the CLI's count."""
+    done = [o for o in outcomes if o.ok]
+    text = f"{len(done)}/{len(outcomes)} jobs succeeded"
+    wrong = sum(o.judged_wrong for o in done)
+    return f"{text}, {wrong} of them judged wrong" if wrong else text
 
 
 def contact_sheet(out: Path, outcomes: list[JobOutcome]) -> Path:
@@ -124,7 +180,8 @@ def contact_sheet(out: Path, outcomes: list[JobOutcome]) -> Path:
         assert o.folder is not None
         rel = o.folder.name
         params = o.record.get("record", {}).get("params", {})
-        caption = html.escape(str(params.get("prompt") or params.get("instruction") or ""))
+        asked = params.get("prompt") or params.get("concepts") or params.get("instruction")
+        caption = html.escape(str(asked or ""))
         # every picture the pipeline made, in the order its stages made them, the final last
         names = [n for n in o.record.get("artifacts", {}) if n.endswith((".png", ".svg"))]
         names.sort(key=lambda n: n.startswith("final."))
@@ -135,10 +192,17 @@ def contact_sheet(out: Path, outcomes: list[JobOutcome]) -> Path:
             if (o.folder / name).exists()
         )
         metrics = html.escape(json.dumps(o.record.get("metrics", {})))
+        if o.verdict is None:
+            cls, judged = "card", ""
+        elif o.verdict["ok"]:
+            cls, judged = "card", '<p class="right">judged right</p>'
+        else:
+            reasons = html.escape("; ".join(o.verdict["reasons"]))
+            cls, judged = "card wrong", f'<p class="wrong">judged wrong: {reasons}</p>'
         cards.append(
-            f'<div class="card"><h2>{title}</h2><p>{caption}</p><div class="row">{imgs}</div>'
-            f'<p class="m">{metrics} · {o.seconds:.2f}s · <a href="{rel}/record.json">record</a>'
-            "</p></div>"
+            f'<div class="{cls}"><h2>{title}</h2><p>{caption}</p>{judged}<div class="row">{imgs}'
+            f'</div><p class="m">{metrics} · {o.seconds:.2f}s · '
+            f'<a href="{rel}/record.json">record</a></p></div>'
         )
     page = (
         "<!doctype html><html lang=en><meta charset=utf-8><title>scenecraft contact sheet</title>"
@@ -147,10 +211,13 @@ def contact_sheet(out: Path, outcomes: list[JobOutcome]) -> Path:
         ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:1rem}"
         ".card{background:#fff;border:1px solid #ddd;border-radius:8px;padding:.5rem}"
         ".bad{border-color:#c33}.row{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:0}"
+        ".card.wrong{border:2px solid #d80}p.wrong{color:#a50;font-weight:600}p.right{color:#383}"
         "img{width:140px;height:140px;object-fit:contain;border:1px solid #eee}"
         "h2{font-size:1rem;margin:.2rem 0}.m{font-size:.75rem;color:#555}"
         "pre{white-space:pre-wrap;font-size:.75rem;color:#a22}</style>"
-        f"<h1>scenecraft · {sum(o.ok for o in outcomes)}/{len(outcomes)} jobs succeeded</h1>"
+        f"<h1>scenecraft · {html.escape(summary(outcomes))}</h1>"
+        "<p class=m>judged: each final picture checked against its prompt by the ShapesWorld "
+        "judge (prompts naming only ShapesWorld shapes)</p>"
         f'<div class="grid">{"".join(cards)}</div></html>\n'
     )
     path = out / "index.html"

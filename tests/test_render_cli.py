@@ -90,3 +90,58 @@ def test_the_contact_sheet_shows_every_stage_picture_with_the_final_last(tmp_pat
     assert shown == ["final.png", "initial.png", "round1_boxes.png", "round1.png"]
     order = sorted(shown, key=lambda n: html.index(f'src="0001-sld/{n}"'))
     assert order == ["initial.png", "round1_boxes.png", "round1.png", "final.png"]
+
+
+def test_a_picture_the_judge_rejects_is_marked_and_counted_on_the_contact_sheet(tmp_path):
+    from PIL import Image
+
+    from scenecraft.render_batch import JobOutcome, contact_sheet, judge_final
+    from scenecraft.world.prompts import parse_prompt, scene_from_spec
+    from scenecraft.world.render import render_scene
+
+    scene = scene_from_spec(parse_prompt("a green square above a pink heart"), 5)
+    outcomes = []
+    for line, prompt in enumerate(
+        ["a green square above a pink heart", "a pink heart above a green square"], start=1
+    ):
+        folder = tmp_path / f"{line:04d}-sld"
+        folder.mkdir()
+        Image.fromarray(render_scene(scene, 128).image).save(folder / "final.png")
+        record = {"artifacts": {"final.png": {}}, "record": {"params": {"prompt": prompt}}}
+        verdict = judge_final(folder, record["record"]["params"])
+        outcomes.append(JobOutcome(line, "sld", folder, True, record=record, verdict=verdict))
+    assert [o.judged_wrong for o in outcomes] == [False, True]
+    # nothing to judge: no prompt (a vectorised image), or objects that are not ShapesWorld's
+    assert judge_final(tmp_path / "0001-sld", {"image": {"scene": 1}}) is None
+    assert judge_final(tmp_path / "0001-sld", {"prompt": "a cat on a mat"}) is None
+
+    html = contact_sheet(tmp_path, outcomes).read_text()
+    assert "2/2 jobs succeeded, 1 of them judged wrong" in html
+    right, wrong = html.split('<div class="card')[1:]
+    assert "judged right" in right and "judged wrong" not in right
+    assert wrong.startswith(' wrong"') and "does not hold" in wrong.split("judged wrong: ")[1]
+
+
+def test_render_into_an_earlier_out_replaces_its_job_folders_and_says_which(tmp_path):
+    out = tmp_path / "out"
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    job = {"pipeline": "world.render", "params": {"prompt": "a red star", "size": 64}}
+    first.write_text(json.dumps(job) + "\n" + json.dumps(job) + "\n")
+    second.write_text(json.dumps(job) + "\n")
+    assert run_cli("render", str(first), "--out", str(out), cwd=tmp_path).returncode == 0
+    (out / "0001-world.render" / "stale.png").write_bytes(b"from the first render")
+    (out / "notes.txt").write_text("mine")
+    (out / "2024-photos").mkdir()  # named like a job folder, but no record.json: not a job's
+    res = run_cli("render", str(second), "--out", str(out), cwd=tmp_path)
+    assert res.returncode == 0
+    assert "replacing 2 job folders of an earlier render: 0001-world.render, 0002-world.render" in (
+        " ".join(res.stderr.split())
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "0001-world.render",
+        "2024-photos",
+        "index.html",
+        "notes.txt",
+    ]
+    assert not (out / "0001-world.render" / "stale.png").exists()
+    assert "1/1 jobs succeeded" in (out / "index.html").read_text()
