@@ -284,6 +284,9 @@ class Grounding:
 class SampleOut:
     images: np.ndarray  # [B, H, W, 3] uint8
     latents: torch.Tensor  # [B, C, h, w] final (unscaled by the VAE factor) latents
+    # with ``keep_trajectory``: entry i is the latent before sampling step i, the order of
+    # ``Inversion.for_sampling``, so a generated object needs no inversion to be transplanted
+    trajectory: list[torch.Tensor] | None = None
 
 
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -379,6 +382,7 @@ def sample(
     progress: ProgressFn | None = None,
     preview_every: int = 5,
     preview_min_s: float = 1.0,
+    keep_trajectory: bool = False,
 ) -> SampleOut:
     """Text-to-image with DDIM; every primitive SLD and SVGCraft need is a keyword.
 
@@ -394,6 +398,7 @@ def sample(
         attention: collects cross-attention maps per token.
         progress: called after every step; raising from it (``Cancelled``) stops at once.
         preview_every, preview_min_s: decode a preview every N steps, at most once per interval.
+        keep_trajectory: also return the latent before every step (``SampleOut.trajectory``).
     """
     from diffusers import DDIMScheduler
 
@@ -427,6 +432,7 @@ def sample(
     if attention is not None:
         attention.cond_offset = batch if cfg else 0
     last_preview = -float("inf")
+    trajectory: list[torch.Tensor] | None = [] if keep_trajectory else None
     with ExitStack() as stack:
         if attention is not None:
             stack.enter_context(capture_cross_attention(pipe.unet, attention))
@@ -435,6 +441,8 @@ def sample(
         for i, t in enumerate(scheduler.timesteps):
             if freeze is not None:
                 latents = freeze.apply(latents, i)
+            if trajectory is not None:
+                trajectory.append(latents.clone())
             if attention is not None:
                 attention.step = i
             if grounding is not None and i == grounded_steps:
@@ -456,7 +464,7 @@ def sample(
                     x0 = getattr(stepped, "pred_original_sample", None)
                     png = _png(decode(model, (latents if x0 is None else x0)[:1])[0])
                 progress(i + 1, steps, png)
-    return SampleOut(images=decode(model, latents), latents=latents)
+    return SampleOut(images=decode(model, latents), latents=latents, trajectory=trajectory)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -142,6 +142,26 @@ def test_inversion_trajectory_lines_up_with_sampling(model):
     np.testing.assert_array_equal(a.images, b.images)
 
 
+def test_a_kept_trajectory_is_the_latent_before_every_step(model):
+    calls = _count_unet_calls(model)
+    gen = torch.Generator().manual_seed(3)
+    out = D.sample(model, "a star", steps=4, guidance=1.0, generator=gen, keep_trajectory=True)
+    assert len(out.trajectory) == 4
+    for x, z in zip(calls, out.trajectory, strict=True):  # no CFG: the UNet input is the latent
+        assert torch.equal(x, z)
+    # replayed as frozen latents (how SLD transplants a generated object), it redraws the image
+    again = D.sample(
+        model,
+        "a star",
+        steps=4,
+        guidance=1.0,
+        latents=out.trajectory[0],
+        freeze=D.FrozenLatents(torch.ones(1, 1, 8, 8), out.trajectory, steps=4),
+    )
+    np.testing.assert_array_equal(again.images, out.images)
+    assert D.sample(model, "a star", steps=2).trajectory is None
+
+
 def test_grounding_switches_gligen_on_for_the_first_steps(model):
     from diffusers.models.attention import GatedSelfAttentionDense
 
