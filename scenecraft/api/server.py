@@ -6,7 +6,7 @@ a connection for as long as it liked, and one that declared a body it never sent
 open until it went away. Two deadlines (service settings): the headers of each request must
 arrive within ``header_timeout_s`` (else the connection is closed), and its body within
 ``body_timeout_s`` of the headers (else ``408`` and the connection is closed). A reverse proxy
-with its own limits belongs in front of the API in production all the same (README).
+with its own limits belongs in front of the API in production all the same (docs/service.md).
 """
 
 from __future__ import annotations
