@@ -139,31 +139,125 @@ def _close(sub: Subpath, sx: float, sy: float) -> None:
 
 def number(v: float, precision: int) -> str:
     """Compact decimal: 0.50 -> '.5', -0.0 -> '0', 12.000 -> '12'."""
-    s = f"{round(v, precision):.{precision}f}".rstrip("0").rstrip(".")
-    if s in ("-0", ""):
-        return "0"
-    if s.startswith("0."):
-        return s[1:]
-    if s.startswith("-0."):
-        return "-" + s[2:]
-    return s
+    return _fixed(round(v * 10**precision), precision)
 
 
-def format_numbers(values: list[float], precision: int) -> str:
-    """Numbers joined with a space only where the next one doesn't start with '-' or '.' after
-    a number that already has a decimal point."""
-    out = ""
-    for v in values:
-        s = number(v, precision)
-        if out and not (s[0] == "-" or (s[0] == "." and "." in _last_number(out))):
-            out += " "
-        out += s
-    return out
+def _fixed(k: int, precision: int) -> str:
+    """``k`` units of 10**-precision, compactly: (5, 1) -> '.5', (-120, 1) -> '-12'."""
+    whole, frac = divmod(abs(k), 10**precision)
+    decimals = f"{frac:0{precision}d}".rstrip("0") if precision else ""
+    text = (str(whole) if whole or not decimals else "") + (f".{decimals}" if decimals else "")
+    return "-" + text if k < 0 else text
 
 
-def _last_number(text: str) -> str:
-    m = re.search(r"[-+]?[\d.]+$", text)
-    return m.group(0) if m else ""
+def _joins(previous: str, token: str) -> bool:
+    """Whether ``token`` may follow the number ``previous`` with no space between them."""
+    return token[0] == "-" or (token[0] == "." and "." in previous)
+
+
+class PathData:
+    """Compact path data for one ``d`` attribute, subpath by subpath.
+
+    Coordinates are rounded to ``precision`` decimals first, so relative commands carry no
+    accumulated rounding: each segment is written absolute or relative, whichever is shorter;
+    straight segments (a cubic whose controls lie on its chord, to the rounding) as L, H or V;
+    a repeated command letter is left implicit; a closing line is left to Z.
+    """
+
+    def __init__(self, precision: int = 2) -> None:
+        self.precision = precision
+        self.parts: list[str] = []
+        self.pen: tuple[int, int] | None = None  # current point, in units of 10**-precision
+        self.repeat = ""  # the command a bare run of numbers would continue
+        self.last = ""  # the last number written
+
+    def __str__(self) -> str:
+        return "".join(self.parts)
+
+    def _units(self, point: tuple[float, float]) -> tuple[int, int]:
+        scale = 10**self.precision
+        return round(point[0] * scale), round(point[1] * scale)
+
+    def _candidate(self, letter: str, values: list[int]) -> list[str]:
+        tokens = [_fixed(v, self.precision) for v in values]
+        out = [] if letter == self.repeat else [letter]
+        previous = "" if out else self.last
+        for t in tokens:
+            if previous and not _joins(previous, t):
+                out.append(" ")
+            out.append(t)
+            previous = t
+        return out
+
+    def _emit(self, letter: str, absolute: list[int], end: tuple[int, int]) -> None:
+        """One command, absolute values given; written relative where that is shorter."""
+        pen = self.pen or (0, 0)
+        relative = [v - pen[i % 2] for i, v in enumerate(absolute)]
+        if letter in "HV":  # one coordinate: x for H, y for V
+            relative = [absolute[0] - pen[0 if letter == "H" else 1]]
+        options = [self._candidate(letter, absolute)]
+        if self.pen is not None:
+            options.append(self._candidate(letter.lower(), relative))
+        best = min(options, key=lambda o: len("".join(o)))
+        self.parts.extend(best)
+        chosen = letter if best is options[0] else letter.lower()
+        self.last = _fixed((absolute if chosen == letter else relative)[-1], self.precision)
+        self.repeat = {"M": "L", "m": "l"}.get(chosen, chosen)
+        self.pen = end
+
+    def _line(self, end: tuple[int, int]) -> None:
+        x0, y0 = self.pen
+        if end[1] == y0:
+            self._emit("H", [end[0]], end)
+        elif end[0] == x0:
+            self._emit("V", [end[1]], end)
+        else:
+            self._emit("L", list(end), end)
+
+    def subpath(
+        self, num_control_points: list[int], points: list[tuple[float, float]], closed: bool
+    ) -> None:
+        """One subpath in pydiffvg's layout."""
+        pts = [self._units(p) for p in points]
+        start = pts[0]
+        self._emit("M", list(start), start)
+        i = 0
+        for k, ncp in enumerate(num_control_points):
+            seg = [pts[(i + j) % len(pts)] for j in range(1, ncp + 2)]
+            i += ncp + 1
+            straight = ncp == 0 or _straight(self.pen, *seg)
+            if closed and k == len(num_control_points) - 1 and straight:
+                break  # the closing line is implied by Z
+            if straight:
+                self._line(seg[-1])
+            else:
+                self._emit("QC"[ncp - 1], [c for p in seg for c in p], seg[-1])
+        if closed:
+            self.parts.append("Z")
+            self.pen, self.repeat, self.last = start, "", ""
+
+    def absolute(self, text: str, end: tuple[float, float]) -> None:
+        """Commands written elsewhere, absolute from their moveto on; the pen ends at ``end``."""
+        self.parts.append(text)
+        self.pen, self.repeat, self.last = self._units(end), "", ""
+
+
+def _straight(p0: tuple[int, int], *rest: tuple[int, int]) -> bool:
+    """Whether a curve's controls lie on the chord from ``p0`` to its end (within half a unit,
+    between the ends), so that it draws the straight line."""
+    (x0, y0), (x3, y3) = p0, rest[-1]
+    dx, dy = x3 - x0, y3 - y0
+    length2 = dx * dx + dy * dy
+    for cx, cy in rest[:-1]:
+        if length2 == 0:
+            if (cx, cy) != p0:
+                return False
+            continue
+        t = ((cx - x0) * dx + (cy - y0) * dy) / length2
+        across = abs((cx - x0) * dy - (cy - y0) * dx) / length2**0.5
+        if not 0 <= t <= 1 or across > 0.5:
+            return False
+    return True
 
 
 def format_path(
@@ -172,14 +266,7 @@ def format_path(
     closed: bool,
     precision: int = 2,
 ) -> str:
-    """One subpath in pydiffvg's layout -> compact absolute path data."""
-    parts = ["M" + format_numbers(list(points[0]), precision)]
-    i = 0
-    letters = {0: "L", 1: "Q", 2: "C"}
-    for k, ncp in enumerate(num_control_points):
-        seg = [points[(i + j) % len(points)] for j in range(1, ncp + 2)]
-        i += ncp + 1
-        if closed and k == len(num_control_points) - 1 and ncp == 0:
-            break  # the closing line is implied by Z
-        parts.append(letters[ncp] + format_numbers([c for p in seg for c in p], precision))
-    return "".join(parts) + ("Z" if closed else "")
+    """One subpath in pydiffvg's layout -> compact path data (see :class:`PathData`)."""
+    data = PathData(precision)
+    data.subpath(num_control_points, points, closed)
+    return str(data)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from scenecraft.errors import SVGError
-from scenecraft.vector import Circle, Scene, ShapeGroup, render
+from scenecraft.vector import Circle, Path, Polygon, Scene, ShapeGroup, render
 from scenecraft.vector.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_ELEMENTS, sanitize_svg
 from scenecraft.vector.svg_path import parse_path
 from scenecraft.vector.svg_read import read_svg
@@ -80,6 +80,62 @@ def test_path_data_is_compact():
     scene = Scene(64, 64, [Circle(10.5, [32.0, 20.25])], [ShapeGroup([0], torch.ones(4))])
     d = re.search(r' d="([^"]+)"', to_svg(scene)).group(1)
     assert d == "M42.5 20.25A10.5 10.5 0 1 1 21.5 20.25A10.5 10.5 0 1 1 42.5 20.25Z"
+
+
+def test_path_data_is_relative_where_shorter_with_straight_cubics_as_lines():
+    corners = np.array([[10.0, 10.0], [50.0, 10.0], [50.0, 40.0], [10.0, 40.0]])
+    after = np.roll(corners, -1, 0)
+    thirds = np.stack(
+        [corners, corners + (after - corners) / 3, corners + 2 * (after - corners) / 3], 1
+    )
+    square = Path([2] * 4, thirds.reshape(-1, 2).tolist())  # straight cubics, as regions start
+    curve = Path([2, 2], [[100.0, 100.0], [101.1, 90.0], [110.0, 90.0], [110.0, 100.0],
+                          [110.0, 110.0], [100.0, 110.0]], is_closed=True)  # fmt: skip
+    scene = Scene(128, 128, [square, curve], [ShapeGroup([0, 1], torch.ones(4))])
+    d = re.search(r' d="([^"]+)"', to_svg(scene, precision=1)).group(1)
+    # the second subpath starts relative to where the first closed, its numbers are relative
+    # (shorter) and a second cubic needs no second "c"
+    assert d == "M10 10H50V40H10Zm90 90c1.1-10 10-10 10 0 0 10-10 10-10 0Z"
+    again = read_svg(to_svg(scene, precision=1))
+    assert psnr(render(again).detach().numpy(), render(scene).detach().numpy()) >= 45.0
+
+
+def test_flat_gradient_is_written_as_a_plain_fill():
+    from scenecraft.vector.scene import LinearGradient
+
+    cream = [0.96, 0.94, 0.91, 1.0]
+    flat = LinearGradient([0.0, 0.0], [0.0, 64.0], [0.0, 1.0], [cream, cream])
+    scene = Scene(64, 64, [Circle(10.0, [32.0, 32.0])], [ShapeGroup([0], torch.ones(4))], flat)
+    svg = to_svg(scene)
+    assert (
+        "Gradient" not in svg
+        and '<rect id="background" width="64" height="64" fill="#f5f0e8"' in svg
+    )
+    assert psnr(render(read_svg(svg)).detach().numpy(), render(scene).detach().numpy()) >= 45.0
+
+
+def test_shared_fill_rule_and_stroke_style_are_written_once_and_drawn_as_before():
+    # a pentagram covers its centre twice: even-odd leaves a hole there, nonzero fills it
+    angles = np.arange(5) * 4 * np.pi / 5 - np.pi / 2
+    star_pts = lambda cx: np.stack([cx + 25 * np.cos(angles), 32 + 25 * np.sin(angles)], -1)  # noqa: E731
+    shapes = [Polygon(star_pts(x).tolist()) for x in (30.0, 90.0, 150.0)]
+    for s in shapes:
+        s.stroke_width = torch.tensor(2.0)
+    red, blue = torch.tensor([0.9, 0.1, 0.1, 1.0]), torch.tensor([0.1, 0.2, 0.9, 1.0])
+    groups = [
+        ShapeGroup([0], red, use_even_odd_rule=True),
+        ShapeGroup([1], red, use_even_odd_rule=False, stroke_color=blue),
+        ShapeGroup([2], red, use_even_odd_rule=True),
+    ]
+    scene = Scene(180, 64, shapes, groups, torch.ones(4))
+    svg = to_svg(scene)
+    root = ET.fromstring(svg)
+    assert root.get("fill-rule") == "evenodd" and root.get("stroke-linejoin") == "round"
+    assert svg.count("fill-rule") == 2 and svg.count("stroke-linecap") == 1
+    theirs = resvg_render(svg)
+    assert theirs[32, 30, 0] > 0.99 and theirs[32, 90, 2] < 0.2  # a hole, then filled red
+    ours = render(scene).detach().numpy()
+    assert psnr(ours[..., :3], theirs[..., :3]) >= 35.0
 
 
 @pytest.mark.parametrize(
