@@ -18,6 +18,8 @@ from scenecraft.pipelines.base import Context, Iters, Params, PathCount, Pipelin
 from scenecraft.pipelines.inputs import ImageInput, load_image
 
 PREVIEW_EVERY = 10  # steps between preview renders (the context throttles them further)
+PRECISIONS = (1, 2)  # decimals the SVG may be written with, fewest first
+PRECISION_LOSS_DB = 0.1  # what fewer decimals may cost in PSNR, against the most
 
 
 class VectorizeParams(Params):
@@ -123,7 +125,6 @@ def run(params: VectorizeParams, ctx: Context) -> Result:
 
     from scenecraft.vector import render
     from scenecraft.vector.losses import make_loss
-    from scenecraft.vector.svg_write import to_svg
     from scenecraft.world.render import to_png
 
     ctx.set_stage("load")
@@ -143,10 +144,9 @@ def run(params: VectorizeParams, ctx: Context) -> Result:
     ctx.set_stage("fit")
     result, iterations = fit_layers(params, target, start, kind, loss, ctx, on_step)
     ctx.set_stage("write")
-    svg = to_svg(result.scene)
     with torch.no_grad():
         final = render(result.scene)
-        mse = float(((final[..., :3] - target) ** 2).mean())
+    svg, written, decimals = write(result.scene, target)
     a = ctx.artifacts
     a.put("final.svg", svg.encode(), "image/svg+xml")
     a.put("final.png", _png(final, to_png), "image/png")
@@ -154,15 +154,42 @@ def run(params: VectorizeParams, ctx: Context) -> Result:
     return Result(
         artifacts=a.refs,
         metrics={
-            "psnr": round(10 * float(np.log10(1 / max(mse, 1e-12))), 3),
+            "psnr": round(_psnr(final, target), 3),
+            "psnr_svg": round(written, 3),
             "paths": len(result.scene.shapes),
             "pruned": result.pruned,
             "iterations": iterations,
             "svg_bytes": len(svg.encode()),
             "final_loss": result.losses[-1] if result.losses else None,
         },
-        record={"init": kind, **schedule(params, kind)},
+        record={"init": kind, **schedule(params, kind), "svg_decimals": decimals},
     )
+
+
+def write(scene, target) -> tuple[str, float, int]:
+    """The scene as SVG with the fewest decimals that cost at most ``PRECISION_LOSS_DB``
+    against the most decimals offered, each written SVG read back and drawn by the same
+    rasteriser: (SVG text, its PSNR, decimals)."""
+    import torch
+
+    from scenecraft.vector import render
+    from scenecraft.vector.svg_read import read_svg
+    from scenecraft.vector.svg_write import to_svg
+
+    written = {}
+    for precision in PRECISIONS:
+        svg = to_svg(scene, precision)
+        with torch.no_grad():
+            written[precision] = (svg, _psnr(render(read_svg(svg)), target), precision)
+    best = written[PRECISIONS[-1]][1]
+    return next(w for w in written.values() if w[1] >= best - PRECISION_LOSS_DB)
+
+
+def _psnr(image, target) -> float:
+    """PSNR of an RGBA render, over white, against ``target`` [H, W, 3] in [0, 1]."""
+    rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])
+    mse = float(((rgb - target) ** 2).mean())
+    return 10 * float(np.log10(1 / max(mse, 1e-12)))
 
 
 def _png(image, to_png) -> bytes:

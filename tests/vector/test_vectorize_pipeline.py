@@ -121,3 +121,22 @@ def test_cli_writes_svg_and_leaves_nothing_on_bad_input(tmp_path, monkeypatch):
         ]
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(("corner", "decimals"), [(10.5, 1), (10.25, 2), (10.52, 2)])
+def test_svg_is_written_with_the_fewest_decimals_that_keep_the_fit(corner, decimals):
+    import torch
+
+    from scenecraft.pipelines.vectorize import write
+    from scenecraft.vector import Rect, Scene, ShapeGroup, render
+
+    box = Rect([corner, corner], [corner + 20, corner + 20])
+    blue = torch.tensor([0.2, 0.3, 0.8, 1.0])
+    scene = Scene(40, 40, [box], [ShapeGroup([0], blue)], torch.ones(4))
+    target = render(scene)[..., :3]
+    svg, written, used = write(scene, target)
+    assert used == decimals
+    assert written >= 60  # what was written draws the fit (the colour rounded to 8 bits)
+    assert read_svg(svg).shapes[0].points[0].tolist() == pytest.approx(
+        [round(corner, decimals)] * 2
+    )
