@@ -777,5 +777,21 @@ def eval_svgcraft(
     main(model, n, split, offset, out, params, vae or None)
 
 
+@eval_app.command("sheets")
+def eval_sheets(
+    system: str = typer.Argument(..., help="sld | svgcraft"),
+    model: str = typer.Option("", help="diffusers folder (default: settings.world_model)"),
+    out: Path = typer.Option(None, help="PNG (default: eval/results/sheet_SYSTEM.png)"),
+) -> None:
+    """Eight fixed prompts, every stage of each job as a picture, each final one judged."""
+    from scenecraft.eval.sheets import SYSTEMS, main
+    from scenecraft.settings import get_settings
+
+    if system not in SYSTEMS:
+        raise typer.BadParameter(f"expected one of {', '.join(SYSTEMS)}", param_hint="SYSTEM")
+    out = out or Path(f"eval/results/sheet_{system}.png")
+    main(system, model or get_settings().world_model, out)
+
+
 if __name__ == "__main__":
     app()
