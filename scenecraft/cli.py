@@ -217,6 +217,8 @@ def plan_parse(
         print(f"no {n.phrase}")
     if spec.background:
         print(f"background: {spec.background}")
+    for w in spec.warnings:
+        print(f"warning: {w}")
 
 
 @plan_app.command("layout")
