@@ -249,6 +249,7 @@ def reap(store: JobStore, svc: ServiceSettings, queues: tuple[str, ...] = QUEUES
             max_attempts=svc.max_attempts,
             retention_s=svc.job_retention_s,
             grace_s=svc.lease_ttl_s,
+            hard_limit_s=svc.job_time_limit_s,
         )
         if out.requeued:
             log.warning("requeued %d job(s) of lost workers on %s", len(out.requeued), q)

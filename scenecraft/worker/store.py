@@ -262,18 +262,22 @@ end
 return 0
 """
 
-# ARGV: queue, now, max attempts, retention. Running jobs of the queue whose lease lapsed (their
-# holder died, or lost Redis for longer than a lease) go back to the FRONT of their owner's
-# queue, or fail once they used their attempts; a running job whose cancel was asked is canceled.
-# Returns {requeued ids, failed ids}.
+# ARGV: queue, now, max attempts, retention, hard time limit (s; 0: none). Running jobs of the
+# queue whose lease lapsed (their holder died, or lost Redis for longer than a lease) go back to
+# the FRONT of their owner's queue, or fail once they used their attempts; a running job whose
+# cancel was asked is canceled; one whose attempt ran past the hard time limit was killed by it
+# (Celery ends the process there) and fails saying so, rather than being run again to the same
+# end. Returns {requeued ids, failed ids}.
 _REAP = (
     _LUA_LIB
     + """
 local q, now, max_attempts, retention = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local hard = tonumber(ARGV[5])
 local requeued, failed = {}, {}
 for _, id in ipairs(redis.call('ZRANGE', 'sc:running:' .. q, 0, -1)) do
   local job = 'sc:job:' .. id
-  local cur = redis.call('HMGET', job, 'state', 'attempts', 'owner', 'seq', 'task', 'cancel')
+  local cur = redis.call('HMGET', job, 'state', 'attempts', 'owner', 'seq', 'task', 'cancel',
+    'started_at')
   if cur[1] ~= 'running' then
     redis.call('ZREM', 'sc:running:' .. q, id)
   elseif redis.call('EXISTS', 'sc:lease:' .. id) == 0 then
@@ -282,6 +286,11 @@ for _, id in ipairs(redis.call('ZRANGE', 'sc:running:' .. q, 0, -1)) do
     if cur[6] == '1' then
       redis.call('HSET', job, 'error', 'canceled; its worker was lost')
       finish(id, 'canceled', now, retention, {})
+    elseif hard > 0 and cur[7] and tonumber(now) - tonumber(cur[7]) >= hard then
+      redis.call('HSET', job, 'error', 'the job ran past the hard time limit of ' ..
+        ARGV[6] .. ' s and was killed')
+      finish(id, 'failed', now, retention, {})
+      failed[#failed + 1] = id
     elseif attempts >= max_attempts then
       redis.call('HSET', job, 'error', 'the worker running this job was lost ' .. attempts ..
         ' times (killed, out of memory, or its machine went away); giving up')
@@ -600,16 +609,28 @@ class JobStore:
         """The lease holder of each job (None: no lease)."""
         return self.r.mget([f"sc:lease:{i}" for i in ids]) if ids else []
 
-    def reap(self, queue: str, *, max_attempts: int, retention_s: int, grace_s: float) -> Reaped:
+    def reap(
+        self,
+        queue: str,
+        *,
+        max_attempts: int,
+        retention_s: int,
+        grace_s: float,
+        hard_limit_s: float = 0.0,
+    ) -> Reaped:
         """Put running jobs whose lease lapsed back at the front of their owner's queue (or fail
-        them after ``max_attempts``). Atomic and idempotent: every worker may call it.
+        them after ``max_attempts``, or at once when their attempt had run ``hard_limit_s``:
+        the time limit killed it). Atomic and idempotent: every worker may call it.
 
         Nothing is reaped until Redis has been up ``grace_s`` (a lease): a restarted Redis finds
         every lease lapsed at once, and the holders still alive need one renewal to take theirs
         back (``renew``) before their jobs would be run a second time."""
         if int(self.r.info("server")["uptime_in_seconds"]) < grace_s:
             return Reaped([], [])
-        requeued, failed = self._reap(args=[queue, now_s(), max_attempts, retention_s])
+        # a second of slack: the attempt's clock starts at its claim, just after Celery's
+        killed_after = max(hard_limit_s - 1.0, 0.0) if hard_limit_s > 0 else 0.0
+        args = [queue, now_s(), max_attempts, retention_s, killed_after, f"{hard_limit_s:g}"]
+        requeued, failed = self._reap(args=args)
         return Reaped(list(requeued), list(failed))
 
     def break_lease(self, job_id: str, holder: str) -> bool:

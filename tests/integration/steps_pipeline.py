@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 from pydantic import Field
 
 from scenecraft.pipelines.base import Context, Params, Pipeline, Result
@@ -28,6 +29,9 @@ class StepsParams(Params):
     tag: str = Field("", max_length=100, description="recorded when a run starts and completes")
     preview: bool = Field(False, description="send a preview with every step")
     fail: bool = Field(False, description="raise after the last step")
+    stuck: bool = Field(
+        False, description="ignore the soft time limit, as a step stuck in native code would"
+    )
 
 
 def _record(r: redis.Redis, key: str, tag: str) -> None:
@@ -50,7 +54,13 @@ def run(params: StepsParams, ctx: Context) -> Result:
         _record(r, STARTS, params.tag)
     ctx.set_stage("steps")
     for i in range(params.steps):
-        time.sleep(params.step_s)
+        try:
+            time.sleep(params.step_s)
+        except SoftTimeLimitExceeded:
+            if not params.stuck:
+                raise
+            while True:  # only the hard limit ends this
+                time.sleep(1)
         ctx.progress(i + 1, params.steps, preview=PNG_1PX if params.preview else None)
     if params.fail:
         raise RuntimeError("asked to fail")

@@ -22,8 +22,9 @@ from scenecraft.worker.store import TERMINAL, JobStore, NewJob, events_key
 STEPS = 6
 
 
-def steps_job(tag: str, steps: int = STEPS, step_s: float = 0.1) -> dict:
-    return {"pipeline": "test.steps", "params": {"steps": steps, "step_s": step_s, "tag": tag}}
+def steps_job(tag: str, steps: int = STEPS, step_s: float = 0.1, **more) -> dict:
+    params = {"steps": steps, "step_s": step_s, "tag": tag, **more}
+    return {"pipeline": "test.steps", "params": params}
 
 
 @pytest.mark.timeout(400)
@@ -220,6 +221,22 @@ def test_a_job_past_its_time_limit_fails_with_a_reason(client_a, workers):
     done = wait_state(client_a, job["id"], TERMINAL)
     assert done["state"] == "failed"
     assert "time limit of 6 s" in done["error"]
+
+
+def test_a_job_killed_at_the_hard_limit_fails_once_and_says_so(client_a, workers, service_env):
+    """Killed at the hard limit, the job's process is gone: the reaper must not take that for a
+    lost worker and run the job again (to the same end, max-attempts times)."""
+    r = redis.Redis.from_url(service_env)
+    r.delete(STARTS)
+    workers.start()
+    job = client_a.post(
+        "/v1/jobs", json=steps_job("hard-limit", steps=100, step_s=0.1, stuck=True)
+    ).json()
+    done = wait_state(client_a, job["id"], TERMINAL)
+    assert done["state"] == "failed"
+    assert "hard time limit of 8 s" in done["error"], done["error"]
+    assert done["attempts"] == 1
+    assert r.lrange(STARTS, 0, -1).count(b"hard-limit") == 1
 
 
 def test_a_queued_job_whose_message_was_lost_still_runs(api, client_a, workers, service_env):
