@@ -3,9 +3,9 @@
 Everything a scene holds becomes cubic segments (lines and quadratics are degree-elevated, which
 is exact; circles and ellipses are four kappa arcs, radial error 0.03 %). Cubics are flattened
 into chords fine enough that the chord is within ``FLATNESS`` px of the curve. Stroke outlines
-are unions of positively oriented polygons (a quad per chord, a wedge at each chord joint, a disc
-at every segment end), which the nonzero rule fills as the set of points within half a width of
-the curve: a round-joined, round-capped stroke.
+are unions of positively oriented polygons (a quad per chord, mitred to its neighbours where the
+path turns gently, and round sectors at sharp turns and open ends), which the nonzero rule fills
+as the set of points within half a width of the curve: a round-joined, round-capped stroke.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from scenecraft.vector.scene import Circle, Ellipse, Path, Polygon, Rect, Shape
 
 FLATNESS = 0.02  # px: largest distance between a chord and the curve it replaces
 MAX_SUBDIVISIONS = 256
+MITRE_TURN = math.radians(10)  # stroke joints turning less are mitred: no overlap, no gap
 _KAPPA = 0.5522847498
 
 # Degree elevation to a cubic, indexed by num_control_points; columns pick source points
@@ -146,27 +147,81 @@ def polygon_edges(poly: Tensor) -> tuple[Tensor, Tensor]:
     return rearrange(poly, "n m d -> (n m) d"), rearrange(poly.roll(-1, 1), "n m d -> (n m) d")
 
 
-def stroke_pieces(a: Tensor, b: Tensor, r: Tensor, half: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Quads around chords a->b [C, 2] and wedges at chord joints inside a segment.
+def _rotate(v: Tensor, angle: Tensor) -> Tensor:
+    """Vectors [..., 2] turned by ``angle`` [...] (from +x towards +y)."""
+    c, s = angle.cos(), angle.sin()
+    return torch.stack([v[..., 0] * c - v[..., 1] * s, v[..., 0] * s + v[..., 1] * c], -1)
 
-    r [C] is each chord's index inside its segment, half [C] its half stroke width.
-    Returns quads [C, 4, 2], wedges [W, 3, 2] and the chord each wedge belongs to [W].
+
+def _directions(d: Tensor, item: Tensor, start: Tensor, end: Tensor) -> Tensor:
+    """Unit directions of chords d [C, 2]; a chord of no length takes its item's previous
+    chord's direction, else the next one's, else +x (a dot)."""
+    idx = torch.arange(len(d), device=d.device)
+    length = torch.sqrt((d * d).sum(-1) + 1e-12)  # no NaN gradient at zero length
+    valid = length.detach() > 1e-5
+    before = torch.cummax(torch.where(valid, idx, -1), 0).values
+    after = torch.cummin(torch.where(valid, idx, len(d)).flip(0), 0).values.flip(0)
+    src = torch.where(before >= start, before, torch.where(after <= end, after, -1))
+    unit = d / length[:, None]
+    plus_x = torch.tensor([1.0, 0.0], dtype=d.dtype, device=d.device).expand_as(d)
+    return torch.where((src >= 0)[:, None], unit[src.clamp(min=0)], plus_x)
+
+
+def stroke_polygons(
+    a: Tensor, b: Tensor, item: Tensor, closed: Tensor, half: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """A round-joined, round-capped stroke as positively oriented polygons that meet without
+    overlapping at the stroke's edge (the nonzero rule's coverage is exact only where one edge
+    crosses a pixel).
+
+    a, b [C, 2]: chords in path order, ``item`` [C] (ascending) the stroked shape of each;
+    ``closed`` [items] bool; ``half`` [items] half widths. Returns a quad per chord [C, 4, 2],
+    whose ends are cut along the bisector where the path turns by at most ``MITRE_TURN`` (so
+    neighbours share that edge) and square elsewhere; sectors [K, m, 2] that round the outside of
+    every sharper turn and cap every open end; and the item of each sector [K].
     """
-    normal = _unit_normal(b - a) * half[:, None]  # [C, 2]
-    quads = torch.stack([a - normal, b - normal, b + normal, a + normal], dim=1)
-    # the outer gap where chord c-1 meets chord c; the inner-side twin lies inside the quads
-    inner = torch.nonzero(r > 0).squeeze(1)
-    v, n0, n1 = a[inner], normal[inner - 1], normal[inner]
-    wedges = torch.cat([torch.stack([v, v + n0, v + n1], 1), torch.stack([v, v - n0, v - n1], 1)])
-    return quads, _positive(wedges), torch.cat([inner, inner])
+    count = len(a)
+    idx = torch.arange(count, device=a.device)
+    start = torch.searchsorted(item, item)  # first chord of each chord's item
+    end = torch.searchsorted(item, item, right=True) - 1  # its last chord
+    shut = closed[item]
+    prev = torch.where(idx > start, idx - 1, torch.where(shut, end, -1))
+    nxt = torch.where(idx < end, idx + 1, torch.where(shut, start, -1))
+    u = _directions(b - a, item, start, end)  # [C, 2]
+    n = torch.stack([-u[:, 1], u[:, 0]], -1)  # left normals
+    h = half[item]  # [C]
+    length = (b - a).detach().norm(dim=-1)
 
+    # the joint where chord i starts, after chord prev[i]
+    p = prev.clamp(min=0)
+    cos = (u[p] * u).sum(-1)
+    turn = torch.atan2(u[p, 0] * u[:, 1] - u[p, 1] * u[:, 0], cos)  # [C] signed
+    reach = 2 * h * torch.tan(turn.abs().detach() / 2)  # how far a mitre cuts into a chord
+    smooth = (prev >= 0) & (turn.abs() <= MITRE_TURN) & (length >= reach) & (length[p] >= reach)
+    # n . mitre = n[p] . mitre = 1; the clamp only keeps the unused (sharp) ones finite
+    mitre = (n[p] + n) / (1 + cos).clamp(min=0.5)[:, None]  # [C, 2]
+    starts = torch.where(smooth[:, None], mitre, n)
+    n_joint = nxt.clamp(min=0)
+    ends = torch.where(((nxt >= 0) & smooth[n_joint])[:, None], mitre[n_joint], n)
+    hs = h[:, None]
+    quads = torch.stack([a - hs * starts, b - hs * ends, b + hs * ends, a + hs * starts], 1)
 
-def discs(centers: Tensor, radius: Tensor) -> Tensor:
-    """Round joins and caps: centres [K, 2], radii [K] -> positively oriented polygons [K, m, 2]."""
-    m = disc_sides(float(radius.detach().max())) if len(radius) else 8
-    theta = torch.arange(m, dtype=centers.dtype, device=centers.device) * (2 * math.pi / m)
-    unit = torch.stack([theta.cos(), theta.sin()], -1)  # [m, 2]
-    return centers[:, None] + radius[:, None, None] * unit[None]
+    sharp = torch.nonzero((prev >= 0) & ~smooth).squeeze(1)
+    first = torch.nonzero(prev < 0).squeeze(1)
+    last = torch.nonzero(nxt < 0).squeeze(1)
+    pi = torch.full((), math.pi, dtype=a.dtype, device=a.device)
+    centres = torch.cat([a[sharp], a[first], b[last]])
+    outside = -torch.sign(turn[sharp])[:, None] * n[prev[sharp]]  # the outer side of the turn
+    begin = torch.cat([outside, n[first], n[last]])
+    sweep = torch.cat([turn[sharp], pi.expand(len(first)), -pi.expand(len(last))])
+    owner = torch.cat([item[sharp], item[first], item[last]])
+    radius = h[torch.cat([sharp, first, last])]
+    m = max(2, math.ceil(disc_sides(float(radius.detach().max()) if len(radius) else 0) / 2))
+    t = torch.linspace(0, 1, m + 1, dtype=a.dtype, device=a.device)  # [m + 1]
+    arc = _rotate(begin[:, None], sweep[:, None] * t)  # [K, m + 1, 2]
+    fan = torch.cat([centres[:, None], centres[:, None] + radius[:, None, None] * arc], 1)
+    fan = torch.where((sweep < 0)[:, None, None], fan.flip(1), fan)
+    return quads, fan, owner
 
 
 def disc_sides(radius: float) -> int:

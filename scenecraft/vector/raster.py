@@ -85,7 +85,7 @@ def _layers(scene: Scene, width: int, height: int) -> _Layered:
     ctrl = torch.cat(ctrls)  # [S, 4, 2]
     # [S] which (group, shape) item each segment belongs to
     item = torch.repeat_interleave(torch.arange(len(ctrls), device=dev), counts)
-    a, b, seg, rank = geometry.flatten(ctrl)  # chords [C, 2]
+    a, b, seg, _ = geometry.flatten(ctrl)  # chords [C, 2]
     chord_item = item[seg]
     fill_of = torch.tensor(fill_layer, device=dev)
     stroke_of = torch.tensor(stroke_layer, device=dev)
@@ -103,23 +103,14 @@ def _layers(scene: Scene, width: int, height: int) -> _Layered:
     stroked = stroke_of[chord_item] >= 0
     if stroked.any():
         half = torch.stack(stroke_w) / 2  # [items]
-        sa, sb, s_rank, s_item = a[stroked], b[stroked], rank[stroked], chord_item[stroked]
-        quads, wedges, wedge_chord = geometry.stroke_pieces(sa, sb, s_rank, half[s_item])
-        seg_stroked = stroke_of[item] >= 0
-        join_items = item[seg_stroked]
-        cap_items = open_items[stroke_of[open_items] >= 0]
-        centers = torch.cat([ctrl[seg_stroked, 0], ctrl[last_seg[cap_items], 3]])
-        disc_items = torch.cat([join_items, cap_items])
-        disc_polys = geometry.discs(centers, half[disc_items])
-        for polys, owner in (
-            (quads, s_item),
-            (wedges, s_item[wedge_chord]),
-            (disc_polys, disc_items),
-        ):
+        shut = torch.tensor(closed, device=dev)
+        s_item = chord_item[stroked]
+        quads, sectors, owner = geometry.stroke_polygons(a[stroked], b[stroked], s_item, shut, half)
+        for polys, of in ((quads, s_item), (sectors, owner)):
             pa, pb = geometry.polygon_edges(polys)
             edge_a.append(pa)
             edge_b.append(pb)
-            edge_layer.append(torch.repeat_interleave(stroke_of[owner], polys.shape[1]))
+            edge_layer.append(torch.repeat_interleave(stroke_of[of], polys.shape[1]))
 
     ea, eb, el = torch.cat(edge_a), torch.cat(edge_b), torch.cat(edge_layer)
     keep = el >= 0
