@@ -76,15 +76,19 @@ class FitResult:
 
 
 def _copy(scene: Scene) -> Scene:
-    """A deep copy whose float tensors are fresh leaves (the caller's scene is left alone)."""
+    """A deep copy whose float tensors are fresh leaves (the caller's scene is left alone); a
+    tensor that several shapes share (one stroke width for a group's lines) stays shared."""
     out = copy.deepcopy(scene)
     extra = [out.background] if isinstance(out.background, LinearGradient) else []
     if isinstance(out.background, Tensor):
         out.background = out.background.detach().clone().float()
+    fresh: dict[int, Tensor] = {}
     for obj in [*out.shapes, *out.shape_groups, *extra]:
         for name, value in vars(obj).items():
             if isinstance(value, Tensor) and value.is_floating_point():
-                setattr(obj, name, value.detach().clone().float())
+                if id(value) not in fresh:
+                    fresh[id(value)] = value.detach().clone().float()
+                setattr(obj, name, fresh[id(value)])
     return out
 
 
@@ -96,7 +100,7 @@ def _param_groups(scene: Scene, lr_points: float, lr_width: float, lr_color: flo
             if not (isinstance(value, Tensor) and value.is_floating_point()):
                 continue
             if name == "stroke_width":
-                if sid in stroked:
+                if sid in stroked and not any(value is w for w in widths):
                     widths.append(value)
             else:
                 points.append(value)
