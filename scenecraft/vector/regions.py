@@ -4,9 +4,12 @@ Colours are quantised (k-means in Lab), connected regions of one colour are foun
 region's outline is fitted with cubics. Paths are layered largest first, so a region's holes are
 painted by the smaller regions inside it; the largest region becomes the background. Where the
 residual error of a fit is large, ``add_residual_paths`` adds paths on top, as LIVE does.
+``line_art_start`` is the same start with regions drawn with lines as stroked lines instead.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,8 +22,11 @@ from torch import Tensor
 from scenecraft.vector.initialise import vertical_gradient
 from scenecraft.vector.raster import render_torch
 from scenecraft.vector.scene import Path, Scene, ShapeGroup
+from scenecraft.vector.strokes import Lines
 
 COLORS = 12  # k-means clusters; more than most flat images need, merged back below
+STROKE_SLACK = 0.25  # squared error a start drawn with lines may add (both fits then decide)
+HOLE_TOLERANCE = 0.06  # a hole this close in colour (RGB, any channel) to what is beneath is bare
 
 
 def quantise(target: np.ndarray, colors: int = COLORS, seed: int = 0) -> np.ndarray:
@@ -132,13 +138,37 @@ def _fit_span(pts: np.ndarray, tolerance: float) -> list[np.ndarray]:
     return _fit_span(pts[: worst + 1], tolerance) + _fit_span(pts[worst:], tolerance)
 
 
+def fit_polyline(points: np.ndarray, closed: bool, tolerance: float = 1.0) -> Path | None:
+    """Points [N, 2] (x, y) along a line -> a path of cubics within ``tolerance`` px of them.
+
+    Douglas-Peucker at three times ``tolerance`` finds the corners (and cuts long curves into
+    arcs a cubic can follow); the stretch between two of them is fitted by as few cubics as keep
+    within ``tolerance`` px of it, so a circle is a few curves, not pixel steps. A closed line's
+    last cubic ends at its first point; a single point is a line of no length (a dot, stroked).
+    None for a closed line with fewer than two corners (it encloses nothing).
+    """
+    if len(points) == 1:
+        return Path([0], torch.tensor(np.repeat(points, 2, 0), dtype=torch.float32), False)
+    ring = np.concatenate([points, points[:1]]) if closed else points
+    corners = approximate_polygon(ring, 3 * tolerance)
+    index = {tuple(p): i for i, p in enumerate(points.tolist())}
+    ids = sorted({index[tuple(p)] for p in corners.tolist()})
+    if closed and len(ids) < 2:
+        return None
+    ends = [*ids[1:], ids[0] + len(points)] if closed else ids[1:]
+    segments = []
+    for a, b in zip(ids, ends, strict=False):
+        segments.extend(_fit_span(points[np.arange(a, b + 1) % len(points)], tolerance))
+    pts = np.concatenate(segments)  # [3S, 2]
+    if not closed:
+        pts = np.concatenate([pts, points[-1:]])
+    return Path(torch.full((len(segments),), 2), torch.tensor(pts, dtype=torch.float32), closed)
+
+
 def outline(mask: np.ndarray, tolerance: float = 1.0) -> Path | None:
     """Boolean mask [H, W] -> its outer outline as a closed path of cubics (None if empty).
 
-    The contour follows pixel edges, a staircase. Douglas-Peucker at three times ``tolerance``
-    finds the corners (and cuts long curves into arcs a cubic can follow); the stretch between two
-    of them is fitted by as few cubics as keep within ``tolerance`` px of it, so a circle's
-    outline is a few curves, not pixel steps.
+    The contour follows pixel edges, a staircase, which ``fit_polyline`` turns into curves.
     """
     contours = find_contours(np.pad(mask.astype(np.float32), 1), 0.5)
     if not contours:
@@ -146,22 +176,21 @@ def outline(mask: np.ndarray, tolerance: float = 1.0) -> Path | None:
     contour = max(contours, key=len)[:-1, ::-1] - 0.5  # [N, 2] (x, y), open; undo the padding
     if len(contour) < 3:
         return None
-    corners = approximate_polygon(np.concatenate([contour, contour[:1]]), 3 * tolerance)[:-1]
-    index = {tuple(p): i for i, p in enumerate(contour.tolist())}
-    ids = sorted(index[tuple(p)] for p in corners.tolist())
-    if len(ids) < 2:
-        return None
-    segments = []
-    for a, b in zip(ids, [*ids[1:], ids[0] + len(contour)], strict=True):
-        span = contour[np.arange(a, b + 1) % len(contour)]
-        segments.extend(_fit_span(span, tolerance))
-    pts = np.concatenate(segments)  # [3S, 2]
-    return Path(torch.full((len(segments),), 2), torch.tensor(pts, dtype=torch.float32))
+    return fit_polyline(contour, True, tolerance)
 
 
-def from_regions(target: Tensor, paths: int, seed: int = 0, tolerance: float = 1.0) -> Scene:
-    """target [H, W, 3] in [0, 1] -> a scene of at most ``paths`` region paths, largest first, on
-    a background fitted to the largest region; each path is its region's mean colour, opaque."""
+@dataclass
+class _Regions:
+    """A regions start and what it was built from, for ``line_art_start``."""
+
+    tgt: np.ndarray  # [H, W, 3] the target
+    region_map: np.ndarray  # [H, W] region of each pixel
+    filled: list[np.ndarray]  # each region with its holes filled
+    fills: dict[int, tuple[Path, Tensor]]  # region -> (outline, colour), in paint order
+    scene: Scene
+
+
+def _regions(target: Tensor, paths: int, seed: int, tolerance: float) -> _Regions:
     tgt = target.detach().float().cpu().numpy()
     h, w = tgt.shape[:2]
     min_area = max(4, round(2e-4 * h * w))
@@ -169,15 +198,119 @@ def from_regions(target: Tensor, paths: int, seed: int = 0, tolerance: float = 1
     filled = [ndimage.binary_fill_holes(region_map == r) for r in range(region_map.max() + 1)]
     order = sorted(range(len(filled)), key=lambda r: -int(filled[r].sum()))
     background = vertical_gradient(target.float().cpu(), torch.from_numpy(region_map == order[0]))
-    shapes, groups = [], []
+    fills: dict[int, tuple[Path, Tensor]] = {}
     for r in order[1:]:
         path = outline(filled[r], tolerance)
-        if path is None:
-            continue
-        color = torch.cat([torch.from_numpy(tgt[region_map == r].mean(0)).float(), torch.ones(1)])
+        if path is not None:
+            color = torch.from_numpy(tgt[region_map == r].mean(0)).float()
+            fills[r] = (path, torch.cat([color, torch.ones(1)]))
+    scene = _layered(w, h, background, list(fills.values()), [])
+    return _Regions(tgt, region_map, filled, fills, scene)
+
+
+def from_regions(target: Tensor, paths: int, seed: int = 0, tolerance: float = 1.0) -> Scene:
+    """target [H, W, 3] in [0, 1] -> a scene of at most ``paths`` region paths, largest first, on
+    a background fitted to the largest region; each path is its region's mean colour, opaque."""
+    return _regions(target, paths, seed, tolerance).scene
+
+
+def line_art_start(
+    target: Tensor, paths: int, seed: int = 0, tolerance: float = 1.0
+) -> Scene | None:
+    """``from_regions``' start with the regions drawn with lines as stroked lines on top, or None
+    when no region is (see ``_lines``)."""
+    start = _regions(target, paths, seed, tolerance)
+    scene = _lines(start, paths, tolerance)
+    return scene if any(g.stroke_color is not None for g in scene.shape_groups) else None
+
+
+def _layered(
+    w: int, h: int, background, fills: list[tuple[Path, Tensor]], lines: list[Lines]
+) -> Scene:
+    """Filled paths in order, then each group of lines, stroked, on top of them all."""
+    shapes, groups = [], []
+    for path, color in fills:
         shapes.append(path)
         groups.append(ShapeGroup([len(shapes) - 1], color, id=f"region-{len(groups)}"))
+    for k, group in enumerate(lines):
+        width = torch.tensor(group.width)  # one tensor: the group's lines are fitted as one width
+        first = len(shapes)
+        for path in group.paths:
+            path.stroke_width = width
+            shapes.append(path)
+        ids = list(range(first, len(shapes)))
+        groups.append(ShapeGroup(ids, None, False, group.color, id=f"lines-{k}"))
     return Scene(w, h, shapes, groups, background)
+
+
+def _lines(start: _Regions, paths: int, tolerance: float) -> Scene:
+    """Regions drawn with lines become stroked lines where the start then writes fewer bytes
+    (at one decimal) and draws about as well (squared error within ``STROKE_SLACK``: a start's
+    thin lines are rough either way, and the pipeline fits both starts before it chooses), one
+    region at a time, in paint order. A region's hole painted in about the colour beneath the
+    region is dropped with it, where that is better still."""
+    from scenecraft.vector.strokes import line_art
+    from scenecraft.vector.svg_write import to_svg
+
+    tgt, region_map, fills, scene = start.tgt, start.region_map, start.fills, start.scene
+    target = torch.from_numpy(tgt)
+    h, w = tgt.shape[:2]
+
+    def cost(trial: Scene) -> tuple[float, int]:
+        with torch.no_grad():
+            image = render_torch(trial, w, h)
+        rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])
+        return float(((rgb - target) ** 2).sum()), len(to_svg(trial, 1))
+
+    stroked: dict[int, list[Lines]] = {}
+    dropped: set[int] = set()
+
+    def build(lines: dict[int, list[Lines]], gone: set[int]) -> Scene:
+        kept = [fills[r] for r in fills if r not in gone]
+        return _layered(w, h, scene.background, kept, [g for v in lines.values() for g in v])
+
+    error, size = cost(scene)
+    for r in fills:
+        lines = None if r in dropped else line_art(region_map == r, tgt)
+        if not lines:
+            continue
+        holes = _repainted_holes(r, region_map == r, scene, start.filled, fills, dropped)
+        for gone in [{r} | holes, {r}] if holes else [{r}]:
+            trial = build({**stroked, r: lines}, dropped | gone)
+            if len(trial.shapes) > paths:
+                continue
+            trial_error, trial_size = cost(trial)
+            if trial_size < size and trial_error <= error * (1 + STROKE_SLACK):
+                stroked[r], error, size = lines, trial_error, trial_size
+                dropped |= gone
+                break
+    return build(stroked, dropped)
+
+
+def _repainted_holes(
+    r: int,
+    own: np.ndarray,
+    scene: Scene,
+    filled: list[np.ndarray],
+    fills: dict[int, tuple[Path, Tensor]],
+    dropped: set[int],
+) -> set[int]:
+    """Regions inside region ``r`` (``own`` [H, W] its pixels) that touch it and are painted in
+    about the colour of what lies beneath ``r``: they only repaint its filled hole, which a
+    stroke leaves bare."""
+    kept = [s for s in fills if s not in dropped]
+    at = kept.index(r)
+    below = [s for s in kept[:at] if not (filled[r] & ~filled[s]).any()]
+    beneath = fills[below[-1]][1] if below else scene.background.stop_colors.mean(0)
+    under = beneath[:3]
+    near = ndimage.binary_dilation(own)
+    return {
+        s
+        for s in kept[at + 1 :]
+        if not (filled[s] & ~filled[r]).any()
+        and (filled[s] & near).any()
+        and float((fills[s][1][:3] - under).abs().max()) < HOLE_TOLERANCE
+    }
 
 
 def add_residual_paths(
