@@ -46,7 +46,8 @@ VTRACER = {"vtracer": {}, "vtracer-polygon": {"mode": "polygon"}}
 
 
 def vectorize(png: bytes, init: str, seed: int, paths: int, iters: int, size: int):
-    """One pipeline run as the CLI makes it: (metrics, SVG text, seconds)."""
+    """One pipeline run as the CLI makes it: (metrics with the record's ``lines`` and
+    ``svg_decimals``, SVG text, seconds)."""
     params = {
         "image": {"png_base64": base64.b64encode(png).decode()},
         "init": init,
@@ -62,7 +63,8 @@ def vectorize(png: bytes, init: str, seed: int, paths: int, iters: int, size: in
         result = execute(pipe, valid, ctx)
         seconds = time.perf_counter() - start
         svg = ctx.artifacts.get("final.svg").decode()
-    return result.metrics, svg, seconds
+    record = {k: result.record.get(k) for k in ("lines", "svg_decimals")}
+    return {**result.metrics, **record}, svg, seconds
 
 
 def run_one(png: bytes, init: str, seed: int, paths: int, iters: int, size: int) -> dict:
@@ -179,7 +181,12 @@ def measure(item, side: int, paths: int, iters: int, seed: int) -> tuple[dict, d
     png = to_png(truth)
     m, svg, seconds = vectorize(png, "auto", seed, paths, iters, side)
     ours, ours_render = score(truth, svg, seconds)
-    ours.update(iterations=m["iterations"], psnr_own_raster=m["psnr"])
+    ours.update(
+        iterations=m["iterations"],
+        psnr_own_raster=m["psnr"],
+        svg_decimals=m["svg_decimals"],
+        lines=m["lines"],  # None: no region drawn with lines; else whether strokes were kept
+    )
     h, w = truth.shape[:2]
     record = {"set": item.set, "name": item.name, "side": side, "width": w, "height": h}
     record["ours"], renders = ours, {"original": truth, "ours": ours_render}
@@ -198,6 +205,11 @@ def summarise(rows: list[dict], gain: float) -> dict:
             for k in ("psnr", "ssim", "svg_bytes", "paths", "seconds")
         }
     out["ours"]["iterations"] = statistics.median(r["ours"]["iterations"] for r in rows)
+    out["ours"]["lines_tried"] = sum(r["ours"]["lines"] is not None for r in rows)
+    out["ours"]["lines_kept"] = sum(
+        bool(r["ours"]["lines"] and r["ours"]["lines"]["kept"]) for r in rows
+    )
+    out["ours"]["one_decimal"] = sum(r["ours"]["svg_decimals"] == 1 for r in rows)
     for who in VTRACER:
         out[who]["ours_psnr_gain_median"] = round(
             statistics.median(r["ours"]["psnr"] - r[who]["psnr"] for r in rows), 3
@@ -288,9 +300,14 @@ def corpus(args: argparse.Namespace) -> None:
             if side == args.sheet_side:
                 sheet_cases.append((record, renders))
             o, v = record["ours"], record["vtracer"]
+            lines = (
+                ""
+                if o["lines"] is None
+                else f", lines {'kept' if o['lines']['kept'] else 'not kept'}"
+            )
             log.print(
-                f"{side:4d} {item.set}/{item.name}: ours {o['psnr']:.1f} dB {o['seconds']:.1f} s,"
-                f" vtracer {v['psnr']:.1f} dB"
+                f"{side:4d} {item.set}/{item.name}: ours {o['psnr']:.1f} dB {o['svg_bytes']} B"
+                f" {o['seconds']:.1f} s{lines}, vtracer {v['psnr']:.1f} dB"
             )
     set_names = [s.name for s in SETS] + ["shapesworld"] * (args.shapesworld > 0)
     summary: dict = {}
@@ -301,6 +318,13 @@ def corpus(args: argparse.Namespace) -> None:
         summary[str(side)] = {k: summarise(v, args.gain) for k, v in rows.items() if v}
     out = Console(width=160)
     out.print(corpus_table(summary))
+    for side, sets in summary.items():
+        for name, row in sets.items():
+            o = row["ours"]
+            out.print(
+                f"{side} px {name}: line art drawn both ways on {o['lines_tried']}, strokes kept"
+                f" on {o['lines_kept']}; one decimal on {o['one_decimal']} of {row['n']}"
+            )
     checked = summary.get(str(args.target_side), {}).get(PEOPLE)
     verdict = checked and targets(checked, args.gain, args.target_seconds)
     if verdict:
