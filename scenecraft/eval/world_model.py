@@ -79,12 +79,17 @@ def single_objects(
 
 
 def grounded(
-    model: D.DiffusionModel, n: int, steps: int, guidance: float, seed: int = 0
+    model: D.DiffusionModel,
+    n: int,
+    steps: int,
+    guidance: float,
+    seed: int = 0,
+    quiet: bool = False,
 ) -> tuple[dict, list[tuple[str, np.ndarray, list]]]:
     """Layouts of 1-4 objects from validation scenes; objects found in their boxes."""
     found = total = scenes_ok = 0
     samples = []
-    for i in track(range(n), description="grounded"):
+    for i in range(n) if quiet else track(range(n), description="grounded"):
         scene = sample_scene(split_seed("val", 50_000 + i), 1, 4)
         phrases = [o.label for o in scene.objects]
         boxes = [o.box for o in scene.objects]
@@ -124,7 +129,7 @@ def lmd_benchmark(
                 torch.randn(
                     (
                         1,
-                        model.pipe.unet.config.in_channels,
+                        model.latent_channels,
                         *([model.default_size // model.vae_factor] * 2),
                     ),
                     generator=torch.Generator().manual_seed(p.seed),

@@ -21,6 +21,7 @@ import torch
 from einops import rearrange
 
 from scenecraft.errors import ModelNotFound
+from scenecraft.models.layout_map import layout_channels, paint_layout
 
 # Folders a local diffusers text-to-image checkpoint needs, and a file that proves each is there.
 COMPONENTS: dict[str, tuple[str, ...]] = {
@@ -60,6 +61,20 @@ class DiffusionModel:
     @property
     def has_gligen(self) -> bool:
         return hasattr(self.pipe.unet, "position_net")
+
+    @property
+    def latent_channels(self) -> int:
+        return self.pipe.vae.config.latent_channels
+
+    @property
+    def layout_channels(self) -> int:
+        """Channels of the layout map the UNet takes beside the latents (0: none)."""
+        return layout_channels(self.pipe.unet.config, self.latent_channels)
+
+    @property
+    def can_ground(self) -> bool:
+        """Box-grounded generation: GLIGEN layers, a layout map, or both."""
+        return self.has_gligen or self.layout_channels > 0
 
     def gligen_pipeline(self):
         """The same components as a ``StableDiffusionGLIGENPipeline`` (no weights copied)."""
@@ -267,11 +282,13 @@ class FrozenLatents:
 
 @dataclass
 class Grounding:
-    """GLIGEN box grounding: one phrase per box, boxes ``[x, y, w, h]`` in [0, 1]."""
+    """Box grounding (GLIGEN and/or a layout map): one phrase per box, boxes ``[x, y, w, h]``
+    in [0, 1]."""
 
     phrases: list[str]
     boxes: list[list[float]]
-    fraction: float = 0.3  # share of the steps run with the grounding layers on (GLIGEN's beta)
+    fraction: float = 0.3  # share of the steps run with the GLIGEN layers on (GLIGEN's beta)
+    layout_fraction: float = 1.0  # share of the steps given the layout map (UNets that take one)
 
     def __post_init__(self) -> None:
         if len(self.phrases) != len(self.boxes):
@@ -328,8 +345,9 @@ def _text(model: DiffusionModel, prompts: list[str], negative: list[str], cfg: b
 
 
 @torch.no_grad()
-def _gligen_kwargs(model: DiffusionModel, g: Grounding, batch: int, cfg: bool) -> dict:
-    """GLIGEN's inputs exactly as diffusers' GLIGEN pipeline builds them (uncond: no boxes)."""
+def _box_inputs(model: DiffusionModel, g: Grounding) -> tuple[torch.Tensor, ...]:
+    """Boxes [N, 4] (x0, y0, x1, y1), phrase embeddings [N, D] and masks [N], padded to
+    ``MAX_GLIGEN_OBJECTS`` as diffusers' GLIGEN pipeline pads them."""
     pipe = model.pipe
     n = len(g.boxes)
     boxes = torch.zeros(MAX_GLIGEN_OBJECTS, 4, device=model.device, dtype=model.dtype)
@@ -345,6 +363,26 @@ def _gligen_kwargs(model: DiffusionModel, g: Grounding, batch: int, cfg: bool) -
         tok = pipe.tokenizer(g.phrases, padding=True, return_tensors="pt").to(model.device)
         emb[:n] = pipe.text_encoder(**tok).pooler_output
         masks[:n] = 1
+    return boxes, emb, masks
+
+
+def _layout(model: DiffusionModel, g: Grounding | None, rows: int, h: int, w: int, cfg: bool):
+    """The layout map for a batch of ``rows`` (uncond rows first under ``cfg``: all zero), or
+    None where the UNet takes none."""
+    c = model.layout_channels
+    if not c:
+        return None
+    out = torch.zeros(rows, c, h, w, device=model.device, dtype=model.dtype)
+    if g is not None and g.boxes:
+        boxes, emb, masks = _box_inputs(model, g)
+        out[rows // 2 if cfg else 0 :] = paint_layout(boxes[None], emb[None], masks[None], h, w)
+    return out
+
+
+@torch.no_grad()
+def _gligen_kwargs(model: DiffusionModel, g: Grounding, batch: int, cfg: bool) -> dict:
+    """GLIGEN's inputs exactly as diffusers' GLIGEN pipeline builds them (uncond: no boxes)."""
+    boxes, emb, masks = _box_inputs(model, g)
     rows = batch * (2 if cfg else 1)
     kw = {
         "boxes": boxes.expand(rows, -1, -1).clone(),
@@ -410,9 +448,10 @@ def sample(
     height, width = height or model.default_size, width or model.default_size
     if height % f or width % f:
         raise ValueError(f"height and width must be multiples of {f}, got {width}x{height}")
-    if grounding is not None and not model.has_gligen:
+    if grounding is not None and not model.can_ground:
         raise ValueError(
-            f"{model.id} has no GLIGEN layers; box-grounded generation needs a GLIGEN UNet"
+            f"{model.id} has no GLIGEN layers and no layout map; box-grounded generation "
+            "needs a UNet with either"
         )
     cfg = guidance > 1.0
     cond, uncond = _text(model, prompts, negatives, cfg)
@@ -420,15 +459,19 @@ def sample(
     # DDIM from the checkpoint's noise schedule, per call (thread-safe, and what inversion mirrors)
     scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     scheduler.set_timesteps(steps, device=model.device)
-    shape = (batch, pipe.unet.config.in_channels, height // f, width // f)
+    shape = (batch, model.latent_channels, height // f, width // f)
     if latents is None:
         latents = torch.randn(shape, generator=generator, dtype=torch.float32)
         latents = latents.to(model.device) * scheduler.init_noise_sigma
     latents = latents.to(model.device, model.dtype)
     kwargs: dict[str, Any] = {}
-    if grounding is not None:
+    if grounding is not None and model.has_gligen:
         kwargs["gligen"] = _gligen_kwargs(model, grounding, batch, cfg)
     grounded_steps = int(grounding.fraction * steps) if grounding is not None else 0
+    rows = batch * (2 if cfg else 1)
+    layout = _layout(model, grounding, rows, height // f, width // f, cfg)
+    no_layout = _layout(model, None, rows, height // f, width // f, cfg)
+    layout_steps = int(grounding.layout_fraction * steps) if grounding is not None else 0
     if attention is not None:
         attention.cond_offset = batch if cfg else 0
     last_preview = -float("inf")
@@ -449,6 +492,8 @@ def sample(
                 _set_fuser(pipe.unet, False)  # GLIGEN's scheduled sampling
             x = torch.cat([latents] * 2) if cfg else latents
             x = scheduler.scale_model_input(x, t)
+            if layout is not None:
+                x = torch.cat([x, layout if i < layout_steps else no_layout], dim=1)
             # the UNet pops "gligen" from its kwargs, so pass a fresh dict each step
             out = pipe.unet(x, t, context, cross_attention_kwargs=dict(kwargs) or None).sample
             if cfg:
@@ -511,8 +556,10 @@ def invert(
     latents = encode(model, images)
     trajectory = [latents]
     for i, t in enumerate(inverse.timesteps):
-        x = torch.cat([latents] * 2) if cfg else latents
-        out = pipe.unet(inverse.scale_model_input(x, t), t, context).sample
+        x = inverse.scale_model_input(torch.cat([latents] * 2) if cfg else latents, t)
+        if model.layout_channels:  # no layout: the map is zero
+            x = torch.cat([x, x.new_zeros(x.shape[0], model.layout_channels, *x.shape[2:])], 1)
+        out = pipe.unet(x, t, context).sample
         if cfg:
             out_u, out_c = out.chunk(2)
             out = out_u + guidance * (out_c - out_u)

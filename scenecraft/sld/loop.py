@@ -154,7 +154,7 @@ def generate_object(
     than the paper's generate-then-invert.
     """
     grounding = (
-        Grounding([phrase], [box], cfg.grounding_fraction) if c.diffusion.has_gligen else None
+        Grounding([phrase], [box], cfg.grounding_fraction) if c.diffusion.can_ground else None
     )
     *attrs, noun = phrase.split()
     want = ObjectSpec(name=noun, attributes=attrs)
@@ -238,7 +238,7 @@ def final_denoise(
     """Denoise the composed latents: held for the first part, grounded on the target boxes."""
     h, w = original.shape[:2]
     grounding = None
-    if c.diffusion.has_gligen and target.items:
+    if c.diffusion.can_ground and target.items:
         grounding = Grounding(
             [it.phrase for it in target.items],
             [it.box for it in target.items],

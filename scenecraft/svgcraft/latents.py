@@ -122,7 +122,7 @@ def noises(
     """(shared background noise, one noise per object, box masks [h, w]), all on the CPU first so
     a seed gives the same noise on any device."""
     f = model.vae_factor
-    shape = (1, model.pipe.unet.config.in_channels, s.height // f, s.width // f)
+    shape = (1, model.latent_channels, s.height // f, s.width // f)
     background = torch.randn(shape, generator=generator)
     objects = [torch.randn(shape, generator=generator) for _ in layout.items]
     masks = [coverage(box_region(item.box, s.height, s.width), *shape[2:]) for item in layout.items]
@@ -237,7 +237,7 @@ def box_latents(
         attention = ObjectAttention(
             steps=set(range(s.frozen_steps)), groups=prompt.token_groups(tokenizer)
         )
-        grounding = Grounding([item.phrase], [item.box]) if model.has_gligen else None
+        grounding = Grounding([item.phrase], [item.box]) if model.can_ground else None
         with recorded_latents(model.pipe.unet, 1) as trajectory:
             result = sample(
                 model,
@@ -333,7 +333,7 @@ def fused_denoise(
     )
     grounding = (
         Grounding([i.phrase for i in layout.items], [i.box for i in layout.items])
-        if model.has_gligen
+        if model.can_ground
         else None
     )
     out = sample(

@@ -52,6 +52,8 @@ class WorldModelConfig:
     unet_up: tuple[str, ...] = ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D")
     unet_head_dim: int = 32
     unet_layers: int = 1
+    # the layout as extra input channels (scenecraft/models/layout_map.py) beside GLIGEN
+    layout_map: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -156,7 +158,7 @@ def build_vae(cfg: WorldModelConfig) -> AutoencoderKL:
 def build_unet(cfg: WorldModelConfig) -> UNet2DConditionModel:
     return UNet2DConditionModel(
         sample_size=cfg.image_size // 2 ** (len(cfg.vae_channels) - 1),
-        in_channels=cfg.latent_channels,
+        in_channels=cfg.latent_channels + (cfg.text_hidden + 1 if cfg.layout_map else 0),
         out_channels=cfg.latent_channels,
         down_block_types=cfg.unet_down,
         up_block_types=cfg.unet_up,

@@ -113,6 +113,19 @@ def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = Fal
     return True
 
 
+SD_NOTE = [
+    "Load it like Stable Diffusion: `StableDiffusionPipeline.from_pretrained(path)` or",
+    "`StableDiffusionGLIGENPipeline.from_pretrained(path)`.",
+]
+LAYOUT_NOTE = [
+    "Its UNet also takes the layout as a map beside the latents (8 latent + 129 input",
+    "channels: each box painted with its phrase's pooled text embedding, and the box coverage;",
+    "`scenecraft/models/layout_map.py`), as SD-inpainting takes its mask:",
+    "`StableDiffusionPipeline.from_pretrained(path)` loads every component, and",
+    "`scenecraft.models.diffusion.sample` paints the map (all zero for text alone).",
+]
+
+
 def card(rec: dict) -> str:
     """The shipped model's card: provenance, measured figures against the targets, history."""
     r = rec["report"]
@@ -136,9 +149,9 @@ def card(rec: dict) -> str:
             "AutoencoderKL (factor 8, 8 latent channels) + CLIP-architecture text encoder +",
             "UNet2DConditionModel with GLIGEN gated attention, trained from scratch on 128x128",
             "ShapesWorld scenes (train-split seeds only), v-prediction with zero terminal SNR.",
-            "Load it like Stable Diffusion: `StableDiffusionPipeline.from_pretrained(path)` or",
-            "`StableDiffusionGLIGENPipeline.from_pretrained(path)`. Weights are float16, as in",
-            "SD's fp16 checkpoints: on a CPU pass `dtype=torch.float32`, as scenecraft does.",
+            *(LAYOUT_NOTE if rec["model"].get("layout_map") else SD_NOTE),
+            "Weights are float16, as in SD's fp16 checkpoints: on a CPU pass",
+            "`dtype=torch.float32`, as scenecraft does.",
             "",
             f"- seed: {rec['seed']}; batch {rec['batch']}; settings over the default recipe: "
             f"`{' '.join(rec['overrides']) or '(none)'}`",

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from scenecraft.models.layout_map import expand_conv_in, paint_layout
 from scenecraft.models.world_model.architecture import (
     WorldModelConfig,
     assemble_pipeline,
@@ -574,35 +575,39 @@ class _EMA:
 
 
 def single_object_accuracy(pipe, n: int, seed: int = 0, steps: int = 20) -> dict:
-    """Fraction of "a red star" samples the judge reads as exactly that one object."""
+    """Fraction of "a red star" samples the judge reads as exactly that one object; for a UNet
+    that can ground, also the share of objects drawn in their boxes on ``n // 2`` layouts."""
+    from scenecraft.eval.world_model import grounded
+    from scenecraft.models import diffusion as D
     from scenecraft.world.detect import detect
     from scenecraft.world.grammar import COLORS, SHAPES
 
+    model = D.DiffusionModel("training", pipe.device, torch.float32, pipe)
     colors = list(COLORS)
     prompts = [
         (SHAPES[i % len(SHAPES)], colors[(i // len(SHAPES) + i) % len(colors)]) for i in range(n)
     ]
     gen = torch.Generator("cpu").manual_seed(seed)
-    images = pipe(
-        [f"a {c} {s}" for s, c in prompts],
-        num_inference_steps=steps,
-        guidance_scale=3.0,
-        generator=gen,
-        output_type="np",
+    images = D.sample(
+        model, [f"a {c} {s}" for s, c in prompts], steps=steps, guidance=3.0, generator=gen
     ).images
     right = shape_ok = color_ok = one = 0
     for (s, c), img in zip(prompts, images, strict=True):
-        labels = [d.label for d in detect((img * 255).round().astype(np.uint8))]
+        labels = [d.label for d in detect(img)]
         one += len(labels) == 1
         right += labels == [f"{c} {s}"]
         shape_ok += any(lab.endswith(" " + s) for lab in labels)
         color_ok += any(lab.startswith(c + " ") for lab in labels)
-    return {
+    acc = {
         "single_ok": right / n,
         "shape": shape_ok / n,
         "color": color_ok / n,
         "exactly_one": one / n,
     }
+    if model.can_ground and n >= 2:
+        report, _ = grounded(model, n // 2, steps, 3.0, seed=seed, quiet=True)
+        acc["grounded"] = report["object_recall_iou50"]
+    return acc
 
 
 @torch.no_grad()
@@ -669,6 +674,8 @@ def unet_step(
     with torch.autocast("cuda", torch.bfloat16, enabled=use_amp):  # a no-op on the CPU
         ctx = text_encoder(batch["ids"].to(device)).last_hidden_state  # [B, T, D]
         kwargs = None
+        b, _, h, w = z0.shape
+        layout = z0.new_zeros(b, cfg.text_hidden + 1, h, w) if cfg.layout_map else None
         if batch["grounded"]:
             emb = torch.zeros(tc.batch, tc.max_objs, cfg.text_hidden, device=device)
             if batch["phrase_ids"] is not None:
@@ -676,19 +683,17 @@ def unet_step(
                 where = (batch["box_b"].to(device), batch["box_k"].to(device))
                 rows = pooled[batch["box_phrase"].to(device)]  # [P, D]
                 emb = emb.index_put(where, rows.to(emb.dtype))
-            kwargs = {
-                "gligen": {
-                    "boxes": batch["boxes"].to(device),
-                    "positive_embeddings": emb,
-                    "masks": batch["masks"].to(device),
-                }
-            }
+            boxes, masks = batch["boxes"].to(device), batch["masks"].to(device)
+            kwargs = {"gligen": {"boxes": boxes, "positive_embeddings": emb, "masks": masks}}
+            if layout is not None:
+                layout = paint_layout(boxes, emb, masks, h, w)
         noise = torch.randn_like(z0)
         n_t = scheduler.config.num_train_timesteps
         t = torch.randint(0, n_t, (tc.batch,), device=device)
         zt = scheduler.add_noise(z0, noise, t)
         target = scheduler.get_velocity(z0, noise, t)
-        pred = unet(zt, t, ctx, cross_attention_kwargs=kwargs).sample
+        x = zt if layout is None else torch.cat([zt, layout.to(zt.dtype)], dim=1)
+        pred = unet(x, t, ctx, cross_attention_kwargs=kwargs).sample
     per = (pred.float() - target).pow(2).mean(dim=(1, 2, 3))  # [B]
     loss = (per * _min_snr_weight(scheduler, t, tc.min_snr_gamma)).mean()
     for g in opt.param_groups:
@@ -740,7 +745,9 @@ def train_unet(
 
         prior = json.loads((out / PRIOR).read_text())
         model = Path(prior.get("model") or Path(prior["source"]) / "model")
-        unet.load_state_dict(type(unet).from_pretrained(model / "unet").state_dict())
+        prior_unet = type(unet).from_pretrained(model / "unet").state_dict()
+        # a layout map asked of a model trained without one: new input channels start at zero
+        unet.load_state_dict(expand_conv_in(prior_unet, unet.config.in_channels))
         text_encoder.load_state_dict(
             CLIPTextModel.from_pretrained(model / "text_encoder").state_dict()
         )
