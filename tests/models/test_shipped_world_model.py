@@ -25,17 +25,20 @@ def model():
 def test_loads_offline_through_both_diffusers_pipelines(monkeypatch):
     from diffusers import StableDiffusionGLIGENPipeline, StableDiffusionPipeline
 
+    from scenecraft.models import diffusion as D
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     # float16 weights, as SD's fp16 checkpoints: a CPU loads them as float32
     pipe = StableDiffusionPipeline.from_pretrained(
         SHIPPED, safety_checker=None, dtype=torch.float32
     )
-    assert pipe("a red star", num_inference_steps=2, output_type="np").images.shape == (
-        1,
-        128,
-        128,
-        3,
-    )
+    model = D.DiffusionModel("shipped", torch.device("cpu"), torch.float32, pipe)
+    if model.layout_channels:  # its UNet takes a layout map as well: scenecraft's sampler paints it
+        g = D.Grounding(["red star"], [[0.1, 0.1, 0.5, 0.5]])
+        images = D.sample(model, "a red star", steps=2, grounding=g).images
+    else:
+        images = pipe("a red star", num_inference_steps=2, output_type="np").images
+    assert images.shape == (1, 128, 128, 3)
     gligen = StableDiffusionGLIGENPipeline.from_pretrained(
         SHIPPED, safety_checker=None, dtype=torch.float32
     )
