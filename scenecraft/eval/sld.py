@@ -30,6 +30,8 @@ class Case:
     ok: dict[str, bool]  # checkpoint -> judged correct
     gen_s: float
     correct_s: float
+    rounds: int = 0  # correction rounds that changed the image
+    worse: int = 0  # of those, rounds after which the judge found more wrong than before
 
 
 def _components(model: str, device: str):
@@ -75,10 +77,12 @@ def run_sld_benchmark(
         after = [base]
         for rnd in rounds:
             after.append(rnd.image if rnd.image is not None else after[-1])
-        after += [after[-1]] * (4 - len(after))
-        images = {"base": after[0], "round1": after[1], "round3": after[3]}
-        ok = {k: judge(detect(im, JUDGE_CONFIG), p.spec).ok for k, im in images.items()}
-        cases.append(Case(p.category, ok, t1 - t0, t2 - t1))
+        verdicts = [judge(detect(im, JUDGE_CONFIG), p.spec) for im in after]
+        ran = [i for i, rnd in enumerate(rounds, 1) if rnd.image is not None]
+        worse = sum(len(verdicts[i].reasons) > len(verdicts[i - 1].reasons) for i in ran)
+        verdicts += [verdicts[-1]] * (4 - len(verdicts))
+        ok = {"base": verdicts[0].ok, "round1": verdicts[1].ok, "round3": verdicts[3].ok}
+        cases.append(Case(p.category, ok, t1 - t0, t2 - t1, len(ran), worse))
     return cases
 
 
@@ -89,12 +93,21 @@ def summarise(cases: list[Case]) -> dict:
         if sel:
             table[cat] = {k: float(np.mean([c.ok[k] for c in sel])) for k in CHECKPOINTS}
     base_ok = [c for c in cases if c.ok["base"]]
+    corrected = [c for c in cases if c.rounds]
+    gen_s = statistics.median(c.gen_s for c in cases)
+    round_s = statistics.median(c.correct_s / c.rounds for c in corrected) if corrected else None
     return {
         "accuracy": table,
         "n": len(cases),
         "kept_correct": float(np.mean([c.ok["round3"] for c in base_ok])) if base_ok else None,
         "median_generation_s": statistics.median(c.gen_s for c in cases),
         "median_correction_s": statistics.median(c.correct_s for c in cases),
+        # a round: detect, plan, the latent ops (inversion, added objects), the final denoise
+        "median_round_s": round_s,
+        "round_cost_x_generation": round_s / gen_s if round_s is not None else None,
+        "rounds_run": sum(c.rounds for c in cases),
+        "rounds_made_worse": sum(c.worse for c in cases) / max(sum(c.rounds for c in cases), 1),
+        "images_made_worse": float(np.mean([c.worse > 0 for c in cases])),
     }
 
 
@@ -134,7 +147,10 @@ def main(model: str, n: int, steps: int, heldout_offset: int, out: Path) -> dict
         print_table(f"SLD on the {name} set (every image judged)", ["category", *CHECKPOINTS], rows)
         print(
             f"{name}: base-correct kept correct {s['kept_correct']}, median generation "
-            f"{s['median_generation_s']:.2f}s, median correction {s['median_correction_s']:.2f}s"
+            f"{s['median_generation_s']:.2f}s, median correction {s['median_correction_s']:.2f}s "
+            f"({s['rounds_run']} rounds, a round {s['median_round_s'] or 0:.2f}s = "
+            f"{s['round_cost_x_generation'] or 0:.1f}x a generation), rounds that made the "
+            f"image worse {s['rounds_made_worse']:.1%}, images {s['images_made_worse']:.1%}"
         )
     write_json(out, {"model": model, "steps": steps, "results": results})
     bar_chart(results, out.with_suffix(".png"))

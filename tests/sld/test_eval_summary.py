@@ -1,0 +1,29 @@
+"""``eval sld``'s summary: per-round cost and the rounds that made an image worse."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenecraft.eval.sld import Case, summarise
+
+
+def _case(cat: str, base: bool, r1: bool, r3: bool, correct_s: float, rounds: int, worse: int):
+    ok = {"base": base, "round1": r1, "round3": r3}
+    return Case(cat, ok, gen_s=1.0, correct_s=correct_s, rounds=rounds, worse=worse)
+
+
+def test_rounds_are_costed_one_by_one_and_worse_rounds_counted():
+    cases = [
+        _case("negation", True, True, True, 0.1, 0, 0),  # right at once: no round ran
+        _case("negation", False, True, True, 4.0, 1, 0),  # one round of 4 s fixed it
+        _case("spatial", False, False, False, 9.0, 3, 1),  # three rounds of 3 s, one made it worse
+        _case("spatial", True, False, False, 2.0, 1, 1),  # a right image broken by its round
+    ]
+    s = summarise(cases)
+    assert s["accuracy"]["overall"] == {"base": 0.5, "round1": 0.5, "round3": 0.5}
+    assert s["kept_correct"] == 0.5
+    assert s["median_round_s"] == pytest.approx(3.0)  # rounds of 4, 3, 2 s
+    assert s["round_cost_x_generation"] == pytest.approx(3.0)
+    assert s["rounds_run"] == 5
+    assert s["rounds_made_worse"] == pytest.approx(2 / 5)
+    assert s["images_made_worse"] == pytest.approx(0.5)
