@@ -70,9 +70,9 @@ def run_sld_benchmark(
     for p in track(prompts, description=f"SLD on {len(prompts)} prompts", disable=not progress):
         g = torch.Generator().manual_seed(p.seed)
         t0 = time.perf_counter()
-        base = generate(c, p.prompt, size, cfg, g)
+        base, trajectory = generate(c, p.prompt, size, cfg, g)
         t1 = time.perf_counter()
-        rounds = self_correct(c, p.prompt, p.spec, base, cfg, g)
+        rounds = self_correct(c, p.prompt, p.spec, base, cfg, g, trajectory=trajectory)
         t2 = time.perf_counter()
         after = [base]
         for rnd in rounds:

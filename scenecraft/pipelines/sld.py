@@ -168,15 +168,16 @@ def run_sld(params: SLDParams, ctx: Context) -> Result:
     report = _progress(ctx)
     ctx.set_stage("parse")
     spec = c.planner.parse(params.prompt)
+    trajectory = None  # an image given is inverted; one generated here brings its trajectory
     if params.image is not None:
         image, _ = load_image(params.image, c.diffusion.default_size, "params.image")
         check_canvas(image.shape[1], image.shape[0], factor, "params.image")
     else:
         size = (params.width or c.diffusion.default_size, params.height or c.diffusion.default_size)
         check_canvas(*size, factor, "params.width")
-        image = generate(c, params.prompt, size, cfg, ctx.generator, report)
+        image, trajectory = generate(c, params.prompt, size, cfg, ctx.generator, report)
     ctx.artifacts.put("initial.png", to_png(image), "image/png")
-    rounds = self_correct(c, params.prompt, spec, image, cfg, ctx.generator, report)
+    rounds = self_correct(c, params.prompt, spec, image, cfg, ctx.generator, report, trajectory)
     metrics, final = _write_rounds(ctx, rounds, image)
     # the in-loop assessment of the first and last image (the benchmark judges separately)
     metrics["initial_problems"] = assess(spec, c.detector(image, phrases_of(spec)))

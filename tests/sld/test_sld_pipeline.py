@@ -87,6 +87,29 @@ def test_the_loop_runs_on_tiny_sd_owlv2_and_sam(
     assert round1["detections"] and cut and sum(cut) > 0  # OWLv2 found boxes, SAM cut them
 
 
+def test_rounds_start_from_trajectories_and_invert_only_a_given_image(
+    world_model, tmp_path, monkeypatch
+):
+    import scenecraft.sld.loop as loop
+
+    inverted: list[int] = []
+    real_invert = loop.invert
+
+    def counting(*args, **kwargs):
+        inverted.append(1)
+        return real_invert(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "invert", counting)
+    prompt = "a red circle left of a blue star"
+    result, _, events = run("sld", {"prompt": prompt, "steps": 3, "rounds": 2}, tmp_path / "a")
+    # the base image's and each denoise's own trajectories: no round inverted anything
+    assert result.metrics["rounds"] >= 1 and inverted == []
+    assert not any(e["stage"].endswith(": invert") for e in events)
+    given = {"png_base64": rendered("a red circle")}
+    run("sld", {"prompt": prompt, "steps": 3, "rounds": 1, "image": given}, tmp_path / "b")
+    assert inverted == [1]  # an image from elsewhere has no trajectory: inverted once
+
+
 def test_an_image_that_already_satisfies_the_prompt_is_returned_unchanged(world_model, tmp_path):
     prompt = "two green hearts above a purple square"
     result, ctx, _ = run(
