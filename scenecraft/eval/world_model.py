@@ -2,8 +2,9 @@
 ShapesWorld detector.
 
 1. single objects ("a red star"): right colour and shape, exactly one object;
-2. grounded generation (GLIGEN, 1-4 boxes with phrases from validation scenes): objects found in
-   their box (same label, IoU >= 0.5);
+2. grounded generation (GLIGEN and/or a layout map; 1-4 boxes with phrases from validation
+   scenes): objects found in their box (same label, IoU >= 0.5), and placement, colour and shape
+   apart;
 3. the 400-prompt ShapesWorld LMD benchmark, plain prompts, per category (the baseline SLD must
    improve; never tuned upward);
 4. DDIM inversion round trip: invert a rendered validation scene, regenerate from the inverted
@@ -86,8 +87,16 @@ def grounded(
     seed: int = 0,
     quiet: bool = False,
 ) -> tuple[dict, list[tuple[str, np.ndarray, list]]]:
-    """Layouts of 1-4 objects from validation scenes; objects found in their boxes."""
+    """Layouts of 1-4 objects from validation scenes; objects found in their boxes (label and
+    IoU >= 0.5), and apart: something in the box whatever it is, the right colour, the right
+    shape (so a model that places but draws wrong reads apart from one that ignores its boxes)."""
     found = total = scenes_ok = 0
+    partial = {"placed": 0, "colour": 0, "shape": 0}
+    keys = {
+        "placed": lambda lab: "",
+        "colour": lambda lab: lab.split()[0],
+        "shape": lambda lab: lab.split()[-1],
+    }
     samples = []
     for i in range(n) if quiet else track(range(n), description="grounded"):
         scene = sample_scene(split_seed("val", 50_000 + i), 1, 4)
@@ -103,7 +112,12 @@ def grounded(
             generator=torch.Generator().manual_seed(seed + i),
         )
         pred = [(d.label, d.box) for d in detect(out.images[0], JUDGE_CONFIG)]
-        m = match(pred, list(zip(phrases, boxes, strict=True)), min_iou=0.5)
+        gt = list(zip(phrases, boxes, strict=True))
+        m = match(pred, gt, min_iou=0.5)
+        for name, key in keys.items():
+            partial[name] += match(
+                [(key(lab), b) for lab, b in pred], [(key(lab), b) for lab, b in gt], 0.5
+            )
         found += m
         total += len(phrases)
         scenes_ok += m == len(phrases)
@@ -113,6 +127,7 @@ def grounded(
         "objects": total,
         "object_recall_iou50": found / max(total, 1),
         "layouts_all_found": scenes_ok / max(n, 1),
+        **{f"{k}_recall_iou50": v / max(total, 1) for k, v in partial.items()},
     }, samples
 
 
@@ -238,6 +253,12 @@ def main(
             "",
         ],
         ["grounded: objects in box (IoU >= 0.5)", ground["object_recall_iou50"], ">= 0.90"],
+        [
+            "  something in the box / right colour / right shape",
+            f"{ground['placed_recall_iou50']:.3f} / {ground['colour_recall_iou50']:.3f} / "
+            f"{ground['shape_recall_iou50']:.3f}",
+            "",
+        ],
         *[[f"LMD {c} (plain prompts)", v, "baseline"] for c, v in lmd["accuracy"].items()],
         ["LMD overall", lmd["overall"], "baseline"],
         ["inversion round trip PSNR (dB)", inv["psnr_mean"], ">= 25"],

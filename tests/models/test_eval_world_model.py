@@ -47,3 +47,37 @@ def test_eval_vae_reports_psnr_and_agreement_of_the_shipped_vae(tmp_path):
     report = json.loads(out.read_text())
     assert report["n_scenes"] == 4 and report["psnr"] > 30
     assert 0 <= report["detector_agreement"] <= 1
+
+
+def test_grounded_recall_tells_placement_apart_from_drawing(monkeypatch):
+    """A 'model' that draws every object in its box but in the wrong colour: placed and shape
+    recall are full, colour and object recall zero."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    import scenecraft.eval.world_model as W
+    from scenecraft.models import diffusion as D
+    from scenecraft.world.grammar import COLORS
+    from scenecraft.world.render import render_scene
+    from scenecraft.world.scene import sample_scene, split_seed
+
+    calls = []
+    colors = list(COLORS)
+
+    def fake_sample(model, prompt, **kw):
+        scene = sample_scene(split_seed("val", 50_000 + len(calls)), 1, 4)
+        calls.append(prompt)
+        assert [o.label for o in scene.objects] == kw["grounding"].phrases
+        wrong = [
+            replace(o, color=colors[(colors.index(o.color) + 1) % len(colors)])
+            for o in scene.objects
+        ]
+        image = render_scene(replace(scene, objects=wrong), 128).image
+        return D.SampleOut(images=np.asarray(image)[None], latents=None)
+
+    monkeypatch.setattr(W.D, "sample", fake_sample)
+    report, _ = W.grounded(None, 4, steps=1, guidance=1.0, quiet=True)
+    assert report["objects"] >= 4
+    assert report["placed_recall_iou50"] >= 0.9 and report["shape_recall_iou50"] >= 0.9
+    assert report["colour_recall_iou50"] <= 0.1 and report["object_recall_iou50"] <= 0.1
