@@ -181,6 +181,15 @@ def card(rec: dict) -> str:
             f"| grounded: objects in their box (IoU >= 0.5), {g['objects']} objects "
             f"| {g['object_recall_iou50']:.3f} "
             f"| >= 0.90 ({target(g['object_recall_iou50'], 0.90)}) |",
+            *(
+                [
+                    "| grounded: something in the box / right colour / right shape "
+                    f"| {g['placed_recall_iou50']:.3f} / {g['colour_recall_iou50']:.3f} / "
+                    f"{g['shape_recall_iou50']:.3f} | |"
+                ]
+                if "placed_recall_iou50" in g
+                else []
+            ),
             *[f"| LMD {c}, plain prompts | {v:.3f} | baseline |" for c, v in lmd_items],
             f"| LMD overall | {lmd['overall']:.3f} | baseline |",
             f"| DDIM inversion round trip PSNR (dB) | {inv['psnr_mean']:.1f} "
