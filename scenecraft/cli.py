@@ -435,6 +435,33 @@ def eval_world_model(
     )
 
 
+@eval_app.command("layout-fraction")
+def eval_layout_fraction(
+    model: str = typer.Option("", "--model", help="diffusers folder (default: settings)"),
+    out: Path = typer.Option(Path("eval/results/layout_fraction.json"), "--out", "-o"),
+    fractions: str = typer.Option("0,0.3,0.5,1", help="shares of the steps, comma-separated"),
+    n: int = typer.Option(24, min=1, help="single boxes, and scene layouts, per fraction"),
+    steps: int = typer.Option(20, min=1, help="DDIM steps"),
+) -> None:
+    """For how many steps a layout-map UNet gets its map (tuning layouts, not the eval's)."""
+    from scenecraft.eval.layout_fraction import main
+    from scenecraft.settings import get_settings
+
+    try:
+        values = [float(f) for f in fractions.split(",")]
+    except ValueError:
+        console.print(f"[red]--fractions {fractions!r}: expected numbers such as 0,0.3,1[/red]")
+        raise typer.Exit(2) from None
+    if not values or any(not 0 <= v <= 1 for v in values):
+        console.print(f"[red]--fractions {fractions!r}: each share must be in [0, 1][/red]")
+        raise typer.Exit(2)
+    try:
+        main(model or get_settings().world_model, out, values, n=n, steps=steps)
+    except ValueError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+
+
 @eval_app.command("world-model-bakeoff")
 def eval_world_model_bakeoff(
     out_dir: Path = typer.Option(Path("runs/bakeoff"), "--runs", help="run folders"),

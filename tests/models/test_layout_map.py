@@ -131,3 +131,31 @@ def test_a_run_adopted_with_a_layout_map_grows_its_unet_and_trains_with_boxes(tm
     assert float(w.detach().abs().sum()) > 0
     evals = [json.loads(x) for x in (second / "evals.jsonl").read_text().splitlines()]
     assert "grounded" in [e for e in evals if e["stage"] == "unet"][-1]
+
+
+def test_eval_layout_fraction_reports_every_share(layout_model, tmp_path, monkeypatch):
+    from scenecraft.eval import layout_fraction as LF
+
+    out = tmp_path / "lf.json"
+    report = LF.main(str(layout_model.pipe.name_or_path), out, [0.0, 1.0], n=2, steps=2)
+    assert [r["fraction"] for r in report["rows"]] == [0.0, 1.0]
+    row = report["rows"][1]
+    assert 0 <= row["single_placed"] <= 1 and row["scene_objects"] >= 2
+    assert json.loads(out.read_text())["rows"] == report["rows"]
+
+
+def test_eval_layout_fraction_refuses_a_model_without_a_map(tiny_sd, tmp_path):
+    from scenecraft.eval import layout_fraction as LF
+
+    with pytest.raises(ValueError, match="takes no layout map"):
+        LF.main(str(tiny_sd), tmp_path / "x.json", [1.0], n=1, steps=1)
+
+
+@pytest.mark.parametrize("bad", ["0,x", "0,1.5", ""])
+def test_eval_layout_fraction_names_a_bad_fraction(bad):
+    from typer.testing import CliRunner
+
+    from scenecraft.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "layout-fraction", "--fractions", bad])
+    assert result.exit_code == 2 and "--fractions" in result.output
