@@ -22,6 +22,18 @@ def tiny_sd_plain(tmp_path_factory) -> Path:
     return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd-plain"), gligen=False)
 
 
+@pytest.fixture(scope="session")
+def tiny_sd_layout(tmp_path_factory) -> Path:
+    """The tiny checkpoint with a layout map beside GLIGEN, as the shipped model has."""
+    from dataclasses import replace
+
+    from scenecraft.models.world_model.tiny import TINY
+
+    return save_tiny_pipeline(
+        tmp_path_factory.mktemp("tiny-sd-layout"), replace(TINY, layout_map=True)
+    )
+
+
 @pytest.fixture
 def world_model(tiny_sd, monkeypatch) -> Path:
     """Settings point at the tiny random GLIGEN checkpoint (plumbing tests of sld / svgcraft)."""

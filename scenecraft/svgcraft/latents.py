@@ -13,8 +13,7 @@ steps of a whole-scene pass, while that pass's attention is pulled toward the pe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,21 +98,6 @@ def blend_noise(background: Tensor, noises: list[Tensor], masks: list[Tensor]) -
     for noise, m in zip(noises, masks, strict=True):
         out = (m * noise + (1 - m) * out) / (m**2 + (1 - m) ** 2).sqrt()
     return out
-
-
-@contextmanager
-def recorded_latents(unet, batch: int) -> Iterator[list[Tensor]]:
-    """The latents the UNet is called on, one entry per sampling step.
-
-    DDIM's ``scale_model_input`` is the identity, so the UNet's input (first ``batch`` rows of
-    the classifier-free-guidance batch) is the latent before each step.
-    """
-    seen: list[Tensor] = []
-    handle = unet.register_forward_pre_hook(lambda m, args: seen.append(args[0][:batch].clone()))
-    try:
-        yield seen
-    finally:
-        handle.remove()
 
 
 def noises(
@@ -238,21 +222,21 @@ def box_latents(
             steps=set(range(s.frozen_steps)), groups=prompt.token_groups(tokenizer)
         )
         grounding = Grounding([item.phrase], [item.box]) if model.can_ground else None
-        with recorded_latents(model.pipe.unet, 1) as trajectory:
-            result = sample(
-                model,
-                prompt.text,
-                negative_prompt=layout.negative_prompt,
-                height=s.height,
-                width=s.width,
-                steps=s.steps,
-                guidance=s.guidance,
-                latents=start,
-                grounding=grounding,
-                attention=attention,
-                progress=progress(i) if progress else None,
-            )
-        image, steps = result.images[0], [t.cpu() for t in [*trajectory, result.latents]]
+        result = sample(
+            model,
+            prompt.text,
+            negative_prompt=layout.negative_prompt,
+            height=s.height,
+            width=s.width,
+            steps=s.steps,
+            guidance=s.guidance,
+            latents=start,
+            grounding=grounding,
+            attention=attention,
+            progress=progress(i) if progress else None,
+            keep_trajectory=True,  # the latents alone (a hook on the UNet would see its map too)
+        )
+        image, steps = result.images[0], [t.cpu() for t in [*result.trajectory, result.latents]]
         mask, fallback = refine_mask(image, item.box, segmenter)
         maps = attention.mean_maps()[0] if attention.calls else {}
         relocated = False

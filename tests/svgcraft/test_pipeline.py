@@ -82,7 +82,7 @@ def test_too_few_paths_for_the_layout_fails_before_the_model_loads(tmp_path, mon
         get_settings.cache_clear()
 
 
-@pytest.mark.parametrize("fixture", ["tiny_sd", "tiny_sd_plain"])
+@pytest.mark.parametrize("fixture", ["tiny_sd", "tiny_sd_plain", "tiny_sd_layout"])
 def test_runs_on_tiny_checkpoints_with_every_artifact(fixture, request, tmp_path, monkeypatch):
     monkeypatch.setenv("SCENECRAFT_WORLD_MODEL", str(request.getfixturevalue(fixture)))
     get_settings.cache_clear()
