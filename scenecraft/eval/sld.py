@@ -125,10 +125,11 @@ def bar_chart(results: dict[str, dict], path: Path) -> None:
         for i, k in enumerate(CHECKPOINTS):
             ax.bar(x + (i - 1) * 0.27, [100 * acc[c][k] for c in cats], 0.27, label=k)
         ax.set_xticks(x, cats)
-        ax.set_ylim(0, 100)
+        ax.set_ylim(0, 118)  # headroom above 100 % keeps the legend off the bars
+        ax.set_yticks(range(0, 101, 20))
         ax.set_ylabel("judged correct (%)")
         ax.set_title(f"SLD, {name} ({summary['n']} prompts)")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper center", ncol=len(CHECKPOINTS), fontsize=8, frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
