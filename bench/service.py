@@ -35,8 +35,7 @@ from rich.table import Table
 
 from scenecraft.api.client import Client
 from scenecraft.pipelines.artifacts import open_store
-from scenecraft.pipelines.base import make_context
-from scenecraft.pipelines.registry import execute, validate
+from scenecraft.pipelines.registry import run_pipeline
 from scenecraft.settings import get_settings
 from scenecraft.worker.app import celery_app
 from scenecraft.worker.local import RedisServer, Workers, free_port, wait_for
@@ -51,9 +50,8 @@ console = Console()
 @celery_app.task(name="bench.raw")
 def raw_render(pipeline: str, params: dict[str, Any]) -> dict[str, Any]:
     """The pipeline work of one job without the service around it (workers load this module)."""
-    pipe, p = validate(pipeline, params)
-    ctx = make_context(open_store(get_settings().artifacts), p.seed, "cpu")
-    return {"seconds": execute(pipe, p, ctx).record["seconds"]}
+    store = open_store(get_settings().artifacts)
+    return {"seconds": run_pipeline(pipeline, params, store=store, device="cpu").record["seconds"]}
 
 
 def params(seed: int) -> dict[str, Any]:

@@ -33,8 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scenecraft.pipelines.artifacts import open_store
-from scenecraft.pipelines.base import make_context
-from scenecraft.pipelines.registry import execute, validate
+from scenecraft.pipelines.registry import run_pipeline, validate
 
 PICTURE = Path(__file__).parent.parent / "tests/vector/data/three_shapes.png"
 PEOPLE = "people-drawn"  # the summary row of every set but ShapesWorld
@@ -58,11 +57,10 @@ def vectorize(png: bytes, init: str, seed: int, paths: int, iters: int, size: in
     }
     pipe, valid = validate("vectorize", params)
     with tempfile.TemporaryDirectory() as store:
-        ctx = make_context(open_store(store), valid.seed, "cpu")
         start = time.perf_counter()
-        result = execute(pipe, valid, ctx)
+        result = run_pipeline(pipe, valid, store=open_store(store), device="cpu")
         seconds = time.perf_counter() - start
-        svg = ctx.artifacts.get("final.svg").decode()
+        svg = result.read("final.svg").decode()
     record = {k: result.record.get(k) for k in ("lines", "svg_decimals")}
     return {**result.metrics, **record}, svg, seconds
 

@@ -29,12 +29,11 @@ def run(
         **params: the pipeline's params (``seed`` among them), validated before anything runs.
     """
     from scenecraft.pipelines.artifacts import open_store
-    from scenecraft.pipelines.base import make_context
-    from scenecraft.pipelines.registry import execute, validate
+    from scenecraft.pipelines.registry import run_pipeline
     from scenecraft.settings import get_settings
 
     settings = get_settings()
-    pipe, p = validate(pipeline, params)
     location = settings.artifacts if store is None else str(store)
-    ctx = make_context(open_store(location), p.seed, device or settings.device)
-    return execute(pipe, p, ctx)
+    return run_pipeline(
+        pipeline, params, store=open_store(location), device=device or settings.device
+    )

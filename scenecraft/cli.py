@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from scenecraft.progress import Progress as JobProgress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 eval_app = typer.Typer(no_args_is_help=True, help="Benchmarks: print a table, write JSON.")
@@ -54,9 +58,9 @@ def render(
         for job in lines:
             task = bar.add_task(f"line {job.line} {job.pipeline}", total=None, stage="")
 
-            def on_progress(ev: dict, task=task) -> None:
-                total = ev["total"] or None
-                bar.update(task, completed=ev["step"], total=total, stage=ev["stage"])
+            def on_progress(p: JobProgress, task=task) -> None:
+                total = p.total or None
+                bar.update(task, completed=p.step, total=total, stage=p.stage)
 
             o = run_job(job, out, Path(settings.artifacts), device or settings.device, on_progress)
             bar.update(task, stage="done" if o.ok else "FAILED", completed=1, total=1)
@@ -636,13 +640,13 @@ def train_slate(
     with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
         tasks: dict[str, int] = {}
 
-        def on_progress(stage: str, step: int, total: int, numbers: dict[str, float]) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total, info="")
-            info = " ".join(f"{k} {v:.4g}" for k, v in numbers.items())
-            bar.update(tasks[stage], completed=step, total=total, info=info)
-            if "val_ce" in numbers:
-                console.print(f"{stage} step {step}: {info}")
+        def on_progress(p: JobProgress) -> None:
+            if p.stage not in tasks:
+                tasks[p.stage] = bar.add_task(p.stage, total=p.total, info="")
+            info = " ".join(f"{k} {v:.4g}" for k, v in p.numbers.items())
+            bar.update(tasks[p.stage], completed=p.step, total=p.total, info=info)
+            if "val_ce" in p.numbers:
+                console.print(f"{p.stage} step {p.step}: {info}")
 
         def stop(signum, frame) -> None:
             raise KeyboardInterrupt  # `kill PID` stops after a checkpoint, like Ctrl-C
@@ -702,8 +706,7 @@ def vectorize(
 
     from scenecraft.errors import ScenecraftError
     from scenecraft.pipelines.artifacts import open_store
-    from scenecraft.pipelines.base import make_context
-    from scenecraft.pipelines.registry import execute, validate
+    from scenecraft.pipelines.registry import run_pipeline, validate
     from scenecraft.settings import get_settings
 
     settings = get_settings()
@@ -718,24 +721,26 @@ def vectorize(
     }
     columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[stage]}")]
     try:
-        pipe, valid = validate("vectorize", params)
+        pipe, valid = validate("vectorize", params)  # before the bar: a bad option shows alone
         with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task(f"vectorize {image.name}", total=None, stage="")
 
-            def on_progress(ev: dict) -> None:
-                bar.update(task, completed=ev["step"], total=ev["total"] or None, stage=ev["stage"])
+            def on_progress(p: JobProgress) -> None:
+                bar.update(task, completed=p.step, total=p.total or None, stage=p.stage)
 
-            store = open_store(settings.artifacts)
-            ctx = make_context(
-                store, valid.seed, device or settings.device, on_progress=on_progress
+            result = run_pipeline(
+                pipe,
+                valid,
+                store=open_store(settings.artifacts),
+                device=device or settings.device,
+                progress=on_progress,
             )
-            result = execute(pipe, valid, ctx)
     except ScenecraftError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
     # write next to the destination, then rename: a failed run never leaves a partial file
     partial = out.with_name(f".{out.name}.partial")
-    partial.write_bytes(ctx.artifacts.get("final.svg"))
+    partial.write_bytes(result.read("final.svg"))
     partial.replace(out)
     console.print(" ".join(f"{k} {v}" for k, v in result.metrics.items()))
     print(out.resolve())

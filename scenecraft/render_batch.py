@@ -16,8 +16,8 @@ from typing import Any
 
 from scenecraft.errors import InvalidParams, ScenecraftError
 from scenecraft.pipelines.artifacts import open_store
-from scenecraft.pipelines.base import make_context
-from scenecraft.pipelines.registry import execute, validate
+from scenecraft.pipelines.registry import run_pipeline
+from scenecraft.progress import ProgressFn
 
 
 @dataclass
@@ -134,15 +134,18 @@ def judge_final(folder: Path, params: dict[str, Any]) -> dict[str, Any] | None:
     return judge(detect(pixels), spec).to_dict()
 
 
-def run_job(job: JobLine, out: Path, store_dir: Path, device: str, on_progress=None) -> JobOutcome:
+def run_job(
+    job: JobLine, out: Path, store_dir: Path, device: str, progress: ProgressFn | None = None
+) -> JobOutcome:
     """Validate and run one job line; write its artifacts and ``record.json`` into its folder."""
     if job.error:
         return JobOutcome(job.line, job.pipeline, None, False, job.error)
     t0 = time.perf_counter()
     try:
-        pipe, params = validate(job.pipeline, job.params)
-        ctx = make_context(open_store(str(store_dir)), params.seed, device, on_progress=on_progress)
-        result = execute(pipe, params, ctx)
+        store = open_store(str(store_dir))
+        result = run_pipeline(
+            job.pipeline, job.params, store=store, device=device, progress=progress
+        )
     except InvalidParams as e:
         return JobOutcome(job.line, job.pipeline, None, False, str(e))
     except ScenecraftError as e:

@@ -7,8 +7,8 @@ import pytest
 import scenecraft
 from scenecraft.errors import Cancelled, InvalidParams, UnknownPipeline
 from scenecraft.pipelines.artifacts import LocalArtifactStore
-from scenecraft.pipelines.base import make_context
-from scenecraft.pipelines.registry import execute, pipelines, validate
+from scenecraft.pipelines.registry import pipelines, run_pipeline, validate
+from scenecraft.progress import Progress
 
 
 def fields(err: InvalidParams) -> set[str]:
@@ -81,16 +81,23 @@ def test_python_api_runs_and_records_the_seed(tmp_path, monkeypatch):
 
 
 def test_progress_events_and_cancel(tmp_path):
-    pipe, params = validate("world.render", {"prompt": "a blue heart", "size": 64, "seed": 1})
-    events = []
-    ctx = make_context(LocalArtifactStore(tmp_path), 1, "cpu", on_progress=events.append)
-    execute(pipe, params, ctx)
-    assert [e["stage"] for e in events][-1] == "render"
-    assert any("preview" in e for e in events)
+    params = {"prompt": "a blue heart", "size": 64, "seed": 1}
+    store = LocalArtifactStore(tmp_path)
+    events: list[Progress] = []
+    result = run_pipeline("world.render", params, store=store, device="cpu", progress=events.append)
+    assert all(isinstance(e, Progress) for e in events)
+    assert [(e.stage, e.step, e.total) for e in events] == [
+        ("layout", 0, 0),
+        ("render", 0, 0),
+        ("render", 1, 2),
+        ("render", 2, 2),
+    ]
+    assert [e.preview[:8] for e in events if e.preview] == [b"\x89PNG\r\n\x1a\n"]
+    assert result.read("final.png").startswith(b"\x89PNG\r\n\x1a\n")
+    assert result.record["pipeline"] == "world.render" and result.record["seed"] == 1
 
-    ctx = make_context(LocalArtifactStore(tmp_path), 1, "cpu", is_cancelled=lambda: True)
     with pytest.raises(Cancelled):
-        execute(pipe, params, ctx)
+        run_pipeline("world.render", params, store=store, device="cpu", cancelled=lambda: True)
 
 
 @pytest.mark.parametrize(

@@ -54,11 +54,10 @@ def stage_names(system: str, names: list[str]) -> list[str]:
 
 def _run(system: str, prompt: str, seed: int, store: Path, params: dict) -> dict[str, np.ndarray]:
     from scenecraft.pipelines.artifacts import LocalArtifactStore
-    from scenecraft.pipelines.base import make_context
-    from scenecraft.pipelines.registry import execute, validate
+    from scenecraft.pipelines.registry import run_pipeline
 
-    pipe, p = validate(system, {"prompt": prompt, "seed": seed, **params})
-    result = execute(pipe, p, make_context(LocalArtifactStore(store), p.seed, "cpu"))
+    params = {"prompt": prompt, "seed": seed, **params}
+    result = run_pipeline(system, params, store=LocalArtifactStore(store), device="cpu")
     names = [n for n in stage_names(system, list(result.artifacts)) if n in result.artifacts]
     return {n: np.asarray(Image.open(io.BytesIO(result.read(n))).convert("RGB")) for n in names}
 

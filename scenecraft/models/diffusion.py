@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,7 @@ from einops import rearrange
 
 from scenecraft.errors import ModelNotFound
 from scenecraft.models.layout_map import layout_channels, paint_layout
+from scenecraft.progress import Progress, ProgressFn
 
 # Folders a local diffusers text-to-image checkpoint needs, and a file that proves each is there.
 COMPONENTS: dict[str, tuple[str, ...]] = {
@@ -34,9 +35,6 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 MAX_GLIGEN_OBJECTS = 30  # what GLIGEN was trained with; the diffusers pipeline pads to it too
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-# (step, total, preview PNG or None) -> None; raising (e.g. Cancelled) stops sampling at once.
-ProgressFn = Callable[[int, int, bytes | None], None]
 
 _CACHE: dict[tuple[str, str, str], DiffusionModel] = {}
 
@@ -437,7 +435,8 @@ def sample(
         grounding: GLIGEN phrases + boxes (the UNet must have GLIGEN layers).
         freeze: latents held under a mask for the first steps (SLD / SVGCraft latent ops).
         attention: collects cross-attention maps per token.
-        progress: called after every step; raising from it (``Cancelled``) stops at once.
+        progress: called after every step (stage ``denoise``, a PNG preview now and then);
+            raising from it (``Cancelled``) stops at once.
         preview_every, preview_min_s: decode a preview every N steps, at most once per interval.
         keep_trajectory: also return the latent before every step (``SampleOut.trajectory``).
     """
@@ -511,7 +510,7 @@ def sample(
                     last_preview = now
                     x0 = getattr(stepped, "pred_original_sample", None)
                     png = _png(decode(model, (latents if x0 is None else x0)[:1])[0])
-                progress(i + 1, steps, png)
+                progress(Progress("denoise", i + 1, steps, png))
     return SampleOut(images=decode(model, latents), latents=latents, trajectory=trajectory)
 
 
@@ -569,5 +568,5 @@ def invert(
         latents = inverse.step(out, t, latents).prev_sample
         trajectory.append(latents)
         if progress is not None:
-            progress(i + 1, steps, None)
+            progress(Progress("invert", i + 1, steps))
     return Inversion(latents=latents, trajectory=trajectory)

@@ -1,17 +1,24 @@
 """Pipelines behind one contract: a registry of ``run(params, ctx) -> Result`` functions."""
 
-from scenecraft.pipelines.base import Context, Params, Pipeline, PromptParams, Result
-from scenecraft.pipelines.registry import execute, get_pipeline, pipelines, register, validate
+from scenecraft.pipelines.base import Context, Params, Pipeline, Progress, PromptParams, Result
+from scenecraft.pipelines.registry import (
+    get_pipeline,
+    pipelines,
+    register,
+    run_pipeline,
+    validate,
+)
 
 __all__ = [
     "Context",
     "Params",
     "Pipeline",
+    "Progress",
     "PromptParams",
     "Result",
-    "execute",
     "get_pipeline",
     "pipelines",
     "register",
+    "run_pipeline",
     "validate",
 ]

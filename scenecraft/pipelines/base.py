@@ -10,7 +10,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,6 +25,7 @@ from pydantic import (
 
 from scenecraft.errors import Cancelled
 from scenecraft.pipelines.artifacts import ArtifactRef, ArtifactStore, JobArtifacts
+from scenecraft.progress import Progress, ProgressFn
 from scenecraft.settings import get_settings
 
 Queue = Literal["gpu", "cpu"]
@@ -96,9 +97,6 @@ class PromptParams(Params):
     height: Side = Field(128, description="pixels")
 
 
-ProgressHook = Callable[[dict[str, Any]], None]
-
-
 @dataclass
 class Context:
     """What a running pipeline may use. Built by the runner (CLI, worker, Python API)."""
@@ -107,7 +105,7 @@ class Context:
     artifacts: JobArtifacts
     device: str = "cpu"
     models: dict[Any, Any] = field(default_factory=dict)  # process-wide warm model cache
-    on_progress: ProgressHook | None = None
+    on_progress: ProgressFn | None = None
     is_cancelled: Callable[[], bool] = lambda: False
     preview_interval_s: float = 1.0
     stage: str = ""
@@ -124,20 +122,29 @@ class Context:
         self.progress(0, 0)
 
     def progress(self, step: int, total: int, preview: bytes | None = None) -> None:
-        """Report progress; a PNG ``preview`` is passed on at most once per preview interval.
+        """Report a step of the current stage; see ``report``."""
+        self.report(Progress(self.stage, step, total, preview))
+
+    def report(self, progress: Progress) -> None:
+        """Pass progress on, its stage becoming the current one; a PNG preview is passed on at
+        most once per preview interval.
 
         Also the cooperative cancel point: raises ``Cancelled`` when the job was cancelled.
         """
+        self.stage = progress.stage
         if self.is_cancelled():
-            raise Cancelled(f"cancelled at {self.stage or 'run'} step {step}/{total}")
+            raise Cancelled(
+                f"cancelled at {self.stage or 'run'} step {progress.step}/{progress.total}"
+            )
         if self.on_progress is None:
             return
-        event: dict[str, Any] = {"stage": self.stage, "step": step, "total": total}
-        now = time.monotonic()
-        if preview is not None and now - self._last_preview >= self.preview_interval_s:
-            self._last_preview = now
-            event["preview"] = preview
-        self.on_progress(event)
+        if progress.preview is not None:
+            now = time.monotonic()
+            if now - self._last_preview >= self.preview_interval_s:
+                self._last_preview = now
+            else:
+                progress = replace(progress, preview=None)
+        self.on_progress(progress)
 
     def cancelled(self) -> bool:
         return self.is_cancelled()
@@ -163,14 +170,17 @@ class Result:
     artifacts: dict[str, ArtifactRef]
     metrics: dict[str, Any] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
-    store: ArtifactStore | None = field(default=None, repr=False, compare=False)  # set by execute
+    # set by run_pipeline
+    store: ArtifactStore | None = field(default=None, repr=False, compare=False)
 
     def read(self, name: str) -> bytes:
         """The bytes of one artifact: ``result.read("final.svg")``."""
         if name not in self.artifacts:
             raise KeyError(f"no artifact {name!r}; this result has {', '.join(self.artifacts)}")
         if self.store is None:
-            raise RuntimeError("this result has no store to read from (it was not run by execute)")
+            raise RuntimeError(
+                "this result has no store to read from (it was not run by run_pipeline)"
+            )
         return self.store.get_blob(self.artifacts[name].digest)
 
     def save(self, folder: str | Path) -> list[Path]:
@@ -214,7 +224,7 @@ def make_context(
     seed: int | None,
     device: str = "auto",
     models: dict | None = None,
-    on_progress: ProgressHook | None = None,
+    on_progress: ProgressFn | None = None,
     is_cancelled: Callable[[], bool] | None = None,
 ) -> Context:
     return Context(

@@ -1,4 +1,4 @@
-"""The registry of pipelines, and ``execute``: the one way any pipeline is run."""
+"""The registry of pipelines, and ``run_pipeline``: the one way any pipeline is run."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import functools
 import importlib
 import platform
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
 from scenecraft.errors import InvalidParams, UnknownPipeline
-from scenecraft.pipelines.base import Context, Params, Pipeline, Result
+from scenecraft.pipelines.artifacts import ArtifactStore
+from scenecraft.pipelines.base import Params, Pipeline, Result, make_context
+from scenecraft.progress import ProgressFn
 
 # Modules that define built-in pipelines (each exposes ``PIPELINES: list[Pipeline]``). They keep
 # heavy imports (torch models, diffusers) inside their run functions, so listing them is cheap.
@@ -70,12 +73,16 @@ def validation_errors(err: ValidationError, prefix: str = "params") -> list[dict
 def validate(name: str, params: dict[str, Any] | Params) -> tuple[Pipeline, Params]:
     """Look up a pipeline and validate its params; raises UnknownPipeline / InvalidParams."""
     pipe = get_pipeline(name)
+    return pipe, _validated(pipe, params)
+
+
+def _validated(pipe: Pipeline, params: dict[str, Any] | Params) -> Params:
     if isinstance(params, pipe.params):
-        return pipe, params
+        return params
     if not isinstance(params, dict):
         raise InvalidParams.single("params", "must be a JSON object")
     try:
-        return pipe, pipe.params.model_validate(params)
+        return pipe.params.model_validate(params)
     except ValidationError as e:
         raise InvalidParams(validation_errors(e)) from None
 
@@ -91,16 +98,45 @@ def versions() -> dict[str, str]:
     return out
 
 
-def execute(pipe: Pipeline, params: Params, ctx: Context) -> Result:
-    """Run a validated pipeline with a context; fills the reproducibility record."""
-    params = params.model_copy(update={"seed": ctx.seed})
+def run_pipeline(
+    pipeline: str | Pipeline,
+    params: dict[str, Any] | Params,
+    *,
+    store: ArtifactStore,
+    device: str = "auto",
+    progress: ProgressFn | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    models: dict | None = None,
+    seed: int | None = None,
+    preview_interval_s: float = 1.0,
+) -> Result:
+    """Run one job: validate ``params`` (unless already a validated ``Params``), build the
+    context, run the pipeline, and fill the result's reproducibility record.
+
+    ``store`` keeps the artifacts; ``progress`` gets every ``Progress`` (previews at most once
+    per ``preview_interval_s``); ``cancelled()`` is polled at every step and stops the run with
+    ``Cancelled``; ``models`` is the warm model cache (default: the process's); ``seed`` replaces
+    the params' seed (default: theirs, or a fresh one when they have none).
+    """
+    pipe = get_pipeline(pipeline) if isinstance(pipeline, str) else pipeline
+    valid = _validated(pipe, params)
+    ctx = make_context(
+        store,
+        valid.seed if seed is None else seed,
+        device,
+        models=models,
+        on_progress=progress,
+        is_cancelled=cancelled,
+    )
+    ctx.preview_interval_s = preview_interval_s
+    valid = valid.model_copy(update={"seed": ctx.seed})
     started = time.time()
     t0 = time.perf_counter()
-    result = pipe.run(params, ctx)
-    result.store = ctx.artifacts.store
+    result = pipe.run(valid, ctx)
+    result.store = store
     result.record = {
         "pipeline": pipe.name,
-        "params": params.model_dump(mode="json"),
+        "params": valid.model_dump(mode="json"),
         "seed": ctx.seed,
         "device": ctx.device,
         "versions": dict(versions()),

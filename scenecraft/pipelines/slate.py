@@ -14,6 +14,7 @@ from pydantic import Field, Strict, field_validator, model_validator
 from scenecraft.errors import InvalidParams
 from scenecraft.pipelines.base import Context, Params, Pipeline, Result
 from scenecraft.pipelines.inputs import ImageInput, load_image
+from scenecraft.progress import Progress
 
 
 class SlateParams(Params):
@@ -221,10 +222,10 @@ def train_job(params: SlateTrainParams, ctx: Context) -> Result:
         checkpoint_every_s=params.checkpoint_every_s,
     )
 
-    def on_progress(stage: str, step: int, total: int, numbers: dict[str, float]) -> None:
-        if stage != ctx.stage:
-            ctx.set_stage(stage)
-        ctx.progress(step, total)  # raises Cancelled; the trainer checkpoints first
+    def on_progress(p: Progress) -> None:
+        if p.stage != ctx.stage:
+            ctx.set_stage(p.stage)
+        ctx.progress(p.step, p.total)  # raises Cancelled; the trainer checkpoints first
 
     try:
         summary = train(spec, on_progress)

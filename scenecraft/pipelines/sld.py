@@ -122,15 +122,6 @@ def overlay(image: np.ndarray, detected: list[dict], proposed: list[dict] | None
     return to_png(np.asarray(im))
 
 
-def _progress(ctx: Context):
-    def report(stage: str, step: int, total: int, preview: bytes | None) -> None:
-        if stage != ctx.stage:
-            ctx.stage = stage
-        ctx.progress(step, total, preview)
-
-    return report
-
-
 def _write_rounds(ctx: Context, rounds, before: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
     """Artifacts of every round and the final image; returns (metrics, final image)."""
     from scenecraft.world.render import to_png
@@ -165,7 +156,6 @@ def run_sld(params: SLDParams, ctx: Context) -> Result:
     c = components(params, ctx)
     factor = c.diffusion.vae_factor
     cfg = SLDConfig(steps=params.steps, guidance=params.guidance, rounds=params.rounds)
-    report = _progress(ctx)
     ctx.set_stage("parse")
     spec = c.planner.parse(params.prompt)
     trajectory = None  # an image given is inverted; one generated here brings its trajectory
@@ -175,9 +165,9 @@ def run_sld(params: SLDParams, ctx: Context) -> Result:
     else:
         size = (params.width or c.diffusion.default_size, params.height or c.diffusion.default_size)
         check_canvas(*size, factor, "params.width")
-        image, trajectory = generate(c, params.prompt, size, cfg, ctx.generator, report)
+        image, trajectory = generate(c, params.prompt, size, cfg, ctx.generator, ctx.report)
     ctx.artifacts.put("initial.png", to_png(image), "image/png")
-    rounds = self_correct(c, params.prompt, spec, image, cfg, ctx.generator, report, trajectory)
+    rounds = self_correct(c, params.prompt, spec, image, cfg, ctx.generator, ctx.report, trajectory)
     metrics, final = _write_rounds(ctx, rounds, image)
     # the in-loop assessment of the first and last image (the benchmark judges separately)
     metrics["initial_problems"] = assess(spec, c.detector(image, phrases_of(spec)))
@@ -204,7 +194,7 @@ def run_edit(params: SLDEditParams, ctx: Context) -> Result:
     named = [o.name for o in c.planner.parse(params.instruction).objects]
     phrases = list(dict.fromkeys([*SHAPES, *named]))
     cfg = SLDConfig(steps=params.steps, guidance=params.guidance, rounds=params.rounds)
-    rounds = edit(c, params.instruction, phrases, image, cfg, ctx.generator, _progress(ctx))
+    rounds = edit(c, params.instruction, phrases, image, cfg, ctx.generator, ctx.report)
     metrics, _ = _write_rounds(ctx, rounds, image)
     metrics["done"] = bool(rounds) and not rounds[-1].ops
     return Result(artifacts=ctx.artifacts.refs, metrics=metrics, record={"planner": c.planner.name})

@@ -28,6 +28,7 @@ from scenecraft.pipelines.base import (
 )
 
 if TYPE_CHECKING:
+    from scenecraft.progress import Progress
     from scenecraft.svgcraft.latents import Segmenter
     from scenecraft.vector.losses import Loss
 
@@ -109,23 +110,19 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
         params.height, params.width, params.steps, params.guidance, params.freeze, params.fusion
     )
 
-    def diffusion_progress(offset: int, total: int):
-        def report(step: int, _total: int, png: bytes | None) -> None:
-            ctx.progress(offset + step, total, png)
-
-        return report
+    def in_stage(p: Progress) -> None:  # diffusion steps, counted in the pipeline's own stages
+        ctx.progress(p.step, p.total, p.preview)
 
     if layout is not None:
         # 2. per-box masked latents
         ctx.set_stage("box latents")
-        n_steps = len(layout.items) * params.steps
         boxes, background, starts = box_latents(
             model,
             layout,
             sampling,
             ctx.generator,
             segmenter,
-            lambda i: diffusion_progress(i * params.steps, n_steps),
+            in_stage,
             detector,
         )
         strip = latents_strip(boxes)
@@ -139,16 +136,14 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
             boxes,
             background,
             starts,
-            diffusion_progress(0, params.steps),
+            in_stage,
         )
         metrics["mask_fallbacks"] = sum(b.fallback for b in boxes)
         metrics["relocated"] = sum(b.relocated for b in boxes)
         metrics["attention_in_mask"] = _attention_in_mask(attention, layout, boxes)
     else:
         ctx.set_stage("text to image")
-        out = plain_denoise(
-            model, params.prompt, sampling, ctx.generator, diffusion_progress(0, params.steps)
-        )
+        out = plain_denoise(model, params.prompt, sampling, ctx.generator, in_stage)
 
     result = vectorise(out.images[0], layout, params, ctx, segmenter, loss)
     result.metrics = metrics | result.metrics
@@ -201,21 +196,14 @@ def vectorise(
 
     # 6. SVG optimisation, pruning, layered writing
     ctx.set_stage("svg optimisation")
-
-    def fit_progress(step: int, total: int, value: float, scene) -> None:
-        preview = None
-        if step % PREVIEW_EVERY == 0 or step == total:
-            with torch.no_grad():
-                preview = _png(over_white(render(scene)), to_png)
-        ctx.progress(step, total, preview)
-
     fitted = optimise(
         canvas.scene,
         target,
         params.iters,
         loss,
         contour=kind == "contour",
-        progress=fit_progress,
+        progress=lambda p: ctx.progress(p.step, p.total, p.preview),
+        preview_every=PREVIEW_EVERY,
         cancelled=ctx.cancelled,
     )
     ctx.set_stage("write")

@@ -18,6 +18,7 @@ from pydantic import Field
 from scenecraft.errors import InvalidParams
 from scenecraft.pipelines.base import Context, Iters, Params, PathCount, Pipeline, Result, Side
 from scenecraft.pipelines.inputs import ImageInput, load_image
+from scenecraft.progress import Progress
 
 PREVIEW_EVERY = 10  # steps between preview renders (the context throttles them further)
 PRECISIONS = (1, 2)  # decimals the SVG may be written with, fewest first
@@ -101,15 +102,20 @@ def schedule(params: VectorizeParams, kind: str) -> dict[str, bool]:
     }
 
 
-def fit_layers(params: VectorizeParams, target, start, kind: str, loss, ctx: Context, on_step):
+def fit_layers(params: VectorizeParams, target, start, kind: str, loss, ctx: Context):
     """Fit ``start``; for a regions start, then add paths where the error stays large and refit,
-    while paths and steps are left (LIVE's layer-by-layer growth). Returns (fit, steps taken)."""
+    while paths and steps are left (LIVE's layer-by-layer growth). Returns (fit, steps taken).
+    Progress counts the steps of every layer against ``params.iters``, in the current stage."""
     from scenecraft.vector.fit import OpacityModulation, Plateau, fit
     from scenecraft.vector.regions import add_residual_paths
 
     modulate, early_stop = schedule(params, kind).values()
     used, scene = 0, start
     while True:
+
+        def on_step(p: Progress, done: int = used) -> None:
+            ctx.progress(done + p.step, params.iters, p.preview)
+
         result = fit(
             target,
             scene,
@@ -118,7 +124,8 @@ def fit_layers(params: VectorizeParams, target, start, kind: str, loss, ctx: Con
             OpacityModulation() if modulate else None,
             lr_points=0.5 if kind in ("masks", "regions") else 1.0,
             plateau=Plateau() if early_stop else None,
-            progress=lambda step, _total, value, s, done=used: on_step(done + step, value, s),
+            progress=on_step,
+            preview_every=PREVIEW_EVERY,
             cancelled=ctx.cancelled,
         )
         used += result.iterations
@@ -144,22 +151,15 @@ def run(params: VectorizeParams, ctx: Context) -> Result:
     ctx.set_stage("init")
     kind, start, lines = initialise(params, target, masks, ctx.seed)
 
-    def on_step(step: int, value: float, scene) -> None:
-        preview = None
-        if step % PREVIEW_EVERY == 0 or step == params.iters:
-            with torch.no_grad():
-                preview = _png(render(scene), to_png)
-        ctx.progress(step, params.iters, preview)
-
     ctx.set_stage("fit")
-    result, iterations = fit_layers(params, target, start, kind, loss, ctx, on_step)
+    result, iterations = fit_layers(params, target, start, kind, loss, ctx)
     svg, written, decimals = write(result.scene, target)
     record = {"init": kind, **schedule(params, kind)}
     if lines is not None:
         # line art is drawn both ways; the strokes are kept if they write fewer bytes that draw
         # as well, both fitted in full (their start's error says little of the fit's)
         ctx.set_stage("fit lines")
-        other, other_iterations = fit_layers(params, target, lines, kind, loss, ctx, on_step)
+        other, other_iterations = fit_layers(params, target, lines, kind, loss, ctx)
         other_svg, other_written, other_decimals = write(other.scene, target)
         kept = len(other_svg) < len(svg) and other_written >= written - LINES_LOSS_DB
         record["lines"] = {

@@ -19,7 +19,6 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from scenecraft.progress import Progress, ProgressFn
 from scenecraft.slate.checkpoint import save_model
 from scenecraft.slate.concepts import build_library
 from scenecraft.slate.config import SHIP, SlateConfig
@@ -39,9 +39,6 @@ STATE = "train_state.pt"
 BEST_DVAE = "dvae-best.safetensors"
 LOG = "log.jsonl"
 EVAL_SEED = 1234  # slot initialisation of every validation pass, so numbers are comparable
-
-# (stage, step, total, numbers) -> None; may raise (e.g. Cancelled) to stop after a checkpoint
-ProgressFn = Callable[[str, int, int, dict[str, float]], None]
 
 
 @dataclass
@@ -147,10 +144,10 @@ def encode_tokens(model: Slate, images: np.ndarray, device, batch: int = 256) ->
 class Trainer:
     """One training run in ``spec.out``: resumes from whatever checkpoint is there."""
 
-    def __init__(self, spec: TrainSpec, on_progress: ProgressFn | None = None):
+    def __init__(self, spec: TrainSpec, progress: ProgressFn | None = None):
         self.spec = spec
         self.out = Path(spec.out)
-        self.on_progress = on_progress or (lambda *a: None)
+        self.progress = progress or (lambda p: None)
         self.device = torch.device(spec.device)
         self.out.mkdir(parents=True, exist_ok=True)
         cfg = spec.config
@@ -301,12 +298,12 @@ class Trainer:
 
         try:
             if cfg.dvae_init_steps > 0 and not self.state.codebook_initialised:
-                self.on_progress("codebook", 0, 1, {})
+                self.progress(Progress("codebook", 0, 1))
                 _seed_step(spec.seed, 2, 0)
                 first = to_tensor(train.images[:2000], self.device)
                 ce = model.dvae.init_codebook(first, cfg.dvae_init_steps, seed=spec.seed)
                 self.state.codebook_initialised = True
-                self.on_progress("codebook", 1, 1, {"ce": ce})
+                self.progress(Progress("codebook", 1, 1, numbers={"ce": ce}))
             while self.state.dvae_step < spec.n_dvae_steps and not out_of_time():
                 step = self.state.dvae_step
                 g = _seed_step(spec.seed, 0, step)
@@ -320,7 +317,9 @@ class Trainer:
                 self.state.seconds = s_start + time.monotonic() - t_start
                 if self._due() or self.state.dvae_step == spec.n_dvae_steps:
                     self.checkpoint(val)
-                self.on_progress("dvae", step + 1, spec.n_dvae_steps, {"loss": loss.item()})
+                self.progress(
+                    Progress("dvae", step + 1, spec.n_dvae_steps, numbers={"loss": loss.item()})
+                )
             if self.state.dvae_step >= spec.n_dvae_steps:
                 self._select_dvae(val)
             tokens = self._tokens(train)
@@ -343,7 +342,7 @@ class Trainer:
                 numbers = {k: v.item() for k, v in out.items() if k != "attn"}
                 if self._due() or self.state.step == spec.steps:
                     numbers |= self.checkpoint(val)
-                self.on_progress("slate", step + 1, spec.steps, numbers)
+                self.progress(Progress("slate", step + 1, spec.steps, numbers=numbers))
             if self.state.step < spec.steps:  # stopped by the time limit: checkpoint, evaluated
                 self.checkpoint(val)
         except BaseException:
@@ -352,10 +351,10 @@ class Trainer:
             self.checkpoint(None)
             raise
         if spec.steps > 0:  # a dVAE-only run (steps 0) has no slots worth clustering
-            self.on_progress("concepts", 0, 1, {})
+            self.progress(Progress("concepts", 0, 1))
             images = ImageSet(train.images[: spec.library_images])
             build_library(model, images, spec.library_clusters, spec.seed).save(self.out)
-            self.on_progress("concepts", 1, 1, {})
+            self.progress(Progress("concepts", 1, 1))
         last = next((h for h in reversed(self.state.history) if "val_ce" in h), {})
         return {"out": str(self.out), **last}
 
@@ -380,8 +379,10 @@ class Trainer:
             self.model.dvae.load_state_dict(load_file(best, device=str(self.device)))
             self.state.dvae_selected = True
             self.checkpoint(val)  # the log's last dVAE entry is the one the slot stage starts from
-            self.on_progress("dvae", self.state.dvae_step, self.spec.n_dvae_steps,
-                             {"restored_step": self.state.best_dvae_step})  # fmt: skip
+            restored = {"restored_step": self.state.best_dvae_step}
+            self.progress(
+                Progress("dvae", self.state.dvae_step, self.spec.n_dvae_steps, numbers=restored)
+            )
         self.state.dvae_selected = True
 
     def _set_lr(self, step: int) -> None:
@@ -398,14 +399,15 @@ class Trainer:
         path = self.out / f"tokens-{self.state.dvae_step}.pt"
         if path.exists():
             return torch.load(path)
-        self.on_progress("tokens", 0, 1, {})
+        self.progress(Progress("tokens", 0, 1))
         tokens = encode_tokens(self.model, train.images, self.device)
         torch.save(tokens, path.with_suffix(".tmp"))
         os.replace(path.with_suffix(".tmp"), path)
-        self.on_progress("tokens", 1, 1, {})
+        self.progress(Progress("tokens", 1, 1))
         return tokens
 
 
-def train(spec: TrainSpec, on_progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Train (or resume) a SLATE run in ``spec.out``; see ``Trainer``."""
-    return Trainer(spec, on_progress).run()
+def train(spec: TrainSpec, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Train (or resume) a SLATE run in ``spec.out``; see ``Trainer``. ``progress`` gets every
+    step with its losses; raising from it (``Cancelled``) stops after a checkpoint."""
+    return Trainer(spec, progress).run()

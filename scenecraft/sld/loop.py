@@ -11,7 +11,7 @@ after decoding, so a correction cannot degrade what was already right.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ from scenecraft.models.diffusion import (
 from scenecraft.models.segment import Segmenter
 from scenecraft.planner.base import Planner
 from scenecraft.planner.geometry import label_matches, layout_problems
+from scenecraft.progress import Progress, ProgressFn
 from scenecraft.sld.diff import layout_diff
 from scenecraft.sld.latent_ops import (
     LatentCanvas,
@@ -39,9 +40,6 @@ from scenecraft.sld.latent_ops import (
     start_latents,
     transplant,
 )
-
-# (stage, step, total, preview PNG or None); raising (Cancelled) stops the loop at once
-Progress = Callable[[str, int, int, bytes | None], None]
 
 
 @dataclass
@@ -85,7 +83,7 @@ class Round:
         }
 
 
-def _noop(stage: str, step: int, total: int, preview: bytes | None) -> None:
+def _noop(progress: Progress) -> None:
     return None
 
 
@@ -100,7 +98,7 @@ def generate(
     size: tuple[int, int],
     cfg: SLDConfig,
     generator: torch.Generator,
-    progress: Progress = _noop,
+    progress: ProgressFn = _noop,
 ) -> tuple[np.ndarray, list[torch.Tensor]]:
     """The base image (plain text-to-image, no layout: what SLD then corrects) and its latent
     trajectory, which the first round's latent ops start from instead of an inversion."""
@@ -112,7 +110,7 @@ def generate(
         steps=cfg.steps,
         guidance=cfg.guidance,
         generator=generator,
-        progress=lambda i, n, png: progress("generate", i, n, png),
+        progress=lambda p: progress(replace(p, stage="generate")),
         keep_trajectory=True,
     )
     return out.images[0], out.trajectory
@@ -189,7 +187,7 @@ def apply_ops(
     ops: list[EditOp],
     cfg: SLDConfig,
     generator: torch.Generator,
-    progress: Progress = _noop,
+    progress: ProgressFn = _noop,
     trajectory: list[torch.Tensor] | None = None,
 ) -> tuple[LatentCanvas, list[str]]:
     """Carry out every op on the image's latent trajectory: ``trajectory`` where the image was
@@ -202,7 +200,7 @@ def apply_ops(
             image,
             "",
             steps=cfg.steps,
-            progress=lambda i, n, _: progress("invert", i, n, None),
+            progress=progress,
         ).for_sampling()
     canvas = LatentCanvas.from_trajectory(trajectory)
     lsize = canvas.size
@@ -214,7 +212,7 @@ def apply_ops(
     # deletions first, so a moved or added object may land where a deleted one was
     order = {"delete": 0, "recolor": 1, "move": 2, "add": 3}
     for k, op in enumerate(sorted(ops, key=lambda o: order[o.op])):
-        progress("ops", k, len(ops), None)
+        progress(Progress("ops", k, len(ops)))
         if op.op in ("delete", "recolor"):
             delete(canvas, latent_mask(masks[tuple(op.old_box)], lsize, cfg.dilate))
         if op.op == "move":
@@ -239,7 +237,7 @@ def final_denoise(
     original: np.ndarray,
     cfg: SLDConfig,
     generator: torch.Generator,
-    progress: Progress = _noop,
+    progress: ProgressFn = _noop,
 ) -> tuple[np.ndarray, list[torch.Tensor]]:
     """Denoise the composed latents: held for the first part, grounded on the target boxes.
     Returns the image and the denoise's trajectory (where the next round starts)."""
@@ -265,7 +263,7 @@ def final_denoise(
         latents=start_latents(canvas, generator),
         grounding=grounding,
         freeze=freeze,
-        progress=lambda i, n, png: progress("denoise", i, n, png),
+        progress=progress,
         keep_trajectory=True,
     )
     out, trajectory = result.images[0], result.trajectory
@@ -291,7 +289,7 @@ def run_rounds(
     plan: Callable[[list[Detection]], Layout],
     problems_of: Callable[[list[Detection]], list[str]] | None,
     replan: bool = True,
-    progress: Progress = _noop,
+    progress: ProgressFn = _noop,
     trajectory: list[torch.Tensor] | None = None,
 ) -> list[Round]:
     """Detect -> assess -> plan -> diff -> ops -> denoise, at most ``cfg.rounds`` times.
@@ -306,7 +304,7 @@ def run_rounds(
     current = image
     target: Layout | None = None
     for r in range(1, cfg.rounds + 1):
-        progress(f"round {r}: detect", 0, 1, None)
+        progress(Progress(f"round {r}: detect", 0, 1))
         dets = c.detector(current, phrases)
         rnd = Round(r, dets, problems_of(dets) if problems_of is not None else [])
         rounds.append(rnd)
@@ -319,8 +317,8 @@ def run_rounds(
         if not rnd.ops:
             break
 
-        def staged(stage: str, i: int, n: int, png: bytes | None, r: int = r) -> None:
-            progress(f"round {r}: {stage}", i, n, png)
+        def staged(p: Progress, r: int = r) -> None:
+            progress(replace(p, stage=f"round {r}: {p.stage}"))
 
         canvas, rnd.skipped = apply_ops(
             c, current, dets, rnd.ops, cfg, generator, staged, trajectory
@@ -339,7 +337,7 @@ def self_correct(
     image: np.ndarray,
     cfg: SLDConfig,
     generator: torch.Generator,
-    progress: Progress = _noop,
+    progress: ProgressFn = _noop,
     trajectory: list[torch.Tensor] | None = None,
 ) -> list[Round]:
     """SLD's correction: repair ``image`` until it satisfies ``spec`` (or rounds run out);
@@ -365,7 +363,7 @@ def edit(
     image: np.ndarray,
     cfg: SLDConfig,
     generator: torch.Generator,
-    progress: Progress = _noop,
+    progress: ProgressFn = _noop,
 ) -> list[Round]:
     """SLD's editing mode: the planner's ``edit`` gives the target layout; the rest is shared."""
 

@@ -14,7 +14,7 @@ steps of a whole-scene pass, while that pass's attention is pulled toward the pe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -27,10 +27,10 @@ from scenecraft.models.diffusion import (
     DiffusionModel,
     FrozenLatents,
     Grounding,
-    ProgressFn,
     SampleOut,
     sample,
 )
+from scenecraft.progress import Progress, ProgressFn
 from scenecraft.sld.latent_ops import box_cells
 from scenecraft.svgcraft.attention import Maps, ObjectAttention, masked_target, sum_maps
 from scenecraft.svgcraft.layout import box_prompt, phrase_groups, scene_prompt
@@ -203,14 +203,15 @@ def box_latents(
     s: Sampling,
     generator: torch.Generator,
     segmenter: Segmenter,
-    progress: Callable[[int], ProgressFn] | None = None,
+    progress: ProgressFn | None = None,
     detector: Detector | None = None,
 ) -> tuple[list[BoxLatents], Tensor, list[Tensor]]:
     """Every layout object generated alone in its box.
 
-    ``progress(i)`` is box i's step callback. With a ``detector``, an object drawn outside its
-    box is moved into it (``move_into_box``). Returns the boxes, the shared background
-    noise and the blended starting noise per object (the fused pass starts from them too).
+    ``progress`` counts the steps of all boxes, one box after another. With a ``detector``, an
+    object drawn outside its box is moved into it (``move_into_box``). Returns the boxes, the
+    shared background noise and the blended starting noise per object (the fused pass starts
+    from them too).
     """
     background, object_noise, box_masks = noises(model, layout, s, generator)
     tokenizer = model.pipe.tokenizer
@@ -222,6 +223,10 @@ def box_latents(
             steps=set(range(s.frozen_steps)), groups=prompt.token_groups(tokenizer)
         )
         grounding = Grounding([item.phrase], [item.box]) if model.can_ground else None
+
+        def box_progress(p: Progress, done: int = i * s.steps) -> None:
+            progress(replace(p, step=done + p.step, total=len(layout.items) * s.steps))
+
         result = sample(
             model,
             prompt.text,
@@ -233,7 +238,7 @@ def box_latents(
             latents=start,
             grounding=grounding,
             attention=attention,
-            progress=progress(i) if progress else None,
+            progress=box_progress if progress else None,
             keep_trajectory=True,  # the latents alone (a hook on the UNet would see its map too)
         )
         image, steps = result.images[0], [t.cpu() for t in [*result.trajectory, result.latents]]

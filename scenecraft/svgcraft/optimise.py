@@ -26,6 +26,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from scenecraft.contracts import Box
+from scenecraft.progress import ProgressFn
 from scenecraft.svgcraft.canvas import BACKGROUND, Layer
 from scenecraft.vector import render
 from scenecraft.vector.fit import FitResult, OpacityModulation, fit
@@ -38,8 +39,6 @@ MEAN_COLOUR_CELLS = 8
 MODULATION = OpacityModulation(start=0.3, ramp=0.6)
 CHANGED = 2 / 255  # a pixel counts as changed above this (max over channels)
 BOX_MARGIN = 0.1  # a primitive may reach this share of the canvas beyond its object's box
-
-Progress = Callable[[int, int, float, Scene], None]
 
 
 def mean_colour(image: Tensor, target: Tensor, cells: int = MEAN_COLOUR_CELLS) -> Tensor:
@@ -65,10 +64,12 @@ def optimise(
     iters: int,
     loss: Loss,
     contour: bool,
-    progress: Progress | None = None,
+    progress: ProgressFn | None = None,
+    preview_every: int = 0,
     cancelled: Callable[[], bool] | None = None,
 ) -> FitResult:
-    """Fit ``scene`` to ``raster`` [H, W, 3] in [0, 1] (contour starts hold their opacity)."""
+    """Fit ``scene`` to ``raster`` [H, W, 3] in [0, 1] (contour starts hold their opacity);
+    ``progress`` and ``preview_every`` as ``vector.fit.fit`` takes them."""
     return fit(
         raster.float(),
         scene,
@@ -77,6 +78,7 @@ def optimise(
         None if contour else MODULATION,
         lr_points=0.5 if contour else 1.0,
         progress=progress,
+        preview_every=preview_every,
         cancelled=cancelled,
     )
 

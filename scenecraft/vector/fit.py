@@ -34,11 +34,12 @@ import torch
 from torch import Tensor
 
 from scenecraft.errors import Cancelled, InvalidParams
+from scenecraft.progress import Progress, ProgressFn
 from scenecraft.vector.losses import Loss, make_loss
 from scenecraft.vector.raster import group_visibility, render_torch
+from scenecraft.vector.render import render
 from scenecraft.vector.scene import LinearGradient, Scene
-
-Progress = Callable[[int, int, float, Scene], None]  # step, total, loss, scene being fitted
+from scenecraft.world.render import to_png
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,14 @@ class FitResult:
     def iterations(self) -> int:
         """Steps taken (fewer than asked when early stopping ended the fit)."""
         return len(self.losses)
+
+
+def _preview(scene: Scene) -> bytes:
+    """The scene as it is drawn now, over white, as a PNG."""
+    with torch.no_grad():
+        image = render(scene)  # [H, W, 4] straight RGBA
+    rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])
+    return to_png((rgb.clamp(0, 1) * 255).round().byte().numpy())
 
 
 def _copy(scene: Scene) -> Scene:
@@ -162,13 +171,15 @@ def fit(
     max_stroke_width: float = 32.0,
     min_visible_px: float = 0.5,
     plateau: Plateau | None = None,
-    progress: Progress | None = None,
+    progress: ProgressFn | None = None,
+    preview_every: int = 0,
     cancelled: Callable[[], bool] | None = None,
 ) -> FitResult:
     """Optimise a copy of ``init`` so that its render matches ``target`` [H, W, 3] in [0, 1].
 
-    The render is at the target's size. ``progress(step, total, loss, scene)`` is called after
-    every step; ``cancelled()`` is polled before every step and stops the fit with ``Cancelled``.
+    The render is at the target's size. ``progress`` is called after every step (stage ``fit``),
+    with a PNG preview of the scene every ``preview_every`` steps and at the last (0: never);
+    ``cancelled()`` is polled before every step and stops the fit with ``Cancelled``.
     ``plateau`` replaces the cosine decay with halving on plateaus and stops early (see above).
     Returns the fitted scene (pruned of groups showing < ``min_visible_px`` pixels) and losses.
     """
@@ -239,7 +250,9 @@ def fit(
                 r.clamp_(min=0)
         result.losses.append(value.item())
         if progress is not None:
-            progress(step + 1, iters, result.losses[-1], scene)
+            done = step + 1
+            draw = preview_every and (done % preview_every == 0 or done == iters)
+            progress(Progress("fit", done, iters, _preview(scene) if draw else None))
     for p in [p for g in groups for p in g["params"]]:
         p.requires_grad_(False)
     with torch.no_grad():

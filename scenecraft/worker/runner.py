@@ -1,8 +1,8 @@
 """Claim the next job and run it through the registry: the plain function behind the Celery task.
 
-The pipeline runs through the same ``validate`` / ``make_context`` / ``execute`` as the CLI; only
-the context differs: progress and previews go to the job's Redis stream, cancel is a flag on the
-job record, and a lease renewed from a side thread tells other workers this process is alive.
+The pipeline runs through the same ``run_pipeline`` as the CLI; only what it is given differs:
+progress and previews go to the job's Redis stream, cancel is a flag on the job record, and a
+lease renewed from a side thread tells other workers this process is alive.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from scenecraft.errors import Cancelled, ScenecraftError
 from scenecraft.pipelines.artifacts import ArtifactStore
-from scenecraft.pipelines.base import make_context
-from scenecraft.pipelines.registry import execute, validate
+from scenecraft.pipelines.registry import run_pipeline
+from scenecraft.progress import Progress
 from scenecraft.worker import metrics
 from scenecraft.worker.config import ServiceSettings
 from scenecraft.worker.store import QUEUES, JobRecord, JobStore, State
@@ -137,14 +137,16 @@ class Runner:
 
     def _execute(self, rec: JobRecord) -> tuple[State, dict[str, str], dict[str, Any] | None]:
         first_preview = True
+        stage = ""  # the stage last reported, named in an internal error
 
-        def on_progress(event: dict[str, Any]) -> None:
-            nonlocal first_preview
-            preview = event.pop("preview", None)
+        def on_progress(p: Progress) -> None:
+            nonlocal first_preview, stage
+            stage = p.stage
+            event = {"stage": p.stage, "step": p.step, "total": p.total}
             try:
                 self.store.progress(rec.id, event)
-                if preview is not None:
-                    data = base64.b64encode(preview).decode()
+                if p.preview is not None:
+                    data = base64.b64encode(p.preview).decode()
                     self.store.preview(
                         rec.id, {**event, "media_type": "image/png", "data": data}, first_preview
                     )
@@ -158,18 +160,16 @@ class Runner:
             except redis.RedisError:
                 return False
 
-        ctx = None
         try:
-            pipe, params = validate(rec.pipeline, rec.params)
-            ctx = make_context(
-                self.artifacts,
-                params.seed,
-                self.device,
-                on_progress=on_progress,
-                is_cancelled=is_cancelled,
+            result = run_pipeline(
+                rec.pipeline,
+                rec.params,
+                store=self.artifacts,
+                device=self.device,
+                progress=on_progress,
+                cancelled=is_cancelled,
+                preview_interval_s=self.svc.preview_interval_s,
             )
-            ctx.preview_interval_s = self.svc.preview_interval_s
-            result = execute(pipe, params, ctx)
         except Cancelled as e:
             return "canceled", {"error": str(e)}, None
         except SoftTimeLimitExceeded:
@@ -180,9 +180,9 @@ class Runner:
         except Exception as e:  # a pipeline bug fails its job, not the worker
             # the trace goes to the worker's log; the job's error names the stage, never a trace
             log.exception("job %s failed", rec.id)
-            stage = f" during {ctx.stage}" if ctx is not None and ctx.stage else ""
+            during = f" during {stage}" if stage else ""
             msg = str(e).splitlines()[0][:300] if str(e) else ""
-            error = f"internal error in {rec.pipeline}{stage}: {type(e).__name__}"
+            error = f"internal error in {rec.pipeline}{during}: {type(e).__name__}"
             return "failed", {"error": error + (f": {msg}" if msg else "")}, None
         out = result.to_dict()
         fields = {

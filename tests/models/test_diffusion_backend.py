@@ -10,6 +10,7 @@ import torch
 
 from scenecraft.errors import Cancelled, ModelNotFound
 from scenecraft.models import diffusion as D
+from scenecraft.progress import Progress
 
 
 @pytest.fixture()
@@ -85,18 +86,18 @@ def test_progress_fires_every_step_with_previews(model):
         steps=4,
         preview_every=2,
         preview_min_s=0.0,
-        progress=lambda s, n, png: events.append((s, n, png)),
+        progress=events.append,
     )
-    assert [(s, n) for s, n, _ in events] == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    previews = [png for _, _, png in events if png is not None]
+    assert [(p.stage, p.step, p.total) for p in events] == [("denoise", i, 4) for i in (1, 2, 3, 4)]
+    previews = [p.preview for p in events if p.preview is not None]
     assert len(previews) == 2 and all(p.startswith(b"\x89PNG") for p in previews)
 
 
 def test_cancel_stops_within_one_step(model):
     calls = _count_unet_calls(model)
 
-    def progress(step: int, total: int, png: bytes | None) -> None:
-        if step == 2:
+    def progress(p: Progress) -> None:
+        if p.step == 2:
             raise Cancelled("user cancelled")
 
     with pytest.raises(Cancelled):

@@ -10,8 +10,8 @@ import torch
 
 from scenecraft.errors import Cancelled, InvalidParams
 from scenecraft.pipelines.artifacts import LocalArtifactStore
-from scenecraft.pipelines.base import make_context
-from scenecraft.pipelines.registry import execute, validate
+from scenecraft.pipelines.registry import run_pipeline, validate
+from scenecraft.progress import Progress
 from scenecraft.settings import get_settings
 from scenecraft.slate.checkpoint import save_model
 from scenecraft.slate.model import Slate
@@ -32,13 +32,12 @@ def checkpoint(tiny, library, tmp_path, monkeypatch):
 
 
 def run(name: str, params: dict, seed: int = 3, **kw):
-    pipe, p = validate(name, params)
-    ctx = make_context(LocalArtifactStore(get_settings().artifacts), seed, "cpu", models={}, **kw)
-    return execute(pipe, p, ctx), ctx
+    store = LocalArtifactStore(get_settings().artifacts)
+    return run_pipeline(name, params, store=store, device="cpu", models={}, seed=seed, **kw)
 
 
 def test_reconstruct_writes_image_masks_and_fg_ari(checkpoint):
-    result, _ = run("slate", {"mode": "reconstruct", "image": {"scene": 5}})
+    result = run("slate", {"mode": "reconstruct", "image": {"scene": 5}})
     names = set(result.artifacts)
     assert {"input.png", "final.png", "dvae.png", "segmentation.png"} <= names
     assert {"slot_0.png", "slot_1.png", "slot_2.png"} <= names
@@ -49,22 +48,21 @@ def test_reconstruct_writes_image_masks_and_fg_ari(checkpoint):
 def test_reconstruct_accepts_an_uploaded_image(checkpoint):
     png = to_png(render_scene(sample_scene(1), 40).image)
     image = {"png_base64": base64.b64encode(png).decode()}
-    result, _ = run("slate", {"image": image})
+    result = run("slate", {"image": image})
     assert "fg_ari" not in result.metrics  # no ground truth for an upload
     with pytest.raises(InvalidParams, match="params.image.png_base64"):
         run("slate", {"image": {"png_base64": base64.b64encode(b"not a png").decode()}})
 
 
 def test_compose_by_name_records_the_slots_it_chose(checkpoint):
-    result, ctx = run("slate", {"mode": "compose", "concepts": "a blue star and a red circle"})
-    store = ctx.artifacts.store
-    record = json.loads(store.get_blob(result.artifacts["composition.json"].digest))
+    result = run("slate", {"mode": "compose", "concepts": "a blue star and a red circle"})
+    record = json.loads(result.read("composition.json"))
     assert [o["concept"] for o in record["objects"]] == ["blue star", "red circle"]
     assert [o["slot"] for o in record["objects"]] == [4, 1]
     assert "judge_ok" in result.metrics
     params = {"mode": "compose", "concepts": "a blue star and a red circle", "candidates": 3}
-    result, ctx = run("slate", params)
-    record = json.loads(ctx.artifacts.store.get_blob(result.artifacts["composition.json"].digest))
+    result = run("slate", params)
+    record = json.loads(result.read("composition.json"))
     assert len(record["candidate_scores"]) == 3 and 0 <= record["chosen"] < 3
 
 
@@ -78,7 +76,7 @@ def test_compose_with_an_unknown_concept_lists_the_known_ones(checkpoint):
 
 def test_compose_by_slot_swap(checkpoint):
     params = {"mode": "compose", "image": {"scene": 1}, "image_b": {"scene": 2}, "swap": [[0, 1]]}
-    result, _ = run("slate", params)
+    result = run("slate", params)
     assert {"final.png", "segmentation_a.png", "segmentation_b.png"} <= set(result.artifacts)
     with pytest.raises(InvalidParams, match="outside 0..2"):
         run("slate", {**params, "swap": [[0, 7]]})
@@ -112,16 +110,16 @@ def test_train_job_cancels_with_a_checkpoint_and_resumes(tmp_path, monkeypatch):
     }
     cancel = []
 
-    def on_progress(event: dict) -> None:
-        if event["stage"] == "slate" and event["step"] == 1:
+    def on_progress(p: Progress) -> None:
+        if p.stage == "slate" and p.step == 1:
             cancel.append(True)  # the user cancels after the first slate step is reported
 
     with pytest.raises(Cancelled):
-        run("slate.train", params, on_progress=on_progress, is_cancelled=lambda: bool(cancel))
+        run("slate.train", params, progress=on_progress, cancelled=lambda: bool(cancel))
     folder = tmp_path / "slate-train" / "t1"
     state = torch.load(folder / "train_state.pt", weights_only=False)["state"]
     assert state["dvae_step"] == 1 and state["step"] == 2  # cancel is seen at the next report
-    result, _ = run("slate.train", params)
+    result = run("slate.train", params)
     assert result.metrics["step"] == 3
     assert {"model.safetensors", "config.json", "concepts.json"} <= set(result.artifacts)
     get_settings.cache_clear()

@@ -46,9 +46,9 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tiny, tmp_p
 def test_an_interrupted_run_keeps_its_progress(tiny, tmp_path):
     seen = []
 
-    def stop_after_four(stage, step, total, numbers):
-        seen.append((stage, step))
-        if stage == "slate" and step == 4:
+    def stop_after_four(p):
+        seen.append((p.stage, p.step))
+        if p.stage == "slate" and p.step == 4:
             raise Cancelled("stop")
 
     with pytest.raises(Cancelled):
@@ -56,7 +56,7 @@ def test_an_interrupted_run_keeps_its_progress(tiny, tmp_path):
     state = torch.load(tmp_path / "train_state.pt", weights_only=False)["state"]
     assert state["step"] == 4 and state["dvae_step"] == 3
     resumed = []
-    train(spec_for(tiny, tmp_path, 10), lambda stage, step, *_: resumed.append((stage, step)))
+    train(spec_for(tiny, tmp_path, 10), lambda p: resumed.append((p.stage, p.step)))
     assert ("slate", 5) in resumed and ("slate", 4) not in resumed
 
 
@@ -168,8 +168,8 @@ def test_the_slot_stage_starts_from_the_best_dvae_not_a_collapsed_last_one(tiny,
     spec = replace(spec_for(tiny, tmp_path, 0), checkpoint_every_s=0.0)  # every step is logged
     trainer = None
 
-    def collapse_after_step_two(stage, step, total, numbers):
-        if stage == "dvae" and step == 2:  # the dVAE breaks before its last step
+    def collapse_after_step_two(p):
+        if p.stage == "dvae" and p.step == 2:  # the dVAE breaks before its last step
             with torch.no_grad():
                 trainer.model.dvae.decoder[-1].weight.zero_()
                 trainer.model.dvae.decoder[-1].bias.fill_(5.0)

@@ -10,9 +10,8 @@ import torch
 from scenecraft.contracts import Layout
 from scenecraft.errors import InvalidParams
 from scenecraft.pipelines.artifacts import LocalArtifactStore
-from scenecraft.pipelines.base import make_context
 from scenecraft.pipelines.inputs import encode_png
-from scenecraft.pipelines.registry import execute, validate
+from scenecraft.pipelines.registry import run_pipeline, validate
 from scenecraft.planner.geometry import layout_problems
 from scenecraft.sld.latent_ops import LatentCanvas, delete, latent_mask, move
 from scenecraft.world.prompts import parse_prompt, scene_from_spec
@@ -20,11 +19,17 @@ from scenecraft.world.render import render_scene
 
 
 def run(name, params, tmp_path):
-    pipe, p = validate(name, params)
     events = []
-    ctx = make_context(LocalArtifactStore(tmp_path), 0, "cpu", models={}, on_progress=events.append)
-    result = execute(pipe, p, ctx)
-    return result, ctx, events
+    result = run_pipeline(
+        name,
+        params,
+        store=LocalArtifactStore(tmp_path),
+        device="cpu",
+        progress=events.append,
+        models={},
+        seed=0,
+    )
+    return result, events
 
 
 def rendered(prompt: str, seed: int = 1) -> str:
@@ -32,14 +37,14 @@ def rendered(prompt: str, seed: int = 1) -> str:
 
 
 def test_generate_then_correct_runs_every_stage(world_model, tmp_path):
-    result, ctx, events = run(
+    result, events = run(
         "sld", {"prompt": "a red circle left of a blue star", "steps": 3, "rounds": 1}, tmp_path
     )
-    stages = {e["stage"] for e in events}
+    stages = {e.stage for e in events}
     assert "generate" in stages and "round 1: detect" in stages
     names = set(result.artifacts)
     assert {"initial.png", "final.png", "round1.json", "round1_boxes.png"} <= names
-    round1 = json.loads(ctx.artifacts.get("round1.json"))
+    round1 = json.loads(result.read("round1.json"))
     # a random model cannot draw the prompt: round 1 finds problems and proposes a layout that
     # satisfies the prompt, reached through typed ops
     spec = parse_prompt("a red circle left of a blue star")
@@ -77,13 +82,13 @@ def test_the_loop_runs_on_tiny_sd_owlv2_and_sam(
         "detector": "owlv2",
         "segmenter": "sam",
     }
-    pipe, p = validate("sld", params)
-    ctx = make_context(LocalArtifactStore(tmp_path), 0, "cpu", models=models)
-    result = execute(pipe, p, ctx)
+    result = run_pipeline(
+        "sld", params, store=LocalArtifactStore(tmp_path), device="cpu", models=models, seed=0
+    )
     assert {"initial.png", "final.png", "round1.json", "round1_boxes.png"} <= set(result.artifacts)
     assert isinstance(models[("detector", "owlv2", tiny_owl, "cpu")], OwlV2Detector)
     assert isinstance(models[("segmenter", "sam", tiny_sam, "cpu")], SamSegmenter)
-    round1 = json.loads(ctx.artifacts.get("round1.json"))
+    round1 = json.loads(result.read("round1.json"))
     assert round1["detections"] and cut and sum(cut) > 0  # OWLv2 found boxes, SAM cut them
 
 
@@ -101,10 +106,10 @@ def test_rounds_start_from_trajectories_and_invert_only_a_given_image(
 
     monkeypatch.setattr(loop, "invert", counting)
     prompt = "a red circle left of a blue star"
-    result, _, events = run("sld", {"prompt": prompt, "steps": 3, "rounds": 2}, tmp_path / "a")
+    result, events = run("sld", {"prompt": prompt, "steps": 3, "rounds": 2}, tmp_path / "a")
     # the base image's and each denoise's own trajectories: no round inverted anything
     assert result.metrics["rounds"] >= 1 and inverted == []
-    assert not any(e["stage"].endswith(": invert") for e in events)
+    assert not any(e.stage.endswith(": invert") for e in events)
     given = {"png_base64": rendered("a red circle")}
     run("sld", {"prompt": prompt, "steps": 3, "rounds": 1, "image": given}, tmp_path / "b")
     assert inverted == [1]  # an image from elsewhere has no trajectory: inverted once
@@ -112,20 +117,18 @@ def test_rounds_start_from_trajectories_and_invert_only_a_given_image(
 
 def test_an_image_that_already_satisfies_the_prompt_is_returned_unchanged(world_model, tmp_path):
     prompt = "two green hearts above a purple square"
-    result, ctx, _ = run(
-        "sld", {"prompt": prompt, "image": {"png_base64": rendered(prompt)}}, tmp_path
-    )
+    result, _ = run("sld", {"prompt": prompt, "image": {"png_base64": rendered(prompt)}}, tmp_path)
     assert result.metrics["rounds"] == 1 and result.metrics["ops"] == 0
     assert result.metrics["initial_ok"] and result.metrics["final_ok"]
-    assert ctx.artifacts.get("final.png") == ctx.artifacts.get("initial.png")
+    assert result.read("final.png") == result.read("initial.png")
 
 
 def test_edit_plans_once_and_reports_its_ops(world_model, tmp_path):
     image = {"png_base64": rendered("a red circle and a blue star", 3)}
-    result, ctx, _ = run(
+    result, _ = run(
         "sld.edit", {"instruction": "remove the blue star", "image": image, "steps": 4}, tmp_path
     )
-    round1 = json.loads(ctx.artifacts.get("round1.json"))
+    round1 = json.loads(result.read("round1.json"))
     assert [(o["op"], o["label"]) for o in round1["ops"]] == [("delete", "blue star")]
     assert "final.png" in result.artifacts
 

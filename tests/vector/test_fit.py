@@ -96,14 +96,14 @@ def test_progress_is_reported_every_step_and_cancel_stops_the_fit(target_and_mas
     target, _ = target_and_masks
     init = random_strokes(4, SIZE, SIZE, seed=0)
     seen = []
-    fit(target, init, iters=3, progress=lambda step, total, *_: seen.append((step, total)))
+    fit(target, init, iters=3, progress=lambda p: seen.append((p.step, p.total)))
     assert seen == [(1, 3), (2, 3), (3, 3)]
     with pytest.raises(Cancelled, match="step 2 of 5"):
         fit(
             target,
             init,
             iters=5,
-            progress=lambda *a: None,
+            progress=lambda p: None,
             cancelled=lambda: len(seen) > 4 or seen.append(0),
         )
 

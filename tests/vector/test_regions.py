@@ -10,8 +10,7 @@ import torch
 from PIL import Image
 
 from scenecraft.pipelines.artifacts import open_store
-from scenecraft.pipelines.base import make_context
-from scenecraft.pipelines.registry import execute, validate
+from scenecraft.pipelines.registry import run_pipeline
 from scenecraft.vector import render
 from scenecraft.vector.fit import Plateau, fit
 from scenecraft.vector.regions import add_residual_paths, from_regions, outline
@@ -33,10 +32,8 @@ def picture() -> torch.Tensor:
 def test_three_shapes_become_three_clean_paths_at_eight(tmp_path, seed):
     image = {"png_base64": base64.b64encode(PICTURE.read_bytes()).decode()}
     params = {"image": image, "paths": 8, "iters": 200, "size": 128, "seed": seed}
-    pipe, valid = validate("vectorize", params)
-    ctx = make_context(open_store(str(tmp_path)), valid.seed, "cpu")
-    result = execute(pipe, valid, ctx)
-    svg = ctx.artifacts.get("final.svg").decode()
+    result = run_pipeline("vectorize", params, store=open_store(str(tmp_path)), device="cpu")
+    svg = result.read("final.svg").decode()
     assert result.record["init"] == "regions"
     assert result.metrics["psnr"] >= 35
     assert result.metrics["paths"] == 3  # one per object; the background is the canvas

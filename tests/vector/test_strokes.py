@@ -7,8 +7,7 @@ import numpy as np
 import torch
 
 from scenecraft.pipelines.artifacts import open_store
-from scenecraft.pipelines.base import make_context
-from scenecraft.pipelines.registry import execute, validate
+from scenecraft.pipelines.registry import run_pipeline
 from scenecraft.vector import Path, Scene, ShapeGroup, render
 from scenecraft.vector.fit import fit
 from scenecraft.vector.strokes import line_art, trace
@@ -64,10 +63,9 @@ def test_one_width_per_group_is_fitted_as_one_and_written_once():
 def _vectorize(image: np.ndarray, tmp_path, **params):
     png = {"png_base64": base64.b64encode(to_png(image)).decode()}
     args = {"image": png, "paths": 64, "iters": 200, "size": image.shape[0], "seed": 0}
-    pipe, valid = validate("vectorize", {**args, **params})
-    ctx = make_context(open_store(str(tmp_path)), valid.seed, "cpu")
-    result = execute(pipe, valid, ctx)
-    return result, ctx.artifacts.get("final.svg").decode()
+    store = open_store(str(tmp_path))
+    result = run_pipeline("vectorize", {**args, **params}, store=store, device="cpu")
+    return result, result.read("final.svg").decode()
 
 
 def test_an_outline_icon_is_written_with_strokes_in_fewer_bytes_at_the_same_psnr(tmp_path):

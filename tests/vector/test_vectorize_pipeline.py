@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 from scenecraft.cli import app
 from scenecraft.errors import Cancelled, InvalidParams
 from scenecraft.pipelines.artifacts import open_store
-from scenecraft.pipelines.base import make_context
-from scenecraft.pipelines.registry import execute, pipelines, validate
+from scenecraft.pipelines.registry import pipelines, run_pipeline
 from scenecraft.vector.sanitize import sanitize_svg
 from scenecraft.vector.svg_read import read_svg
 
@@ -24,10 +23,9 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
-def _run(params: dict, tmp_path, **ctx_kwargs):
-    pipe, valid = validate("vectorize", params)
-    ctx = make_context(open_store(str(tmp_path / "store")), valid.seed, "cpu", **ctx_kwargs)
-    return execute(pipe, valid, ctx), ctx
+def _run(params: dict, tmp_path, **kwargs):
+    store = open_store(str(tmp_path / "store"))
+    return run_pipeline("vectorize", params, store=store, device="cpu", **kwargs)
 
 
 def test_vectorize_is_registered():
@@ -36,14 +34,14 @@ def test_vectorize_is_registered():
 
 def test_shapesworld_scene_becomes_one_labelled_path_per_object(tmp_path):
     events = []
-    result, ctx = _run({"size": 64, "iters": 15, "seed": 5}, tmp_path, on_progress=events.append)
-    svg = ctx.artifacts.get("final.svg").decode()
+    result = _run({"size": 64, "iters": 15, "seed": 5}, tmp_path, progress=events.append)
+    svg = result.read("final.svg").decode()
     assert sanitize_svg(svg) == svg
     scene = read_svg(svg)
     assert len(scene.shape_groups) == result.metrics["paths"] >= 1
     assert result.metrics["psnr"] >= 30
     assert result.record["init"] == "masks"
-    assert [e["step"] for e in events if e["stage"] == "fit"][-1] == 15
+    assert [e.step for e in events if e.stage == "fit"][-1] == 15
 
 
 def test_uploaded_image_with_grid_start(tmp_path):
@@ -55,8 +53,8 @@ def test_uploaded_image_with_grid_start(tmp_path):
         "init": "grid",
         "seed": 0,
     }
-    result, ctx = _run(params, tmp_path)
-    scene = read_svg(ctx.artifacts.get("final.svg"))
+    result = _run(params, tmp_path)
+    scene = read_svg(result.read("final.svg"))
     assert (scene.canvas_width, scene.canvas_height) == (40, 30)  # aspect ratio kept
     assert result.metrics["paths"] <= 12
 
@@ -82,7 +80,7 @@ def test_bad_params_are_refused_naming_the_field(params, field, tmp_path):
 
 def test_cancel_stops_the_fit(tmp_path):
     with pytest.raises(Cancelled):
-        _run({"size": 32, "iters": 50}, tmp_path, is_cancelled=lambda: True)
+        _run({"size": 32, "iters": 50}, tmp_path, cancelled=lambda: True)
 
 
 def test_cli_writes_svg_and_leaves_nothing_on_bad_input(tmp_path, monkeypatch):
