@@ -34,20 +34,21 @@ class Case:
     worse: int = 0  # of those, rounds after which the judge found more wrong than before
 
 
-def _components(model: str, device: str):
+def _pipeline(model: str, device: str, steps: int, rounds: int):
     from scenecraft.models.detect import ShapesDetector
     from scenecraft.models.diffusion import load
     from scenecraft.models.segment import ShapesSegmenter
     from scenecraft.planner.offline import OfflinePlanner
-    from scenecraft.sld.loop import SLDComponents
+    from scenecraft.sld.pipeline import SLDConfig, SLDPipeline
     from scenecraft.world.detect import DetectorConfig
 
     # the in-loop detector is its own object with its own config, never the judge's
-    return SLDComponents(
+    return SLDPipeline(
         diffusion=load(model, device, cache={}),
         detector=ShapesDetector(DetectorConfig()),
         segmenter=ShapesSegmenter(),
         planner=OfflinePlanner(),
+        config=SLDConfig(steps=steps, rounds=rounds),
     )
 
 
@@ -60,19 +61,16 @@ def run_sld_benchmark(
     device: str = "cpu",
     progress: bool = True,
 ) -> list[Case]:
-    from scenecraft.sld.loop import SLDConfig, generate, self_correct
-
-    c = _components(model, device)
-    size = (c.diffusion.default_size, c.diffusion.default_size)
-    cfg = SLDConfig(steps=steps, rounds=3)
+    pipe = _pipeline(model, device, steps, rounds=3)
+    size = (pipe.diffusion.default_size, pipe.diffusion.default_size)
     cases = []
     prompts = prompt_set(n, which, offset)
     for p in track(prompts, description=f"SLD on {len(prompts)} prompts", disable=not progress):
         g = torch.Generator().manual_seed(p.seed)
         t0 = time.perf_counter()
-        base, trajectory = generate(c, p.prompt, size, cfg, g)
+        base, trajectory = pipe.generate(p.prompt, size, g)
         t1 = time.perf_counter()
-        rounds = self_correct(c, p.prompt, p.spec, base, cfg, g, trajectory=trajectory)
+        rounds = pipe.correct(p.prompt, p.spec, base, g, trajectory=trajectory)
         t2 = time.perf_counter()
         after = [base]
         for rnd in rounds:
@@ -265,23 +263,19 @@ def edit_passes(case: EditCase, scene, dets) -> tuple[bool, str]:
 
 
 def main_edit(model: str, n: int, steps: int, out: Path, progress: bool = True) -> dict:
-    from scenecraft.sld.loop import SLDConfig, edit
     from scenecraft.world.grammar import SHAPES
     from scenecraft.world.render import render_scene
 
-    c = _components(model, "cpu")
-    size = c.diffusion.default_size
-    cfg = SLDConfig(steps=steps, rounds=2)
+    pipe = _pipeline(model, "cpu", steps, rounds=2)
+    size = pipe.diffusion.default_size
     per_kind: dict[str, list[bool]] = {k: [] for k in EDIT_KINDS}
     failures = []
     for seed in track(range(n), description="SLD edits", disable=not progress):
         case, scene = make_edit_case(seed)
         image = render_scene(scene, size).image
         try:
-            rounds = edit(
-                c, case.instruction, list(SHAPES), image, cfg, torch.Generator().manual_seed(seed)
-            )
-            final = next((r.image for r in reversed(rounds) if r.image is not None), image)
+            g = torch.Generator().manual_seed(seed)
+            final = pipe.edit(case.instruction, image, list(SHAPES), g).image
             ok, why = edit_passes(case, scene, detect(final, JUDGE_CONFIG))
         except Exception as e:  # a planner refusal counts as a failed edit, with its reason
             ok, why = False, f"{type(e).__name__}: {e}"

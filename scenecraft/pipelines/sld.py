@@ -1,20 +1,23 @@
 """``sld`` (generate, then self-correct against the prompt) and ``sld.edit`` (edit by instruction).
 
-Both run ``scenecraft.sld.loop`` with components from settings (world model, detector,
-segmenter, planner), kept warm in ``ctx.models`` across jobs.
+Both are ``scenecraft.sld.pipeline.SLDPipeline`` on components from settings (world model,
+detector, segmenter, planner), kept warm in ``ctx.models`` across jobs; this file is the params,
+the checks and the artifacts.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import Field
 
 from scenecraft.errors import InvalidParams
 from scenecraft.pipelines.base import Context, Params, Pipeline, Prompt, Result, Side, Steps
 from scenecraft.pipelines.inputs import ImageInput, load_image
+
+if TYPE_CHECKING:
+    from scenecraft.sld.pipeline import SLDOutput, SLDPipeline
 
 DetectorName = Literal["shapes", "owlv2"]
 SegmenterName = Literal["shapes", "sam"]
@@ -46,16 +49,17 @@ class SLDEditParams(_Common):
     rounds: int = Field(2, ge=1, le=5, description="rounds to complete the edit")
 
 
-def components(params: _Common, ctx: Context):
+def sld_pipeline(params: _Common, ctx: Context, rounds: int) -> SLDPipeline:
+    """The pipeline on the configured components (kept warm in ``ctx.models``)."""
     from scenecraft.models.detect import load_detector
     from scenecraft.models.diffusion import load
     from scenecraft.models.segment import load_segmenter
     from scenecraft.planner.base import get_planner
     from scenecraft.settings import get_settings
-    from scenecraft.sld.loop import SLDComponents
+    from scenecraft.sld.pipeline import SLDConfig, SLDPipeline
 
     s = get_settings()
-    return SLDComponents(
+    return SLDPipeline(
         diffusion=load(s.world_model, ctx.device, s.dtype, cache=ctx.models),
         detector=load_detector(
             params.detector or s.detector, s.detector_model, ctx.device, ctx.models
@@ -64,6 +68,7 @@ def components(params: _Common, ctx: Context):
             params.segmenter or s.segmenter, s.segmenter_model, ctx.device, ctx.models
         ),
         planner=get_planner(params.planner),
+        config=SLDConfig(steps=params.steps, guidance=params.guidance, rounds=rounds),
     )
 
 
@@ -74,130 +79,73 @@ def check_canvas(width: int, height: int, factor: int, field: str) -> None:
         )
 
 
-def overlay(image: np.ndarray, detected: list[dict], proposed: list[dict] | None) -> bytes:
-    """The image with detected boxes (solid) and proposed boxes (dashed), labelled."""
-    from PIL import Image, ImageDraw
-
-    from scenecraft.world.render import to_png
-
-    scale = 3 if max(image.shape[:2]) <= 256 else 1  # small images are hard to read
-    im = Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale))
-    d = ImageDraw.Draw(im)
-    w, h = im.size
-
-    def rect(box, colour, dashed):
-        x, y, bw, bh = box[0] * w, box[1] * h, box[2] * w, box[3] * h
-        if not dashed:
-            d.rectangle([x, y, x + bw, y + bh], outline=colour, width=2)
-            return
-        edges = [
-            ((x, y), (x + bw, y)),
-            ((x + bw, y), (x + bw, y + bh)),
-            ((x + bw, y + bh), (x, y + bh)),
-            ((x, y + bh), (x, y)),
-        ]
-        for (x0, y0), (x1, y1) in edges:
-            n = max(int(max(abs(x1 - x0), abs(y1 - y0)) // 6), 1)
-            for k in range(0, n, 2):
-                a, b = k / n, min((k + 1) / n, 1)
-                d.line(
-                    [
-                        (x0 + (x1 - x0) * a, y0 + (y1 - y0) * a),
-                        (x0 + (x1 - x0) * b, y0 + (y1 - y0) * b),
-                    ],
-                    fill=colour,
-                    width=2,
-                )
-
-    for det in detected:
-        rect(det["box"], (20, 20, 20), False)
-        d.text((det["box"][0] * w + 2, det["box"][1] * h + 1), det["label"], fill=(20, 20, 20))
-    for item in proposed or []:
-        rect(item["box"], (200, 0, 160), True)
-        d.text(
-            (item["box"][0] * w + 2, (item["box"][1] + item["box"][3]) * h - 11),
-            item["label"],
-            fill=(200, 0, 160),
-        )
-    return to_png(np.asarray(im))
-
-
-def _write_rounds(ctx: Context, rounds, before: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
-    """Artifacts of every round and the final image; returns (metrics, final image)."""
+def _write_rounds(ctx: Context, out: SLDOutput) -> dict[str, Any]:
+    """Artifacts of the initial image, every round and the final image; returns the metrics."""
+    from scenecraft.pipelines.draw import boxes_overlay
     from scenecraft.world.render import to_png
 
     a = ctx.artifacts
-    image = before
-    for rnd in rounds:
+    a.put("initial.png", to_png(out.initial), "image/png")
+    image = out.initial
+    for rnd in out.rounds:
         info = rnd.to_dict()
         a.put(f"round{rnd.index}.json", json.dumps(info, indent=1).encode(), "application/json")
         a.put(
             f"round{rnd.index}_boxes.png",
-            overlay(image, info["detections"], info["proposed"]),
+            boxes_overlay(image, info["detections"], info["proposed"]),
             "image/png",
         )
         if rnd.image is not None:
             a.put(f"round{rnd.index}.png", to_png(rnd.image), "image/png")
             image = rnd.image
-    a.put("final.png", to_png(image), "image/png")
-    metrics = {
-        "rounds": len(rounds),
-        "ops": sum(len(r.ops) for r in rounds),
-        "skipped_ops": sum(len(r.skipped) for r in rounds),
+    a.put("final.png", to_png(out.image), "image/png")
+    return {
+        "rounds": len(out.rounds),
+        "ops": sum(len(r.ops) for r in out.rounds),
+        "skipped_ops": sum(len(r.skipped) for r in out.rounds),
     }
-    return metrics, image
 
 
 def run_sld(params: SLDParams, ctx: Context) -> Result:
-    from scenecraft.sld.loop import SLDConfig, assess, generate, phrases_of, self_correct
-    from scenecraft.world.render import to_png
-
     ctx.set_stage("load")
-    c = components(params, ctx)
-    factor = c.diffusion.vae_factor
-    cfg = SLDConfig(steps=params.steps, guidance=params.guidance, rounds=params.rounds)
-    ctx.set_stage("parse")
-    spec = c.planner.parse(params.prompt)
-    trajectory = None  # an image given is inverted; one generated here brings its trajectory
+    pipe = sld_pipeline(params, ctx, params.rounds)
+    factor, side = pipe.diffusion.vae_factor, pipe.diffusion.default_size
+    image, size = None, None
     if params.image is not None:
-        image, _ = load_image(params.image, c.diffusion.default_size, "params.image")
+        image, _ = load_image(params.image, side, "params.image")
         check_canvas(image.shape[1], image.shape[0], factor, "params.image")
     else:
-        size = (params.width or c.diffusion.default_size, params.height or c.diffusion.default_size)
+        size = (params.width or side, params.height or side)
         check_canvas(*size, factor, "params.width")
-        image, trajectory = generate(c, params.prompt, size, cfg, ctx.generator, ctx.report)
-    ctx.artifacts.put("initial.png", to_png(image), "image/png")
-    rounds = self_correct(c, params.prompt, spec, image, cfg, ctx.generator, ctx.report, trajectory)
-    metrics, final = _write_rounds(ctx, rounds, image)
+    out = pipe(params.prompt, image, size=size, generator=ctx.generator, progress=ctx.report)
+    metrics: dict[str, Any] = _write_rounds(ctx, out)
     # the in-loop assessment of the first and last image (the benchmark judges separately)
-    metrics["initial_problems"] = assess(spec, c.detector(image, phrases_of(spec)))
-    metrics["final_problems"] = assess(spec, c.detector(final, phrases_of(spec)))
+    metrics["initial_problems"] = pipe.problems(out.spec, out.initial)
+    metrics["final_problems"] = pipe.problems(out.spec, out.image)
     metrics["initial_ok"] = not metrics["initial_problems"]
     metrics["final_ok"] = not metrics["final_problems"]
     return Result(
         artifacts=ctx.artifacts.refs,
         metrics=metrics,
-        record={"spec": spec.model_dump(), "planner": c.planner.name},
+        record={"spec": out.spec.model_dump(), "planner": pipe.planner.name},
     )
 
 
 def run_edit(params: SLDEditParams, ctx: Context) -> Result:
-    from scenecraft.sld.loop import SLDConfig, edit
     from scenecraft.world.grammar import SHAPES
-    from scenecraft.world.render import to_png
 
     ctx.set_stage("load")
-    c = components(params, ctx)
+    pipe = sld_pipeline(params, ctx, params.rounds)
     image, _ = load_image(params.image, params.size, "params.image")
-    check_canvas(image.shape[1], image.shape[0], c.diffusion.vae_factor, "params.image")
-    ctx.artifacts.put("initial.png", to_png(image), "image/png")
-    named = [o.name for o in c.planner.parse(params.instruction).objects]
+    check_canvas(image.shape[1], image.shape[0], pipe.diffusion.vae_factor, "params.image")
+    named = [o.name for o in pipe.planner.parse(params.instruction).objects]
     phrases = list(dict.fromkeys([*SHAPES, *named]))
-    cfg = SLDConfig(steps=params.steps, guidance=params.guidance, rounds=params.rounds)
-    rounds = edit(c, params.instruction, phrases, image, cfg, ctx.generator, ctx.report)
-    metrics, _ = _write_rounds(ctx, rounds, image)
-    metrics["done"] = bool(rounds) and not rounds[-1].ops
-    return Result(artifacts=ctx.artifacts.refs, metrics=metrics, record={"planner": c.planner.name})
+    out = pipe.edit(params.instruction, image, phrases, ctx.generator, ctx.report)
+    metrics = _write_rounds(ctx, out)
+    metrics["done"] = bool(out.rounds) and not out.rounds[-1].ops
+    return Result(
+        artifacts=ctx.artifacts.refs, metrics=metrics, record={"planner": pipe.planner.name}
+    )
 
 
 PIPELINES = [

@@ -7,7 +7,6 @@ Every param is checked (and the layout planned) before the diffusion model loads
 
 from __future__ import annotations
 
-import io
 import json
 from typing import TYPE_CHECKING, Literal
 
@@ -66,18 +65,17 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
     from scenecraft.models.detect import load_detector
     from scenecraft.models.diffusion import load
     from scenecraft.models.segment import load_segmenter
+    from scenecraft.pipelines.draw import latents_strip, layout_picture
     from scenecraft.planner import get_planner
     from scenecraft.settings import get_settings
     from scenecraft.svgcraft.latents import (
         Sampling,
         box_latents,
         fused_denoise,
-        latents_strip,
         plain_denoise,
     )
-    from scenecraft.svgcraft.layout import layout_picture, plan
+    from scenecraft.svgcraft.layout import plan
     from scenecraft.svgcraft.optimise import make_fit_loss
-    from scenecraft.world.render import to_png
 
     settings = get_settings()
     size = (params.width, params.height)
@@ -125,8 +123,7 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
             in_stage,
             detector,
         )
-        strip = latents_strip(boxes)
-        a.put("box_latents.png", to_png(strip), "image/png")
+        a.put("box_latents.png", latents_strip(boxes), "image/png")
         # 3. attention-fused denoise
         ctx.set_stage("fused denoise")
         out, attention = fused_denoise(
@@ -166,6 +163,7 @@ def vectorise(
     """Stages 4-6 on any raster [H, W, 3] uint8 (no ``layout``: the canvas is one region)."""
     import torch
 
+    from scenecraft.pipelines.draw import loss_plot
     from scenecraft.svgcraft.canvas import Layer, initialise_canvas
     from scenecraft.svgcraft.latents import paint_order, refine_mask
     from scenecraft.svgcraft.layout import object_ids
@@ -214,7 +212,7 @@ def vectorise(
     mse = float(((final - target) ** 2).mean())
     a.put("final.svg", svg.encode(), "image/svg+xml")
     a.put("final.png", _png(final, to_png), "image/png")
-    a.put("loss.png", _loss_plot(fitted.losses), "image/png")
+    a.put("loss.png", loss_plot(fitted.losses), "image/png")
     a.put("losses.json", json.dumps(fitted.losses).encode(), "application/json")
     return Result(
         artifacts=a.refs,
@@ -246,25 +244,6 @@ def _attention_in_mask(attention, layout, boxes) -> float | None:
 
 def _png(image, to_png) -> bytes:
     return to_png((image.clamp(0, 1) * 255).round().byte().numpy())
-
-
-def _loss_plot(losses: list[float]) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
-    ax.plot(range(1, len(losses) + 1), losses)
-    ax.set_yscale("log")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("loss")
-    ax.set_title("SVG optimisation")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
 
 
 PIPELINES = [

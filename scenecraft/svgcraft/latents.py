@@ -360,9 +360,3 @@ def plain_denoise(
         generator=generator,
         progress=progress,
     )
-
-
-def latents_strip(boxes: list[BoxLatents]) -> np.ndarray:
-    """[H, W * n, 3]: each object alone, grey outside its refined mask."""
-    tiles = [np.where(b.mask[..., None], b.image, 200).astype(np.uint8) for b in boxes]
-    return np.concatenate(tiles, axis=1)

@@ -9,11 +9,8 @@ word gives the token positions of every object's words, which attention fusion n
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
-
-import numpy as np
 
 from scenecraft.contracts import Layout, LayoutItem, ObjectSpec
 from scenecraft.errors import PlannerError
@@ -108,21 +105,3 @@ def box_prompt(item: LayoutItem, layout: Layout) -> Prompt:
     words = count_phrase(_spec(item.phrase, 1)).split()
     suffix = _suffix(layout)
     return Prompt(" ".join(words) + suffix, words + suffix.split(), [list(range(1, len(words)))])
-
-
-def layout_picture(layout: Layout, size: tuple[int, int]) -> bytes:
-    """The boxes drawn with their captions on a white canvas (PNG)."""
-    from PIL import Image, ImageDraw
-
-    w, h = size
-    image = Image.new("RGB", (w, h), "white")
-    draw = ImageDraw.Draw(image)
-    palette = np.array([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40]])
-    for i, item in enumerate(layout.items):
-        x, y, bw, bh = item.box
-        colour = tuple(int(c) for c in palette[i % len(palette)])
-        draw.rectangle([x * w, y * h, (x + bw) * w - 1, (y + bh) * h - 1], outline=colour)
-        draw.text((x * w + 2, y * h + 1), item.label, fill=colour)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()

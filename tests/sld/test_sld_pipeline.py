@@ -95,16 +95,16 @@ def test_the_loop_runs_on_tiny_sd_owlv2_and_sam(
 def test_rounds_start_from_trajectories_and_invert_only_a_given_image(
     world_model, tmp_path, monkeypatch
 ):
-    import scenecraft.sld.loop as loop
+    import scenecraft.sld.pipeline as sld
 
     inverted: list[int] = []
-    real_invert = loop.invert
+    real_invert = sld.invert
 
     def counting(*args, **kwargs):
         inverted.append(1)
         return real_invert(*args, **kwargs)
 
-    monkeypatch.setattr(loop, "invert", counting)
+    monkeypatch.setattr(sld, "invert", counting)
     prompt = "a red circle left of a blue star"
     result, events = run("sld", {"prompt": prompt, "steps": 3, "rounds": 2}, tmp_path / "a")
     # the base image's and each denoise's own trajectories: no round inverted anything
