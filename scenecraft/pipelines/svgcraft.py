@@ -1,8 +1,8 @@
 """``svgcraft``: text -> layout -> per-box masked latents -> attention-fused denoise -> raster ->
 canvas of primitives -> optimised, layered SVG (SVGCraft / CraftSVG, Banerjee et al.).
 
-Reads top to bottom: ``run`` is the stages in order, each a function of ``scenecraft.svgcraft``.
-Every param is checked (and the layout planned) before the diffusion model loads.
+The method is ``scenecraft.svgcraft.pipeline.SVGCraftPipeline``; this file is the params, the
+layout with every check that needs it (before the diffusion model loads), and the artifacts.
 """
 
 from __future__ import annotations
@@ -27,11 +27,10 @@ from scenecraft.pipelines.base import (
 )
 
 if TYPE_CHECKING:
-    from scenecraft.progress import Progress
     from scenecraft.svgcraft.latents import Segmenter
+    from scenecraft.svgcraft.pipeline import SVGCraftConfig, Vectorised
     from scenecraft.vector.losses import Loss
 
-PREVIEW_EVERY = 10  # fit steps between SVG preview renders (the context throttles them further)
 LATENT_FACTOR = 8  # Stable-Diffusion-family VAEs downsample by 8
 
 
@@ -60,6 +59,20 @@ def run(params: SVGCraftParams, ctx: Context) -> Result:
     return svgcraft(params, ctx, get_settings().world_model)
 
 
+def config(params: SVGCraftParams) -> SVGCraftConfig:
+    from scenecraft.svgcraft.pipeline import SVGCraftConfig
+
+    return SVGCraftConfig(
+        steps=params.steps,
+        guidance=params.guidance,
+        freeze=params.freeze,
+        fusion=params.fusion,
+        paths=params.paths,
+        primitive=params.primitive,
+        iters=params.iters,
+    )
+
+
 def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
     """The pipeline on the diffusion checkpoint ``model_id`` (the eval passes its own)."""
     from scenecraft.models.detect import load_detector
@@ -68,19 +81,13 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
     from scenecraft.pipelines.draw import latents_strip, layout_picture
     from scenecraft.planner import get_planner
     from scenecraft.settings import get_settings
-    from scenecraft.svgcraft.latents import (
-        Sampling,
-        box_latents,
-        fused_denoise,
-        plain_denoise,
-    )
     from scenecraft.svgcraft.layout import plan
     from scenecraft.svgcraft.optimise import make_fit_loss
+    from scenecraft.svgcraft.pipeline import SVGCraftPipeline
 
     settings = get_settings()
     size = (params.width, params.height)
     a = ctx.artifacts
-    metrics: dict = {}
 
     # 1. layout, and every check that needs it, before any model loads
     ctx.set_stage("layout")
@@ -96,53 +103,34 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
         a.put("layout.png", layout_picture(layout, size), "image/png")
 
     ctx.set_stage("load")
-    model = load(model_id, ctx.device, settings.dtype, cache=ctx.models)
-    segmenter = load_segmenter(
-        settings.segmenter, settings.segmenter_model, ctx.device, cache=ctx.models
+    pipe = SVGCraftPipeline(
+        diffusion=load(model_id, ctx.device, settings.dtype, cache=ctx.models),
+        segmenter=load_segmenter(
+            settings.segmenter, settings.segmenter_model, ctx.device, cache=ctx.models
+        ),
+        # finds an object the model drew outside its box, so it can be moved in
+        detector=load_detector(
+            settings.detector, settings.detector_model, ctx.device, cache=ctx.models
+        ),
+        loss=loss,
+        config=config(params),
     )
-    # finds an object the model drew outside its box, so it can be moved in
-    detector = load_detector(
-        settings.detector, settings.detector_model, ctx.device, cache=ctx.models
+    out = pipe(
+        params.prompt,
+        layout,
+        size=size,
+        generator=ctx.generator,
+        seed=ctx.seed,
+        progress=ctx.report,
+        cancelled=ctx.cancelled,
     )
-    sampling = Sampling(
-        params.height, params.width, params.steps, params.guidance, params.freeze, params.fusion
-    )
-
-    def in_stage(p: Progress) -> None:  # diffusion steps, counted in the pipeline's own stages
-        ctx.progress(p.step, p.total, p.preview)
-
+    metrics: dict = {}
     if layout is not None:
-        # 2. per-box masked latents
-        ctx.set_stage("box latents")
-        boxes, background, starts = box_latents(
-            model,
-            layout,
-            sampling,
-            ctx.generator,
-            segmenter,
-            in_stage,
-            detector,
-        )
-        a.put("box_latents.png", latents_strip(boxes), "image/png")
-        # 3. attention-fused denoise
-        ctx.set_stage("fused denoise")
-        out, attention = fused_denoise(
-            model,
-            layout,
-            sampling,
-            boxes,
-            background,
-            starts,
-            in_stage,
-        )
-        metrics["mask_fallbacks"] = sum(b.fallback for b in boxes)
-        metrics["relocated"] = sum(b.relocated for b in boxes)
-        metrics["attention_in_mask"] = _attention_in_mask(attention, layout, boxes)
-    else:
-        ctx.set_stage("text to image")
-        out = plain_denoise(model, params.prompt, sampling, ctx.generator, in_stage)
-
-    result = vectorise(out.images[0], layout, params, ctx, segmenter, loss)
+        a.put("box_latents.png", latents_strip(out.boxes), "image/png")
+        metrics["mask_fallbacks"] = sum(b.fallback for b in out.boxes)
+        metrics["relocated"] = sum(b.relocated for b in out.boxes)
+        metrics["attention_in_mask"] = out.attention_in_mask
+    result = _write_vector(ctx, out.raster, out.vector, layout)
     result.metrics = metrics | result.metrics
     result.record |= {
         "model": model_id,
@@ -160,90 +148,41 @@ def vectorise(
     segmenter: Segmenter,
     loss: Loss,
 ) -> Result:
-    """Stages 4-6 on any raster [H, W, 3] uint8 (no ``layout``: the canvas is one region)."""
-    import torch
+    """Stages 4-6 alone on any raster [H, W, 3] uint8 (no ``layout``: the canvas is one region),
+    written as the whole pipeline writes them."""
+    from scenecraft.svgcraft.pipeline import SVGCraftPipeline
 
+    pipe = SVGCraftPipeline(None, segmenter, None, loss, config(params))
+    vector = pipe.vectorise(raster, layout, params.prompt, ctx.seed, ctx.report, ctx.cancelled)
+    return _write_vector(ctx, raster, vector, layout)
+
+
+def _write_vector(
+    ctx: Context, raster: np.ndarray, vector: Vectorised, layout: Layout | None
+) -> Result:
+    """The raster, the SVG, its render and the loss curve as artifacts, and their metrics."""
     from scenecraft.pipelines.draw import loss_plot
-    from scenecraft.svgcraft.canvas import Layer, initialise_canvas
-    from scenecraft.svgcraft.latents import paint_order, refine_mask
-    from scenecraft.svgcraft.layout import object_ids
-    from scenecraft.svgcraft.optimise import optimise, over_white, prune, write_svg
-    from scenecraft.vector import render
-    from scenecraft.vector.svg_read import read_svg
     from scenecraft.world.render import to_png
 
-    # 4. the fused raster
     a = ctx.artifacts
     a.put("fused.png", to_png(raster), "image/png")
-    target = torch.from_numpy(raster.copy()).float() / 255  # [H, W, 3]
-
-    # 5. canvas initialisation from the layout and the raster's object masks
-    ctx.set_stage("canvas")
-    if layout is not None:
-        ids = object_ids(layout)
-        refined = [refine_mask(raster, item.box, segmenter) for item in layout.items]
-        order = paint_order([m for m, _ in refined])
-        layers = [Layer(ids[i], layout.items[i].label, layout.items[i].box) for i in order]
-        masks = [refined[i][0] for i in order]
-        kind = params.primitive
-    else:
-        layers = [Layer("scene", params.prompt, [0.0, 0.0, 1.0, 1.0])]
-        masks = [np.ones(raster.shape[:2], bool)]
-        kind = "blobs" if params.primitive == "contour" else params.primitive
-    canvas = initialise_canvas(target, layers, masks, params.paths, kind, ctx.seed)
-
-    # 6. SVG optimisation, pruning, layered writing
-    ctx.set_stage("svg optimisation")
-    fitted = optimise(
-        canvas.scene,
-        target,
-        params.iters,
-        loss,
-        contour=kind == "contour",
-        progress=lambda p: ctx.progress(p.step, p.total, p.preview),
-        preview_every=PREVIEW_EVERY,
-        cancelled=ctx.cancelled,
+    a.put("final.svg", vector.svg.encode(), "image/svg+xml")
+    a.put(
+        "final.png", to_png((vector.render.clamp(0, 1) * 255).round().byte().numpy()), "image/png"
     )
-    ctx.set_stage("write")
-    scene, pruned = prune(fitted.scene)
-    svg = write_svg(scene, canvas.layers)
-    with torch.no_grad():
-        final = over_white(render(read_svg(svg)))  # what the written SVG shows
-    mse = float(((final - target) ** 2).mean())
-    a.put("final.svg", svg.encode(), "image/svg+xml")
-    a.put("final.png", _png(final, to_png), "image/png")
-    a.put("loss.png", loss_plot(fitted.losses), "image/png")
-    a.put("losses.json", json.dumps(fitted.losses).encode(), "application/json")
+    a.put("loss.png", loss_plot(vector.losses), "image/png")
+    a.put("losses.json", json.dumps(vector.losses).encode(), "application/json")
     return Result(
         artifacts=a.refs,
         metrics={
-            "psnr": round(10 * float(np.log10(1 / max(mse, 1e-12))), 3),
-            "paths": len(scene.shapes),
-            "pruned": fitted.pruned + pruned,
-            "svg_bytes": len(svg.encode()),
-            "final_loss": fitted.losses[-1] if fitted.losses else None,
+            "psnr": vector.psnr,
+            "paths": vector.paths,
+            "pruned": vector.pruned,
+            "svg_bytes": len(vector.svg.encode()),
+            "final_loss": vector.losses[-1] if vector.losses else None,
         },
-        record={"layout": layout.model_dump() if layout else None, "primitive": kind},
+        record={"layout": layout.model_dump() if layout else None, "primitive": vector.primitive},
     )
-
-
-def _attention_in_mask(attention, layout, boxes) -> float | None:
-    """Mean share of each phrase's fused-pass attention inside its instances' masks."""
-    from scenecraft.svgcraft.attention import inside_share
-    from scenecraft.svgcraft.layout import phrase_groups
-
-    if not attention.calls:  # nothing held (freeze 0): nothing was recorded
-        return None
-    shares = []
-    for maps, items in zip(attention.mean_maps(), phrase_groups(layout).values(), strict=True):
-        if maps:
-            union = sum(boxes[i].latent_mask for i in items).clamp(max=1)
-            shares.append(inside_share(maps, union))
-    return round(float(np.mean(shares)), 4) if shares else 0.0
-
-
-def _png(image, to_png) -> bytes:
-    return to_png((image.clamp(0, 1) * 255).round().byte().numpy())
 
 
 PIPELINES = [

@@ -1,0 +1,209 @@
+"""SVGCraft as one object: ``SVGCraftPipeline(diffusion, segmenter, detector, loss)``.
+
+``__call__`` is the method after the layout: per-box masked latents -> attention-fused denoise ->
+the fused raster -> canvas of primitives -> SVG optimisation, pruning, layered writing. The
+layout (stage 1, ``layout.plan``) is planned by the caller before the models load, so a prompt
+the planner cannot lay out costs no model load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from scenecraft.contracts import Layout
+from scenecraft.models.diffusion import DiffusionModel
+from scenecraft.progress import Progress, ProgressFn
+from scenecraft.svgcraft.attention import ObjectAttention, inside_share
+from scenecraft.svgcraft.canvas import Layer, Primitive, initialise_canvas
+from scenecraft.svgcraft.latents import (
+    BoxLatents,
+    Detector,
+    Sampling,
+    Segmenter,
+    box_latents,
+    fused_denoise,
+    paint_order,
+    plain_denoise,
+    refine_mask,
+)
+from scenecraft.svgcraft.layout import object_ids, phrase_groups
+from scenecraft.svgcraft.optimise import optimise, over_white, prune, write_svg
+from scenecraft.vector import render
+from scenecraft.vector.losses import Loss
+from scenecraft.vector.svg_read import read_svg
+
+
+@dataclass
+class SVGCraftConfig:
+    steps: int = 25  # DDIM steps of every diffusion pass
+    guidance: float = 3.0
+    freeze: float = 0.4  # share of the fused pass's steps the per-box latents are held
+    fusion: float = 0.5  # attention fusion strength (0 = off)
+    paths: int = 32  # primitive budget (at least one per object)
+    primitive: Primitive = "contour"  # what seeds each object: its outline, or k primitives
+    iters: int = 200  # SVG optimisation steps
+    preview_every: int = 10  # fit steps between SVG preview renders
+
+
+@dataclass
+class Vectorised:
+    """Stages 4-6 on one raster: the written SVG and what it shows."""
+
+    svg: str  # layered, sanitised
+    render: Tensor  # [H, W, 3] in [0, 1]: the written SVG read back, over white
+    losses: list[float]  # per optimisation step
+    paths: int  # primitives kept
+    pruned: int  # primitives dropped by the fit and by pruning
+    primitive: Primitive  # what seeded the objects ("blobs" for a no-layout contour)
+    psnr: float  # of the render against the raster, dB
+
+
+@dataclass
+class SVGCraftOutput:
+    raster: np.ndarray  # [H, W, 3] uint8: the fused (or, without a layout, plain) raster
+    vector: Vectorised
+    boxes: list[BoxLatents] = field(default_factory=list)  # per laid-out object; none without
+    attention_in_mask: float | None = None  # share of the fused pass's attention in the masks
+
+
+def _noop(progress: Progress) -> None:
+    return None
+
+
+def _in_stage(progress: ProgressFn, stage: str) -> ProgressFn:
+    """The steps of an inner loop (a diffusion pass, the fit), counted as the stage ``stage``."""
+    progress(Progress(stage, 0, 0))
+    return lambda p: progress(Progress(stage, p.step, p.total, p.preview))
+
+
+@dataclass
+class SVGCraftPipeline:
+    """SVGCraft (Banerjee et al., 2024; CraftSVG, WACV 2026) on the components handed in.
+
+    ``diffusion`` None: only ``vectorise`` (stages 4-6) can run, as the oracle-raster eval does.
+    ``detector`` None: an object drawn outside its box is not moved into it.
+    """
+
+    diffusion: DiffusionModel | None
+    segmenter: Segmenter
+    detector: Detector | None
+    loss: Loss  # what the SVG optimisation minimises (``optimise.make_fit_loss``)
+    config: SVGCraftConfig = field(default_factory=SVGCraftConfig)
+
+    def __call__(
+        self,
+        prompt: str,
+        layout: Layout | None,
+        *,
+        size: tuple[int, int],
+        generator: torch.Generator,
+        seed: int,
+        progress: ProgressFn = _noop,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> SVGCraftOutput:
+        """A layered SVG of ``prompt`` laid out as ``layout``.
+
+        Args:
+            prompt: what to draw (the no-layout ablation's text-to-image prompt and label).
+            layout: a box and caption per object (``layout.plan``); None: the no-layout
+                ablation, plain text-to-image vectorised as one region.
+            size: (width, height) in pixels, multiples of the model's VAE factor.
+            generator: the noise of every diffusion pass.
+            seed: where the canvas's primitives are seeded.
+            progress: gets stages ``box latents``, ``fused denoise`` (or ``text to image``),
+                ``canvas``, ``svg optimisation`` and ``write``.
+            cancelled: polled before every optimisation step.
+        """
+        c = self.config
+        s = Sampling(size[1], size[0], c.steps, c.guidance, c.freeze, c.fusion)
+        if layout is None:
+            step = _in_stage(progress, "text to image")
+            raster = plain_denoise(self.diffusion, prompt, s, generator, step).images[0]
+            vector = self.vectorise(raster, None, prompt, seed, progress, cancelled)
+            return SVGCraftOutput(raster, vector)
+        # 2. every object generated alone in its box, from masked noise
+        step = _in_stage(progress, "box latents")
+        boxes, background, starts = box_latents(
+            self.diffusion, layout, s, generator, self.segmenter, step, self.detector
+        )
+        # 3. the whole scene from the composed per-box latents, attention pulled to their maps
+        step = _in_stage(progress, "fused denoise")
+        out, attention = fused_denoise(self.diffusion, layout, s, boxes, background, starts, step)
+        raster = out.images[0]
+        # 4-6. the fused raster to a layered SVG
+        vector = self.vectorise(raster, layout, prompt, seed, progress, cancelled)
+        return SVGCraftOutput(raster, vector, boxes, attention_in_mask(attention, layout, boxes))
+
+    def vectorise(
+        self,
+        raster: np.ndarray,
+        layout: Layout | None,
+        prompt: str,
+        seed: int,
+        progress: ProgressFn = _noop,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Vectorised:
+        """Stages 4-6 on any raster [H, W, 3] uint8 (no ``layout``: the canvas is one region)."""
+        c = self.config
+        target = torch.from_numpy(raster.copy()).float() / 255  # [H, W, 3]
+
+        # 5. canvas initialisation from the layout and the raster's object masks
+        progress(Progress("canvas", 0, 0))
+        if layout is not None:
+            ids = object_ids(layout)
+            refined = [refine_mask(raster, item.box, self.segmenter) for item in layout.items]
+            order = paint_order([m for m, _ in refined])
+            layers = [Layer(ids[i], layout.items[i].label, layout.items[i].box) for i in order]
+            masks = [refined[i][0] for i in order]
+            kind = c.primitive
+        else:
+            layers = [Layer("scene", prompt, [0.0, 0.0, 1.0, 1.0])]
+            masks = [np.ones(raster.shape[:2], bool)]
+            kind = "blobs" if c.primitive == "contour" else c.primitive
+        canvas = initialise_canvas(target, layers, masks, c.paths, kind, seed)
+
+        # 6. SVG optimisation, pruning, layered writing
+        fitted = optimise(
+            canvas.scene,
+            target,
+            c.iters,
+            self.loss,
+            contour=kind == "contour",
+            progress=_in_stage(progress, "svg optimisation"),
+            preview_every=c.preview_every,
+            cancelled=cancelled,
+        )
+        progress(Progress("write", 0, 0))
+        scene, pruned = prune(fitted.scene)
+        svg = write_svg(scene, canvas.layers)
+        with torch.no_grad():
+            final = over_white(render(read_svg(svg)))  # what the written SVG shows
+        mse = float(((final - target) ** 2).mean())
+        return Vectorised(
+            svg=svg,
+            render=final,
+            losses=fitted.losses,
+            paths=len(scene.shapes),
+            pruned=fitted.pruned + pruned,
+            primitive=kind,
+            psnr=round(10 * float(np.log10(1 / max(mse, 1e-12))), 3),
+        )
+
+
+def attention_in_mask(
+    attention: ObjectAttention, layout: Layout, boxes: list[BoxLatents]
+) -> float | None:
+    """Mean share of each phrase's fused-pass attention inside its instances' masks."""
+    if not attention.calls:  # nothing held (freeze 0): nothing was recorded
+        return None
+    shares = []
+    for maps, items in zip(attention.mean_maps(), phrase_groups(layout).values(), strict=True):
+        if maps:
+            union = sum(boxes[i].latent_mask for i in items).clamp(max=1)
+            shares.append(inside_share(maps, union))
+    return round(float(np.mean(shares)), 4) if shares else 0.0
