@@ -35,5 +35,9 @@ def run(
     settings = get_settings()
     location = settings.artifacts if store is None else str(store)
     return run_pipeline(
-        pipeline, params, store=open_store(location), device=device or settings.device
+        pipeline,
+        params,
+        store=open_store(location),
+        device=device or settings.device,
+        settings=settings,
     )

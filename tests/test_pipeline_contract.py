@@ -127,3 +127,26 @@ def test_python_api_hands_over_the_bytes_and_stores_where_it_is_told(
 
     with pytest.raises(KeyError, match="final.png"):  # the message lists what there is
         r.read("final.jpg")
+
+
+def test_the_model_a_job_uses_is_its_contexts_not_the_environments(tiny_sd, tmp_path, monkeypatch):
+    # a worker whose environment names a model that is not there still runs a job whose
+    # settings name one that is: run() reads the context's settings, never get_settings()
+    from scenecraft.settings import get_settings
+
+    monkeypatch.setenv("SCENECRAFT_WORLD_MODEL", str(tmp_path / "no-model-here"))
+    get_settings.cache_clear()
+    try:
+        settings = get_settings().model_copy(update={"world_model": str(tiny_sd)})
+        r = run_pipeline(
+            "sld",
+            {"prompt": "a red circle", "steps": 2, "rounds": 0},
+            store=LocalArtifactStore(tmp_path / "store"),
+            device="cpu",
+            models={},
+            seed=0,
+            settings=settings,
+        )
+    finally:
+        get_settings.cache_clear()
+    assert {"initial.png", "final.png"} <= set(r.artifacts)

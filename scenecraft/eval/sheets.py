@@ -16,16 +16,19 @@ tuned to what the model draws well.
 from __future__ import annotations
 
 import io
-import os
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw
 from rich.progress import track
 
 from scenecraft.eval.common import write_json
+
+if TYPE_CHECKING:
+    from scenecraft.settings import Settings
 
 PROMPTS = (
     "a red circle and a blue square",
@@ -52,12 +55,16 @@ def stage_names(system: str, names: list[str]) -> list[str]:
     return ["layout.png", "box_latents.png", "fused.png", "final.png"]
 
 
-def _run(system: str, prompt: str, seed: int, store: Path, params: dict) -> dict[str, np.ndarray]:
+def _run(
+    system: str, prompt: str, seed: int, store: Path, params: dict, settings: Settings
+) -> dict[str, np.ndarray]:
     from scenecraft.pipelines.artifacts import LocalArtifactStore
     from scenecraft.pipelines.registry import run_pipeline
 
     params = {"prompt": prompt, "seed": seed, **params}
-    result = run_pipeline(system, params, store=LocalArtifactStore(store), device="cpu")
+    result = run_pipeline(
+        system, params, store=LocalArtifactStore(store), device="cpu", settings=settings
+    )
     names = [n for n in stage_names(system, list(result.artifacts)) if n in result.artifacts]
     return {n: np.asarray(Image.open(io.BytesIO(result.read(n))).convert("RGB")) for n in names}
 
@@ -117,32 +124,23 @@ def main(
 
     if system not in SYSTEMS:
         raise ValueError(f"system must be one of {', '.join(SYSTEMS)}, got {system!r}")
-    # the pipelines read their model from the settings, as a worker's jobs do
-    before = os.environ.get("SCENECRAFT_WORLD_MODEL")
-    os.environ["SCENECRAFT_WORLD_MODEL"] = model
-    get_settings.cache_clear()
+    # the jobs' settings are the process's with the model asked for
+    settings = get_settings().model_copy(update={"world_model": model})
     planner = OfflinePlanner()
     rows = []
-    try:
-        with tempfile.TemporaryDirectory() as store:
-            for seed, prompt in enumerate(track(prompts, description=f"{system} sheet")):
-                images = _run(system, prompt, seed, Path(store), params or {})
-                verdict = judge(detect(images["final.png"]), planner.parse(prompt))
-                rows.append(
-                    {
-                        "prompt": prompt,
-                        "seed": seed,
-                        "ok": verdict.ok,
-                        "reasons": verdict.reasons,
-                        "images": images,
-                    }
-                )
-    finally:
-        if before is None:
-            os.environ.pop("SCENECRAFT_WORLD_MODEL", None)
-        else:
-            os.environ["SCENECRAFT_WORLD_MODEL"] = before
-        get_settings.cache_clear()
+    with tempfile.TemporaryDirectory() as store:
+        for seed, prompt in enumerate(track(prompts, description=f"{system} sheet")):
+            images = _run(system, prompt, seed, Path(store), params or {}, settings)
+            verdict = judge(detect(images["final.png"]), planner.parse(prompt))
+            rows.append(
+                {
+                    "prompt": prompt,
+                    "seed": seed,
+                    "ok": verdict.ok,
+                    "reasons": verdict.reasons,
+                    "images": images,
+                }
+            )
     draw_sheet(system, rows, out)
     write_json(
         out.with_suffix(".json"),

@@ -63,13 +63,17 @@ def _round_trip(vae, image: np.ndarray) -> np.ndarray:
 def _one(prompt, params: dict, model: str | None, models: dict, store: Path, vae=None) -> dict:
     """Run one variant on one prompt; judge the render of its SVG."""
     from scenecraft.models.segment import ShapesSegmenter
-    from scenecraft.pipelines.svgcraft import svgcraft, vectorise
+    from scenecraft.pipelines.svgcraft import run, vectorise
+    from scenecraft.settings import get_settings
     from scenecraft.svgcraft.optimise import make_fit_loss
     from scenecraft.world.prompts import scene_from_spec
     from scenecraft.world.render import render_scene
 
     _, p = validate("svgcraft", {"prompt": prompt.prompt, "seed": prompt.seed, **params})
-    ctx = make_context(LocalArtifactStore(store), prompt.seed, "cpu", models=models)
+    settings = get_settings().model_copy(update={"world_model": model}) if model else None
+    ctx = make_context(
+        LocalArtifactStore(store), prompt.seed, "cpu", models=models, settings=settings
+    )
     start = time.perf_counter()
     if model is None:
         scene = scene_from_spec(prompt.spec, prompt.seed)
@@ -78,7 +82,7 @@ def _one(prompt, params: dict, model: str | None, models: dict, store: Path, vae
             raster = _round_trip(vae, raster)
         result = vectorise(raster, scene.layout(), p, ctx, ShapesSegmenter(), make_fit_loss(p.loss))
     else:
-        result = svgcraft(p, ctx, model)
+        result = run(p, ctx)
     seconds = time.perf_counter() - start
     final, raster = (
         np.asarray(Image.open(io.BytesIO(ctx.artifacts.get(name))).convert("RGB"))

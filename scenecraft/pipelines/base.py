@@ -26,7 +26,7 @@ from pydantic import (
 from scenecraft.errors import Cancelled
 from scenecraft.pipelines.artifacts import ArtifactRef, ArtifactStore, JobArtifacts
 from scenecraft.progress import Progress, ProgressFn
-from scenecraft.settings import get_settings
+from scenecraft.settings import Settings, get_settings
 
 Queue = Literal["gpu", "cpu"]
 MAX_SEED = 2**32 - 1
@@ -104,6 +104,9 @@ class Context:
     seed: int
     artifacts: JobArtifacts
     device: str = "cpu"
+    # which models, backends and folders this job uses: fixed when the context is made, so a job
+    # does not depend on what the process's environment says by the time a stage reads it
+    settings: Settings = field(default_factory=get_settings)
     models: dict[Any, Any] = field(default_factory=dict)  # process-wide warm model cache
     on_progress: ProgressFn | None = None
     is_cancelled: Callable[[], bool] = lambda: False
@@ -226,11 +229,14 @@ def make_context(
     models: dict | None = None,
     on_progress: ProgressFn | None = None,
     is_cancelled: Callable[[], bool] | None = None,
+    settings: Settings | None = None,
 ) -> Context:
+    """A job's context; ``settings`` default: the process's (``get_settings()``), read now."""
     return Context(
         seed=new_seed() if seed is None else seed,
         artifacts=JobArtifacts(store),
         device=resolve_device(device),
+        settings=get_settings() if settings is None else settings,
         models=MODEL_CACHE if models is None else models,
         on_progress=on_progress,
         is_cancelled=is_cancelled or (lambda: False),

@@ -16,6 +16,7 @@ from scenecraft.errors import InvalidParams, UnknownPipeline
 from scenecraft.pipelines.artifacts import ArtifactStore
 from scenecraft.pipelines.base import Params, Pipeline, Result, make_context
 from scenecraft.progress import ProgressFn
+from scenecraft.settings import Settings
 
 # Modules that define built-in pipelines (each exposes ``PIPELINES: list[Pipeline]``). They keep
 # heavy imports (torch models, diffusers) inside their run functions, so listing them is cheap.
@@ -109,6 +110,7 @@ def run_pipeline(
     models: dict | None = None,
     seed: int | None = None,
     preview_interval_s: float = 1.0,
+    settings: Settings | None = None,
 ) -> Result:
     """Run one job: validate ``params`` (unless already a validated ``Params``), build the
     context, run the pipeline, and fill the result's reproducibility record.
@@ -116,7 +118,8 @@ def run_pipeline(
     ``store`` keeps the artifacts; ``progress`` gets every ``Progress`` (previews at most once
     per ``preview_interval_s``); ``cancelled()`` is polled at every step and stops the run with
     ``Cancelled``; ``models`` is the warm model cache (default: the process's); ``seed`` replaces
-    the params' seed (default: theirs, or a fresh one when they have none).
+    the params' seed (default: theirs, or a fresh one when they have none); ``settings`` say
+    which models and backends the job uses (default: the process's, read once, now).
     """
     pipe = get_pipeline(pipeline) if isinstance(pipeline, str) else pipeline
     valid = _validated(pipe, params)
@@ -127,6 +130,7 @@ def run_pipeline(
         models=models,
         on_progress=progress,
         is_cancelled=cancelled,
+        settings=settings,
     )
     ctx.preview_interval_s = preview_interval_s
     valid = valid.model_copy(update={"seed": ctx.seed})

@@ -15,6 +15,7 @@ from scenecraft.errors import InvalidParams
 from scenecraft.pipelines.base import Context, Params, Pipeline, Result
 from scenecraft.pipelines.inputs import ImageInput, load_image
 from scenecraft.progress import Progress
+from scenecraft.settings import Settings
 
 
 class SlateParams(Params):
@@ -59,13 +60,12 @@ class SlateParams(Params):
 
 
 def load_slate(ctx: Context) -> tuple[Any, Any | None]:
-    """The configured checkpoint and its concept library (None when absent), kept warm."""
+    """The context's checkpoint and its concept library (None when absent), kept warm."""
     from scenecraft.errors import ModelNotFound
-    from scenecraft.settings import get_settings
     from scenecraft.slate.checkpoint import load_model
     from scenecraft.slate.concepts import ConceptLibrary
 
-    path = Path(get_settings().slate_model)
+    path = Path(ctx.settings.slate_model)
     key = ("slate", str(path.resolve()), ctx.device)
     if key not in ctx.models:
         model = load_model(path, ctx.device)
@@ -199,18 +199,16 @@ class SlateTrainParams(Params):
         return v
 
 
-def run_folder(name: str) -> Path:
+def run_folder(name: str, settings: Settings) -> Path:
     """Where the training job ``name`` keeps its checkpoints (beside the artifact store)."""
-    from scenecraft.settings import get_settings
-
-    return Path(get_settings().artifacts).parent / "slate-train" / name
+    return Path(settings.artifacts).parent / "slate-train" / name
 
 
 def train_job(params: SlateTrainParams, ctx: Context) -> Result:
     from scenecraft.slate.config import PRESETS
     from scenecraft.slate.train import TrainSpec, train
 
-    out = run_folder(params.run)
+    out = run_folder(params.run, ctx.settings)
     spec = TrainSpec(
         out=out,
         config=PRESETS[params.preset],

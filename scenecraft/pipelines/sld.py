@@ -1,8 +1,8 @@
 """``sld`` (generate, then self-correct against the prompt) and ``sld.edit`` (edit by instruction).
 
-Both are ``scenecraft.sld.pipeline.SLDPipeline`` on components from settings (world model,
-detector, segmenter, planner), kept warm in ``ctx.models`` across jobs; this file is the params,
-the checks and the artifacts.
+Both are ``scenecraft.sld.pipeline.SLDPipeline`` on components from the context's settings (world
+model, detector, segmenter, planner), kept warm in ``ctx.models`` across jobs; this file is the
+params, the checks and the artifacts.
 """
 
 from __future__ import annotations
@@ -50,15 +50,14 @@ class SLDEditParams(_Common):
 
 
 def sld_pipeline(params: _Common, ctx: Context, rounds: int) -> SLDPipeline:
-    """The pipeline on the configured components (kept warm in ``ctx.models``)."""
+    """The pipeline on the components the context's settings name (kept warm in ``ctx.models``)."""
     from scenecraft.models.detect import load_detector
     from scenecraft.models.diffusion import load
     from scenecraft.models.segment import load_segmenter
     from scenecraft.planner.base import get_planner
-    from scenecraft.settings import get_settings
     from scenecraft.sld.pipeline import SLDConfig, SLDPipeline
 
-    s = get_settings()
+    s = ctx.settings
     return SLDPipeline(
         diffusion=load(s.world_model, ctx.device, s.dtype, cache=ctx.models),
         detector=load_detector(
@@ -67,7 +66,7 @@ def sld_pipeline(params: _Common, ctx: Context, rounds: int) -> SLDPipeline:
         segmenter=load_segmenter(
             params.segmenter or s.segmenter, s.segmenter_model, ctx.device, ctx.models
         ),
-        planner=get_planner(params.planner),
+        planner=get_planner(params.planner, settings=s),
         config=SLDConfig(steps=params.steps, guidance=params.guidance, rounds=rounds),
     )
 

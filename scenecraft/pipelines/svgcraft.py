@@ -53,12 +53,6 @@ class SVGCraftParams(PromptParams):
     layout: bool = Field(True, description="false: plain text-to-image, then vectorised (ablation)")
 
 
-def run(params: SVGCraftParams, ctx: Context) -> Result:
-    from scenecraft.settings import get_settings
-
-    return svgcraft(params, ctx, get_settings().world_model)
-
-
 def config(params: SVGCraftParams) -> SVGCraftConfig:
     from scenecraft.svgcraft.pipeline import SVGCraftConfig
 
@@ -73,25 +67,24 @@ def config(params: SVGCraftParams) -> SVGCraftConfig:
     )
 
 
-def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
-    """The pipeline on the diffusion checkpoint ``model_id`` (the eval passes its own)."""
+def run(params: SVGCraftParams, ctx: Context) -> Result:
+    """The pipeline on the models the context's settings name."""
     from scenecraft.models.detect import load_detector
     from scenecraft.models.diffusion import load
     from scenecraft.models.segment import load_segmenter
     from scenecraft.pipelines.draw import latents_strip, layout_picture
     from scenecraft.planner import get_planner
-    from scenecraft.settings import get_settings
     from scenecraft.svgcraft.layout import plan
     from scenecraft.svgcraft.optimise import make_fit_loss
     from scenecraft.svgcraft.pipeline import SVGCraftPipeline
 
-    settings = get_settings()
+    settings = ctx.settings
     size = (params.width, params.height)
     a = ctx.artifacts
 
     # 1. layout, and every check that needs it, before any model loads
     ctx.set_stage("layout")
-    layout = plan(params.prompt, size, get_planner()) if params.layout else None
+    layout = plan(params.prompt, size, get_planner(settings=settings)) if params.layout else None
     objects = len(layout.items) if layout else 1
     if params.paths < objects:
         raise InvalidParams.single(
@@ -104,7 +97,7 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
 
     ctx.set_stage("load")
     pipe = SVGCraftPipeline(
-        diffusion=load(model_id, ctx.device, settings.dtype, cache=ctx.models),
+        diffusion=load(settings.world_model, ctx.device, settings.dtype, cache=ctx.models),
         segmenter=load_segmenter(
             settings.segmenter, settings.segmenter_model, ctx.device, cache=ctx.models
         ),
@@ -133,7 +126,7 @@ def svgcraft(params: SVGCraftParams, ctx: Context, model_id: str) -> Result:
     result = _write_vector(ctx, out.raster, out.vector, layout)
     result.metrics = metrics | result.metrics
     result.record |= {
-        "model": model_id,
+        "model": settings.world_model,
         "planner": settings.planner,
         "segmenter": settings.segmenter,
     }

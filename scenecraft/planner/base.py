@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from scenecraft.contracts import Detection, Layout, SceneSpec
 from scenecraft.errors import InvalidParams
-from scenecraft.settings import get_settings
+from scenecraft.settings import Settings, get_settings
 
 PLANNERS = ("offline", "openai")
 
@@ -36,9 +36,13 @@ class Planner(Protocol):
 
 
 def get_planner(
-    name: str | None = None, cache_dir: Path | None = None, fallback: bool = False
+    name: str | None = None,
+    cache_dir: Path | None = None,
+    fallback: bool = False,
+    settings: Settings | None = None,
 ) -> Planner:
-    """The planner called ``name`` (default: ``SCENECRAFT_PLANNER``, itself 'offline').
+    """The planner called ``name`` (default: ``settings.planner``, itself 'offline'), configured
+    from ``settings`` (default: the process's).
 
     For 'openai' the endpoint, model, key, timeout and retries come from ``SCENECRAFT_LLM_*``;
     replies are cached under ``cache_dir`` (default ``~/.cache/scenecraft/llm``), and with
@@ -46,7 +50,7 @@ def get_planner(
     """
     from scenecraft.planner.offline import OfflinePlanner
 
-    settings = get_settings()
+    settings = settings or get_settings()
     name = name or settings.planner
     if name == "offline":
         return OfflinePlanner()
