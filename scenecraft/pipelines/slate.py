@@ -1,12 +1,15 @@
 """``slate`` (reconstruct an image through its slots, or compose a new one from slots) and
-``slate.train`` (a cancellable, resumable training job)."""
+``slate.train`` (a cancellable, resumable training job).
+
+``slate`` runs ``scenecraft.slate.pipeline.SLATEPipeline`` on the context's checkpoint; this file
+is the params, the image inputs and the artifacts."""
 
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, Strict, field_validator, model_validator
@@ -16,6 +19,9 @@ from scenecraft.pipelines.base import Context, Params, Pipeline, Result
 from scenecraft.pipelines.inputs import ImageInput, load_image
 from scenecraft.progress import Progress
 from scenecraft.settings import Settings
+
+if TYPE_CHECKING:
+    from scenecraft.slate.pipeline import SLATEPipeline
 
 
 class SlateParams(Params):
@@ -59,11 +65,12 @@ class SlateParams(Params):
         return self
 
 
-def load_slate(ctx: Context) -> tuple[Any, Any | None]:
+def slate_pipeline(ctx: Context) -> SLATEPipeline:
     """The context's checkpoint and its concept library (None when absent), kept warm."""
     from scenecraft.errors import ModelNotFound
     from scenecraft.slate.checkpoint import load_model
     from scenecraft.slate.concepts import ConceptLibrary
+    from scenecraft.slate.pipeline import SLATEPipeline
 
     path = Path(ctx.settings.slate_model)
     key = ("slate", str(path.resolve()), ctx.device)
@@ -73,7 +80,7 @@ def load_slate(ctx: Context) -> tuple[Any, Any | None]:
             library = ConceptLibrary.load(path)
         except ModelNotFound:
             library = None
-        ctx.models[key] = (model, library)
+        ctx.models[key] = SLATEPipeline(model, library)
     return ctx.models[key]
 
 
@@ -90,64 +97,58 @@ def read_image(inp: ImageInput, size: int, field: str) -> tuple[np.ndarray, np.n
 def reconstruct(params: SlateParams, ctx: Context) -> Result:
     import torch
 
-    from scenecraft.slate.data import to_tensor, to_uint8
     from scenecraft.slate.metrics import fg_ari
     from scenecraft.slate.viz import mask_image, segmentation
     from scenecraft.world.render import to_png
 
     ctx.set_stage("load")
-    model, _ = load_slate(ctx)
-    size = model.cfg.image_size
-    image, truth = read_image(params.image or ImageInput(scene=ctx.seed % 1_000_000), size, "image")
+    pipe = slate_pipeline(ctx)
+    default = ImageInput(scene=ctx.seed % 1_000_000)
+    image, truth = read_image(params.image or default, pipe.size, "image")
     ctx.set_stage("encode")
-    x = to_tensor(image[None], ctx.device)
-    g = torch.Generator().manual_seed(ctx.seed)
-    out = model.reconstruct(x, g)
+    out = pipe(image, torch.Generator().manual_seed(ctx.seed))
     ctx.progress(1, 2)
-    masks = out["masks"][0].cpu().numpy()  # [K, H, W]
-    recon = to_uint8(out["recon"])[0]
     a = ctx.artifacts
     a.put("input.png", to_png(image), "image/png")
-    a.put("final.png", to_png(recon), "image/png")
-    a.put("dvae.png", to_png(to_uint8(out["dvae"])[0]), "image/png")
-    a.put("segmentation.png", to_png(segmentation(masks)), "image/png")
-    for k, m in enumerate(masks):
+    a.put("final.png", to_png(out.recon), "image/png")
+    a.put("dvae.png", to_png(out.dvae), "image/png")
+    a.put("segmentation.png", to_png(segmentation(out.masks)), "image/png")
+    for k, m in enumerate(out.masks):
         a.put(f"slot_{k}.png", to_png(mask_image(m)), "image/png")
-    ctx.progress(2, 2, preview=to_png(recon))
+    ctx.progress(2, 2, preview=to_png(out.recon))
     metrics: dict[str, Any] = {
-        "slots": len(masks),
-        "mse": float(((recon / 255.0 - image / 255.0) ** 2).mean()),
+        "slots": len(out.masks),
+        "mse": float(((out.recon / 255.0 - image / 255.0) ** 2).mean()),
     }
     if truth is not None:
-        metrics["fg_ari"] = fg_ari(truth, masks)
+        metrics["fg_ari"] = fg_ari(truth, out.masks)
     return Result(artifacts=a.refs, metrics=metrics)
 
 
 def compose(params: SlateParams, ctx: Context) -> Result:
     import torch
 
-    from scenecraft.slate.compose import compose as compose_concepts
-    from scenecraft.slate.compose import concepts_spec, resolve_concepts, swap_slots
+    from scenecraft.slate.compose import concepts_spec, resolve_concepts
     from scenecraft.slate.viz import segmentation
     from scenecraft.world.detect import detect
     from scenecraft.world.judge import judge
     from scenecraft.world.render import to_png
 
     ctx.set_stage("load")
-    model, library = load_slate(ctx)
+    pipe = slate_pipeline(ctx)
     a = ctx.artifacts
     metrics: dict[str, Any] = {}
     if params.concepts is not None:
-        if library is None:
+        if pipe.library is None:
             raise InvalidParams.single(
                 "params.concepts", "this checkpoint has no concept library; use 'swap'"
             )
-        concepts = resolve_concepts(params.concepts, library, ctx.rng)
+        concepts = resolve_concepts(params.concepts, pipe.library, ctx.rng)
         ctx.set_stage("compose")
         g = torch.Generator().manual_seed(ctx.seed)
-        done = compose_concepts(model, library, concepts, ctx.rng, params.candidates, g)
+        done = pipe.compose(concepts, ctx.rng, params.candidates, g)
         image = done.image
-        record = done.composition.to_dict(library)
+        record = done.composition.to_dict(pipe.library)
         if params.candidates > 1:
             record["candidate_scores"] = done.scores
             record["chosen"] = done.chosen
@@ -155,12 +156,11 @@ def compose(params: SlateParams, ctx: Context) -> Result:
         metrics["judge_ok"] = verdict.ok
         record["judge"] = verdict.to_dict()
     else:
-        size = model.cfg.image_size
-        image_a, _ = read_image(params.image, size, "image")
-        image_b, _ = read_image(params.image_b, size, "image_b")
+        image_a, _ = read_image(params.image, pipe.size, "image")
+        image_b, _ = read_image(params.image_b, pipe.size, "image_b")
         ctx.set_stage("decode")
         g = torch.Generator().manual_seed(ctx.seed)
-        image, masks = swap_slots(model, image_a, image_b, params.swap, g)
+        image, masks = pipe.swap(image_a, image_b, params.swap, g)
         a.put("input_a.png", to_png(image_a), "image/png")
         a.put("input_b.png", to_png(image_b), "image/png")
         a.put("segmentation_a.png", to_png(segmentation(masks[0])), "image/png")
