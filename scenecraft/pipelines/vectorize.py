@@ -142,6 +142,7 @@ def run(params: VectorizeParams, ctx: Context) -> Result:
 
     from scenecraft.vector import render
     from scenecraft.vector.losses import make_loss
+    from scenecraft.vector.render import png_over_white
     from scenecraft.world.render import to_png
 
     ctx.set_stage("load")
@@ -175,7 +176,7 @@ def run(params: VectorizeParams, ctx: Context) -> Result:
         final = render(result.scene)
     a = ctx.artifacts
     a.put("final.svg", svg.encode(), "image/svg+xml")
-    a.put("final.png", _png(final, to_png), "image/png")
+    a.put("final.png", png_over_white(final), "image/png")
     a.put("target.png", to_png(pixels), "image/png")
     return Result(
         artifacts=a.refs,
@@ -216,11 +217,6 @@ def _psnr(image, target) -> float:
     rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])
     mse = float(((rgb - target) ** 2).mean())
     return 10 * float(np.log10(1 / max(mse, 1e-12)))
-
-
-def _png(image, to_png) -> bytes:
-    rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])  # over white
-    return to_png((rgb.clamp(0, 1) * 255).round().byte().numpy())
 
 
 PIPELINES = [

@@ -37,9 +37,8 @@ from scenecraft.errors import Cancelled, InvalidParams
 from scenecraft.progress import Progress, ProgressFn
 from scenecraft.vector.losses import Loss, make_loss
 from scenecraft.vector.raster import group_visibility, render_torch
-from scenecraft.vector.render import render
+from scenecraft.vector.render import png_over_white, render
 from scenecraft.vector.scene import LinearGradient, Scene
-from scenecraft.world.render import to_png
 
 
 @dataclass(frozen=True)
@@ -79,9 +78,7 @@ class FitResult:
 def _preview(scene: Scene) -> bytes:
     """The scene as it is drawn now, over white, as a PNG."""
     with torch.no_grad():
-        image = render(scene)  # [H, W, 4] straight RGBA
-    rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])
-    return to_png((rgb.clamp(0, 1) * 255).round().byte().numpy())
+        return png_over_white(render(scene))
 
 
 def _copy(scene: Scene) -> Scene:

@@ -60,3 +60,11 @@ def render(
     if resolve_backend(backend) == "diffvg":
         return diffvg_backend.render_diffvg(scene, width, height, num_samples, seed)
     return render_torch(scene, width, height)
+
+
+def png_over_white(image: Tensor) -> bytes:
+    """A straight-RGBA render [H, W, 4] in [0, 1], composited over white, as PNG bytes."""
+    from scenecraft.world.render import to_png
+
+    rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])
+    return to_png((rgb.detach().clamp(0, 1) * 255).round().byte().cpu().numpy())
