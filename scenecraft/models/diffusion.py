@@ -8,7 +8,6 @@ divides works, from the 128^2 ShapesWorld model to SD 1.5 at 512^2.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -23,6 +22,7 @@ from einops import rearrange
 from scenecraft.errors import ModelNotFound
 from scenecraft.models.layout_map import layout_channels, paint_layout
 from scenecraft.progress import Progress, ProgressFn
+from scenecraft.world.render import to_png
 
 # Folders a local diffusers text-to-image checkpoint needs, and a file that proves each is there.
 COMPONENTS: dict[str, tuple[str, ...]] = {
@@ -329,14 +329,6 @@ def encode(model: DiffusionModel, images: np.ndarray) -> torch.Tensor:
         return vae.encode(x).latent_dist.mode() * vae.config.scaling_factor
 
 
-def _png(image: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def _text(model: DiffusionModel, prompts: list[str], negative: list[str], cfg: bool):
     """Conditional (and unconditional) text embeddings, [B, T, D] each (uncond None if no CFG)."""
     cond, uncond = model.pipe.encode_prompt(
@@ -509,7 +501,7 @@ def sample(
                 if (i + 1) % preview_every == 0 and now - last_preview >= preview_min_s:
                     last_preview = now
                     x0 = getattr(stepped, "pred_original_sample", None)
-                    png = _png(decode(model, (latents if x0 is None else x0)[:1])[0])
+                    png = to_png(decode(model, (latents if x0 is None else x0)[:1])[0])
                 progress(Progress("denoise", i + 1, steps, png))
     return SampleOut(images=decode(model, latents), latents=latents, trajectory=trajectory)
 

@@ -65,6 +65,8 @@ def layout_picture(layout: Layout, size: tuple[int, int]) -> bytes:
     """The boxes drawn with their captions on a white canvas."""
     from PIL import Image, ImageDraw
 
+    from scenecraft.world.render import to_png
+
     w, h = size
     image = Image.new("RGB", (w, h), "white")
     draw = ImageDraw.Draw(image)
@@ -74,9 +76,7 @@ def layout_picture(layout: Layout, size: tuple[int, int]) -> bytes:
         colour = tuple(int(c) for c in palette[i % len(palette)])
         draw.rectangle([x * w, y * h, (x + bw) * w - 1, (y + bh) * h - 1], outline=colour)
         draw.text((x * w + 2, y * h + 1), item.label, fill=colour)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
+    return to_png(np.asarray(image))
 
 
 def latents_strip(boxes: list[BoxLatents]) -> bytes:
