@@ -22,8 +22,8 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from scenecraft.core.settings import get_settings
 from scenecraft.models import diffusion as D
-from scenecraft.settings import get_settings
 
 
 def bench(model: D.DiffusionModel, batch: int, size: int, steps: int, repeat: int) -> float:

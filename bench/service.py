@@ -33,13 +33,13 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from scenecraft.api.client import Client
+from scenecraft.client.http import Client
+from scenecraft.core.settings import get_settings
 from scenecraft.pipelines.artifacts import open_store
 from scenecraft.pipelines.registry import run_pipeline
-from scenecraft.settings import get_settings
-from scenecraft.worker.app import celery_app
-from scenecraft.worker.local import RedisServer, Workers, free_port, wait_for
-from scenecraft.worker.store import TERMINAL, JobStore
+from scenecraft.service.store import TERMINAL, JobStore
+from scenecraft.service.worker.app import celery_app
+from scenecraft.service.worker.local import RedisServer, Workers, free_port, wait_for
 
 HERE = Path(__file__).parent
 KEY_A, KEY_B = "bench-key-a", "bench-key-b"
@@ -203,7 +203,7 @@ def main() -> None:
     }
     os.environ.update(env)
     get_settings.cache_clear()
-    from scenecraft.worker.app import make_celery
+    from scenecraft.service.worker.app import make_celery
 
     raw_app = make_celery()  # configured from the environment just set
     workers = Workers(redis_server.url, env=env)

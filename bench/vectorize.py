@@ -160,8 +160,8 @@ def corpus_items(per_set: int, shapesworld: int, cache: Path):
     (the scenes ``scenecraft vectorize`` draws when given no image)."""
     from vector_corpus import Item, fetch, load
 
-    from scenecraft.world.render import render_scene
-    from scenecraft.world.scene import sample_scene, split_seed
+    from scenecraft.shapesworld.render import render_scene
+    from scenecraft.shapesworld.scene import sample_scene, split_seed
 
     fetch(cache)
     items = load(per_set, cache)
@@ -173,7 +173,7 @@ def corpus_items(per_set: int, shapesworld: int, cache: Path):
 
 def measure(item, side: int, paths: int, iters: int, seed: int) -> tuple[dict, dict]:
     """One image at one side, scenecraft and each vtracer setting: (JSON record, renders)."""
-    from scenecraft.world.render import to_png
+    from scenecraft.shapesworld.render import to_png
 
     truth = rasterise(item.svg, side)
     png = to_png(truth)

@@ -30,8 +30,8 @@ from rich.console import Console
 from rich.table import Table
 
 from scenecraft.models.world_model.architecture import WorldModelConfig
-from scenecraft.models.world_model.data import training_scene
-from scenecraft.models.world_model.train import (
+from scenecraft.training.scenes import training_scene
+from scenecraft.training.world_model import (
     TrainConfig,
     fresh_unet_stage,
     make_batch,

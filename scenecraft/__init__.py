@@ -28,9 +28,9 @@ def run(
         device: a torch device (``cpu``, ``cuda``, ``auto``); default: ``SCENECRAFT_DEVICE``.
         **params: the pipeline's params (``seed`` among them), validated before anything runs.
     """
+    from scenecraft.core.settings import get_settings
     from scenecraft.pipelines.artifacts import open_store
     from scenecraft.pipelines.registry import run_pipeline
-    from scenecraft.settings import get_settings
 
     settings = get_settings()
     location = settings.artifacts if store is None else str(store)

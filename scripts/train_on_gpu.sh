@@ -84,7 +84,7 @@ keep=""
 for name in $wm_names; do
   wmr=$RUNS/$name
   if [ ! -f $wmr/model/model_index.json ] && [ -f $wmr/unet_state.pt ]; then
-    python3 -c "from pathlib import Path; from scenecraft.models.world_model.train import export; \
+    python3 -c "from pathlib import Path; from scenecraft.training.world_model import export; \
 export(Path('$wmr'), Path('$wmr/model'))"
   fi
   python3 -c "import torch; from diffusers import DiffusionPipeline; \

@@ -37,7 +37,7 @@ def tiny_sd_layout(tmp_path_factory) -> Path:
 @pytest.fixture
 def world_model(tiny_sd, monkeypatch) -> Path:
     """Settings point at the tiny random GLIGEN checkpoint (plumbing tests of sld / svgcraft)."""
-    from scenecraft.settings import get_settings
+    from scenecraft.core.settings import get_settings
 
     monkeypatch.setenv("SCENECRAFT_WORLD_MODEL", str(tiny_sd))
     get_settings.cache_clear()

@@ -5,10 +5,10 @@ import json
 import pytest
 
 import scenecraft
-from scenecraft.errors import Cancelled, InvalidParams, UnknownPipeline
+from scenecraft.core.errors import Cancelled, InvalidParams, UnknownPipeline
+from scenecraft.core.progress import Progress
 from scenecraft.pipelines.artifacts import LocalArtifactStore
 from scenecraft.pipelines.registry import pipelines, run_pipeline, validate
-from scenecraft.progress import Progress
 
 
 def fields(err: InvalidParams) -> set[str]:
@@ -65,7 +65,7 @@ def test_every_registered_pipeline_declares_a_queue_and_a_schema():
 
 def test_python_api_runs_and_records_the_seed(tmp_path, monkeypatch):
     monkeypatch.setenv("SCENECRAFT_ARTIFACTS", str(tmp_path))
-    from scenecraft.settings import get_settings
+    from scenecraft.core.settings import get_settings
 
     get_settings.cache_clear()
     try:
@@ -132,7 +132,7 @@ def test_python_api_hands_over_the_bytes_and_stores_where_it_is_told(
 def test_the_model_a_job_uses_is_its_contexts_not_the_environments(tiny_sd, tmp_path, monkeypatch):
     # a worker whose environment names a model that is not there still runs a job whose
     # settings name one that is: run() reads the context's settings, never get_settings()
-    from scenecraft.settings import get_settings
+    from scenecraft.core.settings import get_settings
 
     monkeypatch.setenv("SCENECRAFT_WORLD_MODEL", str(tmp_path / "no-model-here"))
     get_settings.cache_clear()

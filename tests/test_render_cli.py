@@ -52,8 +52,8 @@ def test_render_continues_past_bad_lines_and_reports_them(tmp_path):
 def test_judge_cli_says_why(tmp_path):
     from PIL import Image
 
-    from scenecraft.world.prompts import parse_prompt, scene_from_spec
-    from scenecraft.world.render import render_scene
+    from scenecraft.shapesworld.prompts import parse_prompt, scene_from_spec
+    from scenecraft.shapesworld.render import render_scene
 
     scene = scene_from_spec(parse_prompt("a green square above a pink heart"), 5)
     Image.fromarray(render_scene(scene, 128).image).save(tmp_path / "img.png")
@@ -76,7 +76,7 @@ def test_judge_cli_says_why(tmp_path):
 
 
 def test_the_contact_sheet_shows_every_stage_picture_with_the_final_last(tmp_path):
-    from scenecraft.render_batch import JobOutcome, contact_sheet
+    from scenecraft.pipelines.batch import JobOutcome, contact_sheet
 
     folder = tmp_path / "0001-sld"
     folder.mkdir()
@@ -95,9 +95,9 @@ def test_the_contact_sheet_shows_every_stage_picture_with_the_final_last(tmp_pat
 def test_a_picture_the_judge_rejects_is_marked_and_counted_on_the_contact_sheet(tmp_path):
     from PIL import Image
 
-    from scenecraft.render_batch import JobOutcome, contact_sheet, judge_final
-    from scenecraft.world.prompts import parse_prompt, scene_from_spec
-    from scenecraft.world.render import render_scene
+    from scenecraft.pipelines.batch import JobOutcome, contact_sheet, judge_final
+    from scenecraft.shapesworld.prompts import parse_prompt, scene_from_spec
+    from scenecraft.shapesworld.render import render_scene
 
     scene = scene_from_spec(parse_prompt("a green square above a pink heart"), 5)
     outcomes = []

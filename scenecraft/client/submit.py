@@ -21,8 +21,8 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from scenecraft.api.client import ApiError, Client
-from scenecraft.render_batch import JobLine, job_folder, read_jobs
+from scenecraft.client.http import ApiError, Client
+from scenecraft.pipelines.batch import JobLine, job_folder, read_jobs
 
 STREAMS = 8  # jobs followed at once; the others wait their turn (the server runs them anyway)
 T = TypeVar("T")

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from rich.progress import track
 
-from scenecraft.eval.common import match, print_table, write_json
-from scenecraft.world.degrade import DEGRADATIONS, degrade
-from scenecraft.world.detect import JUDGE_CONFIG, DetectorConfig, detect
-from scenecraft.world.render import render_scene
-from scenecraft.world.scene import sample_scene, split_seed
+from scenecraft.core.geometry import match
+from scenecraft.eval.common import print_table, write_json
+from scenecraft.shapesworld.degrade import DEGRADATIONS, degrade
+from scenecraft.shapesworld.detect import JUDGE_CONFIG, DetectorConfig, detect
+from scenecraft.shapesworld.render import render_scene
+from scenecraft.shapesworld.scene import sample_scene, split_seed
 
 
 def evaluate(

@@ -20,11 +20,12 @@ import numpy as np
 import torch
 from rich.progress import track
 
-from scenecraft.eval.common import box_iou, match, print_table, write_json
+from scenecraft.core.geometry import box_iou, match
+from scenecraft.eval.common import print_table, write_json
 from scenecraft.models import diffusion as D
-from scenecraft.world.detect import JUDGE_CONFIG, detect
-from scenecraft.world.grammar import COLORS, SHAPES
-from scenecraft.world.scene import sample_scene, split_seed
+from scenecraft.shapesworld.detect import JUDGE_CONFIG, detect
+from scenecraft.shapesworld.grammar import COLORS, SHAPES
+from scenecraft.shapesworld.scene import sample_scene, split_seed
 
 TUNING_OFFSET = 90_000  # train-split scenes far beyond what the training cache renders
 

@@ -24,21 +24,21 @@ from pathlib import Path
 
 import numpy as np
 
-from scenecraft.contracts import Box, Detection, Layout, SceneSpec
+from scenecraft.core.contracts import Box, Detection, Layout, SceneSpec
 from scenecraft.eval.common import print_table, write_json
 from scenecraft.planner.geometry import free_box, holds, layout_problems, relation_mask
 from scenecraft.planner.offline import OfflinePlanner
 from scenecraft.planner.paraphrase import equivalent, paraphrase_set
-from scenecraft.world.benchmark import (
+from scenecraft.shapesworld.benchmark import (
     CATEGORIES,
     CATEGORY_STRIDE,
     PROMPT_SEEDS,
     make_prompt,
     prompt_set,
 )
-from scenecraft.world.grammar import COLORS
-from scenecraft.world.judge import matches
-from scenecraft.world.prompts import scene_from_spec
+from scenecraft.shapesworld.grammar import COLORS
+from scenecraft.shapesworld.judge import matches
+from scenecraft.shapesworld.prompts import scene_from_spec
 
 PARAPHRASE_OFFSET = 90_000  # seeds heldout_prompts + 90_000 + category * 100_000 + i
 CORRECTION_OFFSET = 80_000

@@ -28,7 +28,7 @@ from rich.progress import track
 from scenecraft.eval.common import write_json
 
 if TYPE_CHECKING:
-    from scenecraft.settings import Settings
+    from scenecraft.core.settings import Settings
 
 PROMPTS = (
     "a red circle and a blue square",
@@ -117,10 +117,10 @@ def main(
 ) -> dict:
     """Run ``system`` on ``prompts`` (seed = row; ``params`` over the pipeline's defaults), judge
     each final picture, draw the sheet at ``out`` (PNG) and write the verdicts beside it (JSON)."""
+    from scenecraft.core.settings import get_settings
     from scenecraft.planner.offline import OfflinePlanner
-    from scenecraft.settings import get_settings
-    from scenecraft.world.detect import detect
-    from scenecraft.world.judge import judge
+    from scenecraft.shapesworld.detect import detect
+    from scenecraft.shapesworld.judge import judge
 
     if system not in SYSTEMS:
         raise ValueError(f"system must be one of {', '.join(SYSTEMS)}, got {system!r}")

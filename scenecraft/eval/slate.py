@@ -14,8 +14,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from scenecraft.errors import InvalidParams
+from scenecraft.core.errors import InvalidParams
 from scenecraft.eval.common import print_table, write_json
+from scenecraft.shapesworld.detect import detect
+from scenecraft.shapesworld.judge import judge
+from scenecraft.shapesworld.scene import sample_scene, split_seed
 from scenecraft.slate.checkpoint import load_model
 from scenecraft.slate.compose import compose, concepts_spec, decode_slots
 from scenecraft.slate.concepts import BACKGROUND, MIXED, ConceptLibrary, label_slots
@@ -24,9 +27,6 @@ from scenecraft.slate.dvae import perplexity
 from scenecraft.slate.metrics import fg_ari
 from scenecraft.slate.model import Slate
 from scenecraft.slate.viz import mask_image, segmentation
-from scenecraft.world.detect import detect
-from scenecraft.world.judge import judge
-from scenecraft.world.scene import sample_scene, split_seed
 
 EVAL_SEED = 0
 

@@ -16,10 +16,11 @@ import numpy as np
 import torch
 from rich.progress import track
 
-from scenecraft.eval.common import box_iou, print_table, write_json
-from scenecraft.world.benchmark import CATEGORIES, prompt_set
-from scenecraft.world.detect import JUDGE_CONFIG, detect
-from scenecraft.world.judge import judge
+from scenecraft.core.geometry import box_iou
+from scenecraft.eval.common import print_table, write_json
+from scenecraft.shapesworld.benchmark import CATEGORIES, prompt_set
+from scenecraft.shapesworld.detect import JUDGE_CONFIG, detect
+from scenecraft.shapesworld.judge import judge
 
 CHECKPOINTS = ("base", "round1", "round3")
 
@@ -39,8 +40,8 @@ def _pipeline(model: str, device: str, steps: int, rounds: int):
     from scenecraft.models.diffusion import load
     from scenecraft.models.segment import ShapesSegmenter
     from scenecraft.planner.offline import OfflinePlanner
+    from scenecraft.shapesworld.detect import DetectorConfig
     from scenecraft.sld.pipeline import SLDConfig, SLDPipeline
-    from scenecraft.world.detect import DetectorConfig
 
     # the in-loop detector is its own object with its own config, never the judge's
     return SLDPipeline(
@@ -175,8 +176,8 @@ class EditCase:
 
 def make_edit_case(seed: int) -> tuple[EditCase, object]:
     """An instruction for a rendered held-out scene whose objects all have distinct labels."""
-    from scenecraft.world.grammar import COLORS, SHAPES
-    from scenecraft.world.scene import sample_scene, split_seed
+    from scenecraft.shapesworld.grammar import COLORS, SHAPES
+    from scenecraft.shapesworld.scene import sample_scene, split_seed
 
     rng = np.random.default_rng(seed)
     s = split_seed("heldout", 500_000 + seed)
@@ -263,8 +264,8 @@ def edit_passes(case: EditCase, scene, dets) -> tuple[bool, str]:
 
 
 def main_edit(model: str, n: int, steps: int, out: Path, progress: bool = True) -> dict:
-    from scenecraft.world.grammar import SHAPES
-    from scenecraft.world.render import render_scene
+    from scenecraft.shapesworld.grammar import SHAPES
+    from scenecraft.shapesworld.render import render_scene
 
     pipe = _pipeline(model, "cpu", steps, rounds=2)
     size = pipe.diffusion.default_size

@@ -39,9 +39,9 @@ from scenecraft.eval.common import print_table, write_json
 from scenecraft.pipelines.artifacts import LocalArtifactStore
 from scenecraft.pipelines.base import make_context
 from scenecraft.pipelines.registry import validate
-from scenecraft.world.benchmark import CATEGORIES, prompt_set
-from scenecraft.world.detect import detect
-from scenecraft.world.judge import judge
+from scenecraft.shapesworld.benchmark import CATEGORIES, prompt_set
+from scenecraft.shapesworld.detect import detect
+from scenecraft.shapesworld.judge import judge
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "svgcraft": {},
@@ -62,12 +62,12 @@ def _round_trip(vae, image: np.ndarray) -> np.ndarray:
 
 def _one(prompt, params: dict, model: str | None, models: dict, store: Path, vae=None) -> dict:
     """Run one variant on one prompt; judge the render of its SVG."""
+    from scenecraft.core.settings import get_settings
     from scenecraft.models.segment import ShapesSegmenter
     from scenecraft.pipelines.svgcraft import run, vectorise
-    from scenecraft.settings import get_settings
+    from scenecraft.shapesworld.prompts import scene_from_spec
+    from scenecraft.shapesworld.render import render_scene
     from scenecraft.svgcraft.optimise import make_fit_loss
-    from scenecraft.world.prompts import scene_from_spec
-    from scenecraft.world.render import render_scene
 
     _, p = validate("svgcraft", {"prompt": prompt.prompt, "seed": prompt.seed, **params})
     settings = get_settings().model_copy(update={"world_model": model}) if model else None

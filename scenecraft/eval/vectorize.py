@@ -16,13 +16,13 @@ import torch
 from rich.progress import track
 
 from scenecraft.eval.common import print_table, write_json
+from scenecraft.shapesworld.render import render_scene
+from scenecraft.shapesworld.scene import sample_scene, split_seed
 from scenecraft.vector import render
 from scenecraft.vector.fit import fit
 from scenecraft.vector.initialise import from_masks
 from scenecraft.vector.svg_read import read_svg
 from scenecraft.vector.svg_write import to_svg
-from scenecraft.world.render import render_scene
-from scenecraft.world.scene import sample_scene, split_seed
 
 
 def _psnr(image: torch.Tensor, target: torch.Tensor) -> float:

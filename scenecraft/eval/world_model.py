@@ -23,14 +23,15 @@ import numpy as np
 import torch
 from rich.progress import track
 
-from scenecraft.eval.common import match, print_table, write_json
+from scenecraft.core.geometry import match
+from scenecraft.eval.common import print_table, write_json
 from scenecraft.models import diffusion as D
-from scenecraft.world.benchmark import CATEGORIES, prompt_set
-from scenecraft.world.detect import JUDGE_CONFIG, detect
-from scenecraft.world.grammar import COLORS, SHAPES
-from scenecraft.world.judge import judge
-from scenecraft.world.render import render_scene
-from scenecraft.world.scene import sample_scene, split_seed
+from scenecraft.shapesworld.benchmark import CATEGORIES, prompt_set
+from scenecraft.shapesworld.detect import JUDGE_CONFIG, detect
+from scenecraft.shapesworld.grammar import COLORS, SHAPES
+from scenecraft.shapesworld.judge import judge
+from scenecraft.shapesworld.render import render_scene
+from scenecraft.shapesworld.scene import sample_scene, split_seed
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -274,7 +275,7 @@ def vae_main(model_dir: str, out: Path, n: int = 200, size: int = 128) -> dict:
     validation scenes."""
     from diffusers import AutoencoderKL
 
-    from scenecraft.models.world_model.train import vae_check
+    from scenecraft.training.world_model import vae_check
 
     folder = Path(model_dir)
     vae = AutoencoderKL.from_pretrained(folder / "vae" if (folder / "vae").is_dir() else folder)

@@ -107,7 +107,7 @@ def main(
     n_grounded: int = 16,
     steps: int = 20,
 ) -> dict:
-    from scenecraft.models.world_model.train import TrainConfig, train
+    from scenecraft.training.world_model import TrainConfig, train
 
     unknown = [n for n in names if n not in CANDIDATES]
     if unknown:

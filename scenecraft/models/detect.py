@@ -13,11 +13,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from scenecraft.contracts import Detection, ObjectSpec
-from scenecraft.errors import ModelNotFound
+from scenecraft.core.contracts import Detection, ObjectSpec
+from scenecraft.core.errors import ModelNotFound
 from scenecraft.models import load_backend
-from scenecraft.world.detect import DetectorConfig, detect
-from scenecraft.world.judge import matches
+from scenecraft.shapesworld.detect import DetectorConfig, detect
+from scenecraft.shapesworld.judge import matches
 
 
 class Detector(Protocol):

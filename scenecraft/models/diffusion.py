@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from einops import rearrange
 
-from scenecraft.errors import ModelNotFound
+from scenecraft.core.errors import ModelNotFound
+from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.layout_map import layout_channels, paint_layout
-from scenecraft.progress import Progress, ProgressFn
-from scenecraft.world.render import to_png
+from scenecraft.shapesworld.render import to_png
 
 # Folders a local diffusers text-to-image checkpoint needs, and a file that proves each is there.
 COMPONENTS: dict[str, tuple[str, ...]] = {

@@ -12,11 +12,11 @@ from typing import Any, Protocol
 import numpy as np
 from scipy import ndimage
 
-from scenecraft.contracts import Box
-from scenecraft.errors import ModelNotFound
-from scenecraft.eval.common import box_iou
+from scenecraft.core.contracts import Box
+from scenecraft.core.errors import ModelNotFound
+from scenecraft.core.geometry import box_iou
 from scenecraft.models import load_backend
-from scenecraft.world.detect import DetectorConfig, detect
+from scenecraft.shapesworld.detect import DetectorConfig, detect
 
 
 class Segmenter(Protocol):

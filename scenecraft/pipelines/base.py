@@ -23,10 +23,10 @@ from pydantic import (
     ValidationInfo,
 )
 
-from scenecraft.errors import Cancelled
+from scenecraft.core.errors import Cancelled
+from scenecraft.core.progress import Progress, ProgressFn
+from scenecraft.core.settings import Settings, get_settings
 from scenecraft.pipelines.artifacts import ArtifactRef, ArtifactStore, JobArtifacts
-from scenecraft.progress import Progress, ProgressFn
-from scenecraft.settings import Settings, get_settings
 
 Queue = Literal["gpu", "cpu"]
 MAX_SEED = 2**32 - 1

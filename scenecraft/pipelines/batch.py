@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scenecraft.errors import InvalidParams, ScenecraftError
+from scenecraft.core.errors import InvalidParams, ScenecraftError
+from scenecraft.core.progress import ProgressFn
 from scenecraft.pipelines.artifacts import open_store
 from scenecraft.pipelines.registry import run_pipeline
-from scenecraft.progress import ProgressFn
 
 
 @dataclass
@@ -118,10 +118,10 @@ def judge_final(folder: Path, params: dict[str, Any]) -> dict[str, Any] | None:
     import numpy as np
     from PIL import Image
 
-    from scenecraft.world.detect import detect
-    from scenecraft.world.grammar import SHAPES
-    from scenecraft.world.judge import judge
-    from scenecraft.world.prompts import parse_prompt
+    from scenecraft.shapesworld.detect import detect
+    from scenecraft.shapesworld.grammar import SHAPES
+    from scenecraft.shapesworld.judge import judge
+    from scenecraft.shapesworld.prompts import parse_prompt
 
     text = params.get("prompt") or params.get("concepts")
     image = folder / "final.png"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from scenecraft.contracts import Layout
+    from scenecraft.core.contracts import Layout
     from scenecraft.svgcraft.latents import BoxLatents
 
 
@@ -17,7 +17,7 @@ def boxes_overlay(image: np.ndarray, detected: list[dict], proposed: list[dict] 
     """The image with detected boxes (solid) and proposed boxes (dashed), labelled."""
     from PIL import Image, ImageDraw
 
-    from scenecraft.world.render import to_png
+    from scenecraft.shapesworld.render import to_png
 
     scale = 3 if max(image.shape[:2]) <= 256 else 1  # small images are hard to read
     im = Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale))
@@ -65,7 +65,7 @@ def layout_picture(layout: Layout, size: tuple[int, int]) -> bytes:
     """The boxes drawn with their captions on a white canvas."""
     from PIL import Image, ImageDraw
 
-    from scenecraft.world.render import to_png
+    from scenecraft.shapesworld.render import to_png
 
     w, h = size
     image = Image.new("RGB", (w, h), "white")
@@ -81,7 +81,7 @@ def layout_picture(layout: Layout, size: tuple[int, int]) -> bytes:
 
 def latents_strip(boxes: list[BoxLatents]) -> bytes:
     """Each object generated alone, side by side, grey outside its refined mask."""
-    from scenecraft.world.render import to_png
+    from scenecraft.shapesworld.render import to_png
 
     tiles = [np.where(b.mask[..., None], b.image, 200).astype(np.uint8) for b in boxes]
     return to_png(np.concatenate(tiles, axis=1))  # [H, W * n, 3]

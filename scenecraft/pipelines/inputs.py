@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from scenecraft.errors import InvalidParams
+from scenecraft.core.errors import InvalidParams
+from scenecraft.core.settings import get_settings
 from scenecraft.pipelines.base import JSONModel
-from scenecraft.settings import get_settings
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -103,8 +103,8 @@ def load_image(inp: ImageInput, size: int, field: str) -> tuple[np.ndarray, np.n
     """(image [H, W, 3] uint8, ShapesWorld instance masks or None).
 
     A scene is rendered at ``size``; an uploaded image keeps its own size."""
-    from scenecraft.world.render import render_scene
-    from scenecraft.world.scene import sample_scene, split_seed
+    from scenecraft.shapesworld.render import render_scene
+    from scenecraft.shapesworld.scene import sample_scene, split_seed
 
     if inp.scene is not None:
         out = render_scene(sample_scene(split_seed("heldout", inp.scene), 2, 5), size)
@@ -114,6 +114,6 @@ def load_image(inp: ImageInput, size: int, field: str) -> tuple[np.ndarray, np.n
 
 def encode_png(image: np.ndarray) -> str:
     """[H, W, 3] uint8 -> base64 PNG (what ``png_base64`` fields take)."""
-    from scenecraft.world.render import to_png
+    from scenecraft.shapesworld.render import to_png
 
     return base64.b64encode(to_png(image)).decode()

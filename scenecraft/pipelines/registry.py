@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scenecraft.errors import InvalidParams, UnknownPipeline
+from scenecraft.core.errors import InvalidParams, UnknownPipeline
+from scenecraft.core.progress import ProgressFn
+from scenecraft.core.settings import Settings
 from scenecraft.pipelines.artifacts import ArtifactStore
 from scenecraft.pipelines.base import Params, Pipeline, Result, make_context
-from scenecraft.progress import ProgressFn
-from scenecraft.settings import Settings
 
 # Modules that define built-in pipelines (each exposes ``PIPELINES: list[Pipeline]``). They keep
 # heavy imports (torch models, diffusers) inside their run functions, so listing them is cheap.

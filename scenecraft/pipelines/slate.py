@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, Strict, field_validator, model_validator
 
-from scenecraft.errors import InvalidParams
+from scenecraft.core.errors import InvalidParams
+from scenecraft.core.progress import Progress
+from scenecraft.core.settings import Settings
 from scenecraft.pipelines.base import Context, Params, Pipeline, Result
 from scenecraft.pipelines.inputs import ImageInput, load_image
-from scenecraft.progress import Progress
-from scenecraft.settings import Settings
 
 if TYPE_CHECKING:
     from scenecraft.slate.pipeline import SLATEPipeline
@@ -67,7 +67,7 @@ class SlateParams(Params):
 
 def slate_pipeline(ctx: Context) -> SLATEPipeline:
     """The context's checkpoint and its concept library (None when absent), kept warm."""
-    from scenecraft.errors import ModelNotFound
+    from scenecraft.core.errors import ModelNotFound
     from scenecraft.slate.checkpoint import load_model
     from scenecraft.slate.concepts import ConceptLibrary
     from scenecraft.slate.pipeline import SLATEPipeline
@@ -97,9 +97,9 @@ def read_image(inp: ImageInput, size: int, field: str) -> tuple[np.ndarray, np.n
 def reconstruct(params: SlateParams, ctx: Context) -> Result:
     import torch
 
+    from scenecraft.shapesworld.render import to_png
     from scenecraft.slate.metrics import fg_ari
     from scenecraft.slate.viz import mask_image, segmentation
-    from scenecraft.world.render import to_png
 
     ctx.set_stage("load")
     pipe = slate_pipeline(ctx)
@@ -128,11 +128,11 @@ def reconstruct(params: SlateParams, ctx: Context) -> Result:
 def compose(params: SlateParams, ctx: Context) -> Result:
     import torch
 
+    from scenecraft.shapesworld.detect import detect
+    from scenecraft.shapesworld.judge import judge
+    from scenecraft.shapesworld.render import to_png
     from scenecraft.slate.compose import concepts_spec, resolve_concepts
     from scenecraft.slate.viz import segmentation
-    from scenecraft.world.detect import detect
-    from scenecraft.world.judge import judge
-    from scenecraft.world.render import to_png
 
     ctx.set_stage("load")
     pipe = slate_pipeline(ctx)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from scenecraft.errors import InvalidParams
+from scenecraft.core.errors import InvalidParams
 from scenecraft.pipelines.base import Context, Params, Pipeline, Prompt, Result, Side, Steps
 from scenecraft.pipelines.inputs import ImageInput, load_image
 
@@ -81,7 +81,7 @@ def check_canvas(width: int, height: int, factor: int, field: str) -> None:
 def _write_rounds(ctx: Context, out: SLDOutput) -> dict[str, Any]:
     """Artifacts of the initial image, every round and the final image; returns the metrics."""
     from scenecraft.pipelines.draw import boxes_overlay
-    from scenecraft.world.render import to_png
+    from scenecraft.shapesworld.render import to_png
 
     a = ctx.artifacts
     a.put("initial.png", to_png(out.initial), "image/png")
@@ -131,7 +131,7 @@ def run_sld(params: SLDParams, ctx: Context) -> Result:
 
 
 def run_edit(params: SLDEditParams, ctx: Context) -> Result:
-    from scenecraft.world.grammar import SHAPES
+    from scenecraft.shapesworld.grammar import SHAPES
 
     ctx.set_stage("load")
     pipe = sld_pipeline(params, ctx, params.rounds)

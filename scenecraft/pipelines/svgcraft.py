@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field
 
-from scenecraft.contracts import Layout
-from scenecraft.errors import InvalidParams
+from scenecraft.core.contracts import Layout
+from scenecraft.core.errors import InvalidParams
 from scenecraft.pipelines.base import (
     Context,
     Iters,
@@ -155,7 +155,7 @@ def _write_vector(
 ) -> Result:
     """The raster, the SVG, its render and the loss curve as artifacts, and their metrics."""
     from scenecraft.pipelines.draw import loss_plot
-    from scenecraft.world.render import to_png
+    from scenecraft.shapesworld.render import to_png
 
     a = ctx.artifacts
     a.put("fused.png", to_png(raster), "image/png")

@@ -15,10 +15,10 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from scenecraft.errors import InvalidParams
+from scenecraft.core.errors import InvalidParams
+from scenecraft.core.progress import Progress
 from scenecraft.pipelines.base import Context, Iters, Params, PathCount, Pipeline, Result, Side
 from scenecraft.pipelines.inputs import ImageInput, load_image
-from scenecraft.progress import Progress
 
 PREVIEW_EVERY = 10  # steps between preview renders (the context throttles them further)
 PRECISIONS = (1, 2)  # decimals the SVG may be written with, fewest first
@@ -140,10 +140,10 @@ def fit_layers(params: VectorizeParams, target, start, kind: str, loss, ctx: Con
 def run(params: VectorizeParams, ctx: Context) -> Result:
     import torch
 
+    from scenecraft.shapesworld.render import to_png
     from scenecraft.vector import render
     from scenecraft.vector.losses import make_loss
     from scenecraft.vector.render import png_over_white
-    from scenecraft.world.render import to_png
 
     ctx.set_stage("load")
     pixels, masks = load(params, ctx)

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import ConfigDict, Field, Strict, model_validator
 
 from scenecraft.pipelines.base import Context, JSONModel, Params, Pipeline, Prompt, Result, Side
-from scenecraft.world.grammar import BACKGROUNDS, COLORS, SHAPES, SIZES
+from scenecraft.shapesworld.grammar import BACKGROUNDS, COLORS, SHAPES, SIZES
 
 MAX_OBJECTS = 64
 
@@ -53,11 +53,11 @@ class WorldRenderParams(Params):
 
 
 def run(params: WorldRenderParams, ctx: Context) -> Result:
-    from scenecraft.world.detect import detect
-    from scenecraft.world.judge import judge
-    from scenecraft.world.prompts import parse_prompt, scene_from_spec
-    from scenecraft.world.render import render_scene, to_png
-    from scenecraft.world.scene import Scene
+    from scenecraft.shapesworld.detect import detect
+    from scenecraft.shapesworld.judge import judge
+    from scenecraft.shapesworld.prompts import parse_prompt, scene_from_spec
+    from scenecraft.shapesworld.render import render_scene, to_png
+    from scenecraft.shapesworld.scene import Scene
 
     ctx.set_stage("layout")
     if params.prompt is not None:

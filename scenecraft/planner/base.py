@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from scenecraft.contracts import Detection, Layout, SceneSpec
-from scenecraft.errors import InvalidParams
-from scenecraft.settings import Settings, get_settings
+from scenecraft.core.contracts import Detection, Layout, SceneSpec
+from scenecraft.core.errors import InvalidParams
+from scenecraft.core.settings import Settings, get_settings
 
 PLANNERS = ("offline", "openai")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenecraft.contracts import Box, Detection, Layout, ObjectSpec, RelationSpec, SceneSpec
+from scenecraft.core.contracts import Box, Detection, Layout, ObjectSpec, RelationSpec, SceneSpec
 from scenecraft.planner.geometry import (
     Allowed,
     between,
@@ -30,8 +30,8 @@ from scenecraft.planner.geometry import (
     words_of,
 )
 from scenecraft.planner.layout import place_kinds, plan_layout
-from scenecraft.world.grammar import SIZES
-from scenecraft.world.judge import RELATION_MARGIN
+from scenecraft.shapesworld.grammar import SIZES
+from scenecraft.shapesworld.judge import RELATION_MARGIN
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenecraft.contracts import Box, Detection, Layout, ObjectSpec
-from scenecraft.errors import PlannerError
+from scenecraft.core.contracts import Box, Detection, Layout, ObjectSpec
+from scenecraft.core.errors import PlannerError
 from scenecraft.planner.geometry import (
     Allowed,
     centre,
@@ -34,8 +34,8 @@ from scenecraft.planner.geometry import (
     relation_mask,
     words_of,
 )
-from scenecraft.world.grammar import COLORS, SIZES
-from scenecraft.world.prompts import parse_prompt
+from scenecraft.shapesworld.grammar import COLORS, SIZES
+from scenecraft.shapesworld.prompts import parse_prompt
 
 _COLOR_ALT = "|".join(COLORS)
 _SIZE_ALT = "|".join(SIZES)

@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from scenecraft.contracts import Box, Layout, LayoutItem, ObjectSpec, SceneSpec
-from scenecraft.eval.common import box_iou
-from scenecraft.world.grammar import SIZES
-from scenecraft.world.judge import NEXT_TO, RELATION_MARGIN, between, holds
+from scenecraft.core.contracts import Box, Layout, LayoutItem, ObjectSpec, SceneSpec
+from scenecraft.core.geometry import box_iou
+from scenecraft.shapesworld.grammar import SIZES
+from scenecraft.shapesworld.judge import NEXT_TO, RELATION_MARGIN, between, holds
 
 MAX_IOU = 0.1  # most overlap a planned layout allows between two boxes
 GAP = 0.01  # free space left around a box the planner places

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 
-from scenecraft.contracts import Box, Layout, SceneSpec
-from scenecraft.errors import PlannerError
+from scenecraft.core.contracts import Box, Layout, SceneSpec
+from scenecraft.core.errors import PlannerError
 from scenecraft.planner.geometry import NEXT_TO, layout_problems, negative_prompt, numbered
-from scenecraft.world.grammar import SIZES
+from scenecraft.shapesworld.grammar import SIZES
 
 SLOT_FILL = 0.8  # an object's side is at most this fraction of its slot, so neighbours keep apart
 MIN_SIDE = 0.06  # below this fraction of the shorter side an object is too small to draw

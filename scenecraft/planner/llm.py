@@ -21,13 +21,13 @@ from typing import Any, TypeVar
 import openai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scenecraft.contracts import Detection, Layout, SceneSpec
-from scenecraft.errors import PlannerError
+from scenecraft.core.contracts import Detection, Layout, SceneSpec
+from scenecraft.core.errors import PlannerError
+from scenecraft.core.settings import Settings
 from scenecraft.planner.base import Planner
 from scenecraft.planner.cache import ResponseCache
 from scenecraft.planner.geometry import layout_problems, numbered
 from scenecraft.planner.templates import load_template
-from scenecraft.settings import Settings
 
 log = logging.getLogger(__name__)
 

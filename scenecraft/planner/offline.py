@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from scenecraft.contracts import Detection, Layout, SceneSpec
-from scenecraft.errors import PlannerError
+from scenecraft.core.contracts import Detection, Layout, SceneSpec
+from scenecraft.core.errors import PlannerError
 from scenecraft.planner.correct import correct_layout
 from scenecraft.planner.edit import edit_layout
 from scenecraft.planner.layout import plan_layout
-from scenecraft.world.prompts import parse_prompt
+from scenecraft.shapesworld.prompts import parse_prompt
 
 
 class OfflinePlanner:

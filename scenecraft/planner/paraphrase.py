@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenecraft.contracts import ObjectSpec, RelationSpec, SceneSpec
-from scenecraft.world.benchmark import CATEGORIES, CATEGORY_STRIDE, PROMPT_SEEDS, make_prompt
-from scenecraft.world.grammar import BACKGROUNDS, NUMBER_WORDS
+from scenecraft.core.contracts import ObjectSpec, RelationSpec, SceneSpec
+from scenecraft.shapesworld.benchmark import CATEGORIES, CATEGORY_STRIDE, PROMPT_SEEDS, make_prompt
+from scenecraft.shapesworld.grammar import BACKGROUNDS, NUMBER_WORDS
 
 _NOUNS: dict[str, tuple[str, ...]] = {
     "circle": ("circle", "circle", "disc", "disk", "circular shape", "round shape"),

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenecraft.contracts import ObjectSpec, RelationSpec, SceneSpec
-from scenecraft.world.grammar import COLORS, RELATIONS, SHAPES, plural
-from scenecraft.world.scene import count_phrase
+from scenecraft.core.contracts import ObjectSpec, RelationSpec, SceneSpec
+from scenecraft.shapesworld.grammar import COLORS, RELATIONS, SHAPES, plural
+from scenecraft.shapesworld.scene import count_phrase
 
 CATEGORIES: tuple[str, ...] = ("negation", "numeracy", "attribute", "spatial")
 PROMPT_SEEDS: dict[str, int] = {"benchmark": 5_000_000, "heldout_prompts": 6_000_000}

@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from scenecraft.contracts import Detection
-from scenecraft.world.grammar import COLORS, ROTATION_PERIOD, SHAPES, unit_outline
+from scenecraft.core.contracts import Detection
+from scenecraft.shapesworld.grammar import COLORS, ROTATION_PERIOD, SHAPES, unit_outline
 
 _PALETTE = np.array(list(COLORS.values()), np.float32) / 255.0  # [K, 3]
 _NAMES = list(COLORS)

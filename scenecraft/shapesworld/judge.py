@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scenecraft.contracts import Detection, ObjectSpec, SceneSpec
-from scenecraft.world.grammar import COLORS, SHAPES
+from scenecraft.core.contracts import Detection, ObjectSpec, SceneSpec
+from scenecraft.shapesworld.grammar import COLORS, SHAPES
 
 RELATION_MARGIN = 0.02  # centres must differ by this much (fraction of the canvas)
 NEXT_TO = 0.45  # "next to": centres closer than this (fraction of the canvas)

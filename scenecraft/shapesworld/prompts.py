@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scenecraft.contracts import ObjectSpec, RelationSpec, SceneSpec
-from scenecraft.errors import InvalidParams
-from scenecraft.world.grammar import BACKGROUNDS, COLORS, NUMBER_WORDS, SHAPES, SIZES, plural
-from scenecraft.world.scene import Scene, ShapeObject, place, random_background
-from scenecraft.world.words import COMMON_NOUNS, FILLER, POSITION_WORDS, correct_typo
+from scenecraft.core.contracts import ObjectSpec, RelationSpec, SceneSpec
+from scenecraft.core.errors import InvalidParams
+from scenecraft.shapesworld.grammar import BACKGROUNDS, COLORS, NUMBER_WORDS, SHAPES, SIZES, plural
+from scenecraft.shapesworld.scene import Scene, ShapeObject, place, random_background
+from scenecraft.shapesworld.words import COMMON_NOUNS, FILLER, POSITION_WORDS, correct_typo
 
 _TEENS = ("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen")
 _COUNTS = (

@@ -13,8 +13,14 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 from PIL import Image, ImageDraw
 
-from scenecraft.world.grammar import BACKGROUNDS, COLORS, HEART_SEGMENTS, HEART_START, transform
-from scenecraft.world.scene import Scene, ShapeObject
+from scenecraft.shapesworld.grammar import (
+    BACKGROUNDS,
+    COLORS,
+    HEART_SEGMENTS,
+    HEART_START,
+    transform,
+)
+from scenecraft.shapesworld.scene import Scene, ShapeObject
 
 SUPERSAMPLE = 4
 

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from scenecraft.contracts import Layout, LayoutItem, ObjectSpec, SceneSpec
-from scenecraft.world.grammar import (
+from scenecraft.core.contracts import Layout, LayoutItem, ObjectSpec, SceneSpec
+from scenecraft.shapesworld.grammar import (
     BACKGROUNDS,
     COLORS,
     NUMBER_WORDS,

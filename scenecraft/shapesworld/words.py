@@ -8,7 +8,7 @@ English word itself ("start" stays a verb, it never becomes "stars").
 
 from __future__ import annotations
 
-from scenecraft.world.grammar import COLORS, SHAPES, plural
+from scenecraft.shapesworld.grammar import COLORS, SHAPES, plural
 
 # Words that carry no scene meaning, in the registers people write prompts in (terse, chatty,
 # polite); the parser reads past them without a warning.

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from scenecraft.errors import ModelNotFound
+from scenecraft.core.errors import ModelNotFound
 from scenecraft.slate.config import SlateConfig
 from scenecraft.slate.model import Slate
 

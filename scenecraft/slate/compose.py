@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from scenecraft.contracts import ObjectSpec, SceneSpec
-from scenecraft.errors import InvalidParams
+from scenecraft.core.contracts import ObjectSpec, SceneSpec
+from scenecraft.core.errors import InvalidParams
+from scenecraft.shapesworld.prompts import parse_prompt
 from scenecraft.slate.concepts import BACKGROUND, MIXED, ConceptLibrary
 from scenecraft.slate.data import to_tensor, to_uint8
 from scenecraft.slate.model import Slate
-from scenecraft.world.prompts import parse_prompt
 
 GAP = 0.02  # least gap between two chosen objects' discs, fraction of the canvas
 TRIES = 200

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from scenecraft.errors import ModelNotFound
+from scenecraft.core.errors import ModelNotFound
+from scenecraft.shapesworld.detect import detect
 from scenecraft.slate.data import ImageSet, to_tensor, to_uint8
 from scenecraft.slate.model import Slate
-from scenecraft.world.detect import detect
 
 BACKGROUND = "background"
 MIXED = "mixed"

@@ -11,8 +11,8 @@ import torch
 from einops import rearrange
 from PIL import Image
 
-from scenecraft.world.render import render_scene
-from scenecraft.world.scene import sample_scene, split_seed
+from scenecraft.shapesworld.render import render_scene
+from scenecraft.shapesworld.scene import sample_scene, split_seed
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 

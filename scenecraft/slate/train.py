@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from scenecraft.progress import Progress, ProgressFn
+from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.slate.checkpoint import save_model
 from scenecraft.slate.concepts import build_library
 from scenecraft.slate.config import SHIP, SlateConfig

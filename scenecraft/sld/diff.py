@@ -11,8 +11,8 @@ decided here, so the same pair of layouts always yields the same edits:
 
 from __future__ import annotations
 
-from scenecraft.contracts import Detection, EditOp, Layout, LayoutItem
-from scenecraft.eval.common import box_iou
+from scenecraft.core.contracts import Detection, EditOp, Layout, LayoutItem
+from scenecraft.core.geometry import box_iou
 
 
 def _phrase(label: str) -> str:

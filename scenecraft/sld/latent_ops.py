@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from scenecraft.contracts import Box
+from scenecraft.core.contracts import Box
 
 
 @dataclass

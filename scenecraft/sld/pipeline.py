@@ -20,7 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from scenecraft.contracts import Detection, EditOp, Layout, LayoutItem, ObjectSpec, SceneSpec
+from scenecraft.core.contracts import Detection, EditOp, Layout, LayoutItem, ObjectSpec, SceneSpec
+from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.detect import Detector
 from scenecraft.models.diffusion import (
     DiffusionModel,
@@ -32,7 +33,6 @@ from scenecraft.models.diffusion import (
 from scenecraft.models.segment import Segmenter
 from scenecraft.planner.base import Planner
 from scenecraft.planner.geometry import label_matches, layout_problems
-from scenecraft.progress import Progress, ProgressFn
 from scenecraft.sld.diff import layout_diff
 from scenecraft.sld.latent_ops import (
     LatentCanvas,

@@ -27,7 +27,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 from torch import Tensor
 
-from scenecraft.contracts import Box
+from scenecraft.core.contracts import Box
 from scenecraft.vector.initialise import blob_path, from_masks, vertical_gradient
 from scenecraft.vector.scene import Circle, LinearGradient, Rect, Scene, Shape, ShapeGroup
 

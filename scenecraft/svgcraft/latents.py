@@ -22,7 +22,8 @@ from scipy import ndimage
 from torch import Tensor
 from torch.nn import functional as F
 
-from scenecraft.contracts import Box, Detection, Layout
+from scenecraft.core.contracts import Box, Detection, Layout
+from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.diffusion import (
     DiffusionModel,
     FrozenLatents,
@@ -30,7 +31,6 @@ from scenecraft.models.diffusion import (
     SampleOut,
     sample,
 )
-from scenecraft.progress import Progress, ProgressFn
 from scenecraft.sld.latent_ops import box_cells
 from scenecraft.svgcraft.attention import Maps, ObjectAttention, masked_target, sum_maps
 from scenecraft.svgcraft.layout import box_prompt, phrase_groups, scene_prompt

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from scenecraft.contracts import Layout, LayoutItem, ObjectSpec
-from scenecraft.errors import PlannerError
+from scenecraft.core.contracts import Layout, LayoutItem, ObjectSpec
+from scenecraft.core.errors import PlannerError
 from scenecraft.planner import Planner
-from scenecraft.world.scene import count_phrase
+from scenecraft.shapesworld.scene import count_phrase
 
 _ARTICLES = {"a", "an", "the"}
 _ID = re.compile(r"[^A-Za-z0-9_-]+")

@@ -25,8 +25,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from scenecraft.contracts import Box
-from scenecraft.progress import ProgressFn
+from scenecraft.core.contracts import Box
+from scenecraft.core.progress import ProgressFn
 from scenecraft.svgcraft.canvas import BACKGROUND, Layer
 from scenecraft.vector import render
 from scenecraft.vector.fit import FitResult, OpacityModulation, fit

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from scenecraft.contracts import Layout
+from scenecraft.core.contracts import Layout
+from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.diffusion import DiffusionModel
-from scenecraft.progress import Progress, ProgressFn
 from scenecraft.svgcraft.attention import ObjectAttention, inside_share
 from scenecraft.svgcraft.canvas import Layer, Primitive, initialise_canvas
 from scenecraft.svgcraft.latents import (

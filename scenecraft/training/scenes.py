@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenecraft.contracts import ObjectSpec, SceneSpec
-from scenecraft.world.grammar import COLORS, SHAPES
-from scenecraft.world.prompts import scene_from_spec
-from scenecraft.world.scene import Scene, sample_scene, spec_caption, split_seed
+from scenecraft.core.contracts import ObjectSpec, SceneSpec
+from scenecraft.shapesworld.grammar import COLORS, SHAPES
+from scenecraft.shapesworld.prompts import scene_from_spec
+from scenecraft.shapesworld.scene import Scene, sample_scene, spec_caption, split_seed
 
 # Share of each scene kind: single objects are what the >= 95% target measures, so they are common.
 KIND_WEIGHTS = {"single": 0.35, "random": 0.4, "counted": 0.25}

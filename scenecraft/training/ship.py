@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from scenecraft.models.world_model.train import PRIOR, SHIP_RECORD, _json_or_none, run_progress
+from scenecraft.training.world_model import PRIOR, SHIP_RECORD, _json_or_none, run_progress
 
 MAX_MB = 20.0  # the whole shipped folder; it is replaced every session, so it must stay small
 

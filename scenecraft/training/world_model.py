@@ -42,9 +42,9 @@ from scenecraft.models.world_model.architecture import (
     build_unet,
     build_vae,
 )
-from scenecraft.models.world_model.data import make_caption, training_scene
-from scenecraft.world.render import render_scene
-from scenecraft.world.scene import Scene
+from scenecraft.shapesworld.render import render_scene
+from scenecraft.shapesworld.scene import Scene
+from scenecraft.training.scenes import make_caption, training_scene
 
 console = Console(stderr=True)
 
@@ -257,8 +257,8 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def vae_check(vae, n: int = 32, size: int = 128) -> dict:
     """Reconstruction PSNR and detector agreement on validation scenes (never trained on)."""
-    from scenecraft.world.detect import detect
-    from scenecraft.world.scene import sample_scene, split_seed
+    from scenecraft.shapesworld.detect import detect
+    from scenecraft.shapesworld.scene import sample_scene, split_seed
 
     scenes = [sample_scene(split_seed("val", i)) for i in range(n)]
     x = torch.stack([_image_tensor(s, size) for s in scenes])
@@ -579,8 +579,8 @@ def single_object_accuracy(pipe, n: int, seed: int = 0, steps: int = 20) -> dict
     that can ground, also the share of objects drawn in their boxes on ``n // 2`` layouts."""
     from scenecraft.eval.world_model import grounded
     from scenecraft.models import diffusion as D
-    from scenecraft.world.detect import detect
-    from scenecraft.world.grammar import COLORS, SHAPES
+    from scenecraft.shapesworld.detect import detect
+    from scenecraft.shapesworld.grammar import COLORS, SHAPES
 
     model = D.DiffusionModel("training", pipe.device, torch.float32, pipe)
     colors = list(COLORS)

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from scenecraft.errors import Cancelled, InvalidParams
-from scenecraft.progress import Progress, ProgressFn
+from scenecraft.core.errors import Cancelled, InvalidParams
+from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.vector.losses import Loss, make_loss
 from scenecraft.vector.raster import group_visibility, render_torch
 from scenecraft.vector.render import png_over_white, render

@@ -17,7 +17,7 @@ from einops import rearrange
 from pytorch_msssim import ssim
 from torch import Tensor
 
-from scenecraft.errors import InvalidParams, ModelNotFound
+from scenecraft.core.errors import InvalidParams, ModelNotFound
 
 Loss = Callable[[Tensor, Tensor], Tensor]
 LOSSES = ("l2", "ssim", "lpips")

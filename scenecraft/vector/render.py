@@ -11,8 +11,8 @@ from typing import Literal
 
 from torch import Tensor
 
-from scenecraft.errors import InvalidParams
-from scenecraft.settings import get_settings
+from scenecraft.core.errors import InvalidParams
+from scenecraft.core.settings import get_settings
 from scenecraft.vector import diffvg_backend
 from scenecraft.vector.raster import render_torch
 from scenecraft.vector.scene import Scene
@@ -64,7 +64,7 @@ def render(
 
 def png_over_white(image: Tensor) -> bytes:
     """A straight-RGBA render [H, W, 4] in [0, 1], composited over white, as PNG bytes."""
-    from scenecraft.world.render import to_png
+    from scenecraft.shapesworld.render import to_png
 
     rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])
     return to_png((rgb.detach().clamp(0, 1) * 255).round().byte().cpu().numpy())

@@ -7,7 +7,8 @@ of elements and attributes. What is dropped: every element not on the list (scri
 foreignObject, iframe, image, a, animate, set, style sheets — which also removes CSS ``@import``),
 every attribute not on the list (so every ``on*`` handler), any link that is not a same-document
 ``#fragment``, any value mentioning ``javascript:`` / ``data:`` / ``vbscript:``, and inline style
-declarations that are not plain paint properties. Errors are :class:`scenecraft.errors.SVGError`.
+declarations that are not plain paint properties. Errors are
+:class:`scenecraft.core.errors.SVGError`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from xml.etree.ElementTree import Element
 import defusedxml
 import defusedxml.ElementTree as DET
 
-from scenecraft.errors import SVGError
+from scenecraft.core.errors import SVGError
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"

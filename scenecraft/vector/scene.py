@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from scenecraft.errors import InvalidParams
+from scenecraft.core.errors import InvalidParams
 
 
 def _tensor(value: Tensor | float | list, dtype: torch.dtype = torch.float32) -> Tensor:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import svgelements
 
-from scenecraft.errors import SVGError
+from scenecraft.core.errors import SVGError
 
 MAX_COMMANDS = 200_000
 _COMMANDS = re.compile(r"[MmLlHhVvCcSsQqTtAaZz]")

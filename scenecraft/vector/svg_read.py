@@ -7,7 +7,7 @@ on any element, fill / stroke / opacity / fill-rule from attributes or ``style``
 a gradient paint becomes the mean of its stop colours; ``opacity`` multiplies into fill and
 stroke opacity; every stroke is drawn round-joined and round-capped; dashes are ignored.
 Every shape becomes a ``Path`` with its transforms applied. Input goes through the sanitiser
-first, so anything malformed or hostile raises :class:`scenecraft.errors.SVGError`.
+first, so anything malformed or hostile raises :class:`scenecraft.core.errors.SVGError`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import ImageColor
 
-from scenecraft.errors import SVGError
+from scenecraft.core.errors import SVGError
 from scenecraft.vector.sanitize import SVGLimits, parse_svg
 from scenecraft.vector.scene import LinearGradient, Path, Scene, ShapeGroup
 from scenecraft.vector.svg_path import Subpath, parse_path

@@ -8,7 +8,7 @@ import httpx
 from integration_conftest import KEY_A, KEY_B
 from playwright.sync_api import expect
 
-from scenecraft.worker.local import wait_for
+from scenecraft.service.worker.local import wait_for
 
 PHONE = {"width": 390, "height": 844}
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from scenecraft.api import remote
+from scenecraft.client import submit as remote
 
 
 def test_daemon_threads_map_in_order():

@@ -20,14 +20,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from service_harness import KEY_A, KEY_B, SERVICE_ENV, ApiServer, auth, workers_for  # noqa: E402
 
-from scenecraft.worker.local import RedisServer, Workers
+from scenecraft.service.worker.local import RedisServer, Workers
 
 
 @pytest.fixture(scope="session")
 def service_env(tmp_path_factory) -> Iterator[str]:
     """The environment of every service test; returns the Redis URL."""
-    from scenecraft.settings import get_settings
-    from scenecraft.worker.config import get_service_settings
+    from scenecraft.core.settings import get_settings
+    from scenecraft.service.worker.config import get_service_settings
 
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     server.start()

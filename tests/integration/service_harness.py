@@ -12,7 +12,7 @@ import httpx
 import steps_pipeline  # noqa: F401  (registers test.steps in this process, as workers do)
 import uvicorn
 
-from scenecraft.worker.local import Workers, free_port, wait_for
+from scenecraft.service.worker.local import Workers, free_port, wait_for
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
@@ -39,12 +39,12 @@ class ApiServer:
     """The API under uvicorn in a thread, on a free port."""
 
     def __init__(self):
-        from scenecraft.api.app import create_app
-        from scenecraft.api.server import uvicorn_config
-        from scenecraft.api.service import Service
-        from scenecraft.settings import get_settings
-        from scenecraft.worker.app import make_celery
-        from scenecraft.worker.config import get_service_settings
+        from scenecraft.core.settings import get_settings
+        from scenecraft.service.api.app import create_app
+        from scenecraft.service.api.server import uvicorn_config
+        from scenecraft.service.api.service import Service
+        from scenecraft.service.worker.app import make_celery
+        from scenecraft.service.worker.config import get_service_settings
 
         self.service = Service.from_settings(get_settings(), get_service_settings(), make_celery())
         self.app = create_app(self.service)

@@ -12,9 +12,9 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from pydantic import Field
 
+from scenecraft.core.settings import get_settings
 from scenecraft.pipelines.base import Context, Params, Pipeline, Result
 from scenecraft.pipelines.registry import register
-from scenecraft.settings import get_settings
 
 STARTS, DONE = "test:starts", "test:done"
 PNG_1PX = bytes.fromhex(

@@ -6,9 +6,9 @@ import httpx
 import pytest
 from service_harness import ApiServer, auth, cancel_all, wait_state
 
-from scenecraft.settings import get_settings
-from scenecraft.worker.config import get_service_settings
-from scenecraft.worker.store import JobStore
+from scenecraft.core.settings import get_settings
+from scenecraft.service.store import JobStore
+from scenecraft.service.worker.config import get_service_settings
 
 
 def steps(n: int = 3, priority: int = 5) -> dict:

@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 from service_harness import KEY_B, KEY_FUZZ, SERVICE_ENV, ApiServer, auth, cancel_all
 
-from scenecraft.settings import get_settings
-from scenecraft.worker.config import get_service_settings
+from scenecraft.core.settings import get_settings
+from scenecraft.service.worker.config import get_service_settings
 
 RENDER = {"pipeline": "world.render", "params": {"prompt": "a red star", "size": 64}}
 STAR = {"shape": "star", "color": "red", "size": "small", "cx": 0.5, "cy": 0.5}

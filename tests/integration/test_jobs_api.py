@@ -8,7 +8,7 @@ import httpx
 import pytest
 from service_harness import KEY_A, auth, wait_state
 
-from scenecraft.api.client import parse_sse
+from scenecraft.client.http import parse_sse
 
 RENDER = {"pipeline": "world.render", "params": {"prompt": "a red star", "size": 64, "seed": 1}}
 

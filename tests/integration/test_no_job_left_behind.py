@@ -13,10 +13,10 @@ import pytest
 from service_harness import KEY_A, ApiServer, auth, wait_state, workers_for
 from steps_pipeline import DONE, STARTS
 
-from scenecraft.settings import get_settings
-from scenecraft.worker.config import get_service_settings
-from scenecraft.worker.local import RedisServer, wait_for
-from scenecraft.worker.store import TERMINAL, JobStore, NewJob, events_key
+from scenecraft.core.settings import get_settings
+from scenecraft.service.store import TERMINAL, JobStore, NewJob, events_key
+from scenecraft.service.worker.config import get_service_settings
+from scenecraft.service.worker.local import RedisServer, wait_for
 
 
 def steps(tag: str, n: int = 6, step_s: float = 0.15) -> dict:

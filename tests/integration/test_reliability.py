@@ -13,11 +13,11 @@ import redis
 from service_harness import KEY_A, ApiServer, auth, wait_state, workers_for
 from steps_pipeline import DONE, STARTS
 
-from scenecraft.api.client import parse_sse
-from scenecraft.settings import get_settings
-from scenecraft.worker.config import get_service_settings
-from scenecraft.worker.local import RedisServer, wait_for
-from scenecraft.worker.store import TERMINAL, JobStore, NewJob, events_key
+from scenecraft.client.http import parse_sse
+from scenecraft.core.settings import get_settings
+from scenecraft.service.store import TERMINAL, JobStore, NewJob, events_key
+from scenecraft.service.worker.config import get_service_settings
+from scenecraft.service.worker.local import RedisServer, wait_for
 
 STEPS = 6
 
@@ -96,7 +96,7 @@ def test_a_worker_killed_holding_the_restore_mutex_delays_redelivery_only_second
 ):
     """kombu restores unacknowledged messages under a Redis mutex; a worker killed while it held
     the mutex used to stop every redelivery for kombu's default 300 s."""
-    from scenecraft.worker.app import celery_app
+    from scenecraft.service.worker.app import celery_app
 
     store = JobStore.from_url(service_env)
     workers.start()

@@ -10,10 +10,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 from service_harness import KEY_A, ApiServer, auth, wait_state, workers_for
 
+from scenecraft.core.settings import get_settings
 from scenecraft.pipelines.artifacts import open_store
 from scenecraft.pipelines.s3store import S3ArtifactStore
-from scenecraft.settings import get_settings
-from scenecraft.worker.config import get_service_settings
+from scenecraft.service.worker.config import get_service_settings
 
 BUCKET = "scenecraft-test"
 

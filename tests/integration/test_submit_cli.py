@@ -10,7 +10,7 @@ import sys
 
 from service_harness import HERE, KEY_B, REPO
 
-from scenecraft.worker.local import wait_for
+from scenecraft.service.worker.local import wait_for
 
 CTRL_C_ON = (
     "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenecraft.errors import ModelNotFound
+from scenecraft.core.errors import ModelNotFound
 from scenecraft.models.detect import OwlV2Detector, ShapesDetector, load_detector
 from scenecraft.models.segment import SamSegmenter, ShapesSegmenter, load_segmenter
-from scenecraft.world.render import render_scene
-from scenecraft.world.scene import Scene, ShapeObject
+from scenecraft.shapesworld.render import render_scene
+from scenecraft.shapesworld.scene import Scene, ShapeObject
 
 
 @pytest.fixture(scope="module")

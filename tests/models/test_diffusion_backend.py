@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from scenecraft.errors import Cancelled, ModelNotFound
+from scenecraft.core.errors import Cancelled, ModelNotFound
+from scenecraft.core.progress import Progress
 from scenecraft.models import diffusion as D
-from scenecraft.progress import Progress
 
 
 @pytest.fixture()

@@ -58,9 +58,9 @@ def test_grounded_recall_tells_placement_apart_from_drawing(monkeypatch):
 
     import scenecraft.eval.world_model as W
     from scenecraft.models import diffusion as D
-    from scenecraft.world.grammar import COLORS
-    from scenecraft.world.render import render_scene
-    from scenecraft.world.scene import sample_scene, split_seed
+    from scenecraft.shapesworld.grammar import COLORS
+    from scenecraft.shapesworld.render import render_scene
+    from scenecraft.shapesworld.scene import sample_scene, split_seed
 
     calls = []
     colors = list(COLORS)

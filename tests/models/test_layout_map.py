@@ -13,7 +13,7 @@ from scenecraft.models import diffusion as D
 from scenecraft.models.layout_map import expand_conv_in, layout_channels, paint_layout
 from scenecraft.models.world_model.architecture import build_unet
 from scenecraft.models.world_model.tiny import TINY, save_tiny_pipeline
-from scenecraft.models.world_model.train import TrainConfig, train
+from scenecraft.training.world_model import TrainConfig, train
 
 
 def test_boxes_are_painted_with_their_embedding_and_coverage():

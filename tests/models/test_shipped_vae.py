@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from scenecraft.settings import ASSETS
+from scenecraft.core.settings import ASSETS
 
 SHIPPED = ASSETS / "shapes-sd-vae"
 
@@ -14,7 +14,7 @@ SHIPPED = ASSETS / "shapes-sd-vae"
 def test_shipped_vae_keeps_what_the_detector_reads_on_24_validation_scenes():
     from diffusers import AutoencoderKL
 
-    from scenecraft.models.world_model.train import vae_check
+    from scenecraft.training.world_model import vae_check
 
     torch.set_num_threads(2)
     vae = AutoencoderKL.from_pretrained(SHIPPED).eval()
@@ -28,7 +28,7 @@ def test_a_run_started_from_the_shipped_vae_skips_both_vae_stages(tmp_path):
     from dataclasses import replace
 
     from scenecraft.models.world_model.architecture import WorldModelConfig
-    from scenecraft.models.world_model.train import TrainConfig, train
+    from scenecraft.training.world_model import TrainConfig, train
 
     # the shipped VAE with a tiny text encoder and UNet: only the UNet stage runs
     cfg = replace(

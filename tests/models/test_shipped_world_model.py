@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from scenecraft.settings import ASSETS
+from scenecraft.core.settings import ASSETS
 
 SHIPPED = ASSETS / "shapes-sd"
 pytestmark = pytest.mark.skipif(

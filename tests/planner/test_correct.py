@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from scenecraft.contracts import Detection, Layout
+from scenecraft.core.contracts import Detection, Layout
 from scenecraft.eval.planner import correction_case
 from scenecraft.planner.geometry import centre, layout_problems
 from scenecraft.planner.offline import OfflinePlanner
-from scenecraft.world.prompts import parse_prompt
+from scenecraft.shapesworld.prompts import parse_prompt
 
 
 def _correct(prompt: str, dets: list[tuple[str, list[float], float]]) -> Layout:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scenecraft.contracts import Detection, Layout
-from scenecraft.errors import PlannerError
+from scenecraft.core.contracts import Detection, Layout
+from scenecraft.core.errors import PlannerError
 from scenecraft.planner.geometry import centre, holds
 from scenecraft.planner.offline import OfflinePlanner
 

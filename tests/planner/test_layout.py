@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from scenecraft.errors import PlannerError
+from scenecraft.core.errors import PlannerError
 from scenecraft.planner.geometry import layout_problems
 from scenecraft.planner.offline import OfflinePlanner
-from scenecraft.world.benchmark import prompt_set
-from scenecraft.world.prompts import parse_prompt
+from scenecraft.shapesworld.benchmark import prompt_set
+from scenecraft.shapesworld.prompts import parse_prompt
 
 
 def test_benchmark_layouts_satisfy_their_spec_at_world_model_sizes():

@@ -8,12 +8,12 @@ import logging
 
 import pytest
 
-from scenecraft.contracts import Detection
-from scenecraft.errors import PlannerError
+from scenecraft.core.contracts import Detection
+from scenecraft.core.errors import PlannerError
+from scenecraft.core.settings import get_settings
 from scenecraft.planner import get_planner
 from scenecraft.planner.llm import OpenAIPlanner
 from scenecraft.planner.offline import OfflinePlanner
-from scenecraft.settings import get_settings
 
 PROMPT = "two red circles to the left of a blue star"
 SPEC = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from scenecraft.errors import InvalidParams
+from scenecraft.core.errors import InvalidParams
 from scenecraft.planner.paraphrase import equivalent, paraphrase
-from scenecraft.world.benchmark import CATEGORIES
-from scenecraft.world.prompts import parse_prompt
+from scenecraft.shapesworld.benchmark import CATEGORIES
+from scenecraft.shapesworld.prompts import parse_prompt
 
 
 @pytest.mark.parametrize(

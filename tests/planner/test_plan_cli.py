@@ -7,8 +7,8 @@ import json
 from typer.testing import CliRunner
 
 from scenecraft.cli import app
-from scenecraft.contracts import Layout, SceneSpec
-from scenecraft.settings import get_settings
+from scenecraft.core.contracts import Layout, SceneSpec
+from scenecraft.core.settings import get_settings
 
 runner = CliRunner()
 

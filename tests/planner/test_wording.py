@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import pytest
 
 import scenecraft
-from scenecraft.errors import InvalidParams, PlannerError
+from scenecraft.core.errors import InvalidParams, PlannerError
 from scenecraft.planner.offline import OfflinePlanner
 from scenecraft.planner.paraphrase import paraphrase
-from scenecraft.world.benchmark import CATEGORIES, prompt_set
-from scenecraft.world.grammar import SHAPES
-from scenecraft.world.prompts import parse_prompt
-from scenecraft.world.words import COMMON_NOUNS
+from scenecraft.shapesworld.benchmark import CATEGORIES, prompt_set
+from scenecraft.shapesworld.grammar import SHAPES
+from scenecraft.shapesworld.prompts import parse_prompt
+from scenecraft.shapesworld.words import COMMON_NOUNS
 
 
 @dataclass(frozen=True)

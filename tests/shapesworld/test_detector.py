@@ -3,9 +3,9 @@
 import numpy as np
 
 from scenecraft.eval.detector import evaluate
-from scenecraft.world.detect import detect
-from scenecraft.world.render import render_scene
-from scenecraft.world.scene import sample_scene
+from scenecraft.shapesworld.detect import detect
+from scenecraft.shapesworld.render import render_scene
+from scenecraft.shapesworld.scene import sample_scene
 
 
 def test_precision_recall_clean_and_degraded_on_a_fixed_sample():

@@ -1,10 +1,10 @@
 """Prompts: the benchmark parses to its own spec; scenes placed from a spec satisfy it."""
 
-from scenecraft.world.benchmark import CATEGORIES, prompt_set
-from scenecraft.world.detect import detect
-from scenecraft.world.judge import judge
-from scenecraft.world.prompts import parse_prompt, scene_from_spec
-from scenecraft.world.render import render_scene
+from scenecraft.shapesworld.benchmark import CATEGORIES, prompt_set
+from scenecraft.shapesworld.detect import detect
+from scenecraft.shapesworld.judge import judge
+from scenecraft.shapesworld.prompts import parse_prompt, scene_from_spec
+from scenecraft.shapesworld.render import render_scene
 
 
 def test_benchmark_has_100_per_category_and_parses_back_to_its_spec():

@@ -7,9 +7,9 @@ import pytest
 import resvg_py
 from PIL import Image
 
-from scenecraft.world.grammar import COLORS
-from scenecraft.world.render import render_scene
-from scenecraft.world.scene import sample_scene, split_seed
+from scenecraft.shapesworld.grammar import COLORS
+from scenecraft.shapesworld.render import render_scene
+from scenecraft.shapesworld.scene import sample_scene, split_seed
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

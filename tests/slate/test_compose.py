@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from scenecraft.errors import InvalidParams
+from scenecraft.core.errors import InvalidParams
 from scenecraft.slate.compose import choose_slots, concepts_spec, resolve_concepts
 
 

@@ -8,15 +8,15 @@ import json
 import pytest
 import torch
 
-from scenecraft.errors import Cancelled, InvalidParams
+from scenecraft.core.errors import Cancelled, InvalidParams
+from scenecraft.core.progress import Progress
+from scenecraft.core.settings import get_settings
 from scenecraft.pipelines.artifacts import LocalArtifactStore
 from scenecraft.pipelines.registry import run_pipeline, validate
-from scenecraft.progress import Progress
-from scenecraft.settings import get_settings
+from scenecraft.shapesworld.render import render_scene, to_png
+from scenecraft.shapesworld.scene import sample_scene
 from scenecraft.slate.checkpoint import save_model
 from scenecraft.slate.model import Slate
-from scenecraft.world.render import render_scene, to_png
-from scenecraft.world.scene import sample_scene
 
 
 @pytest.fixture

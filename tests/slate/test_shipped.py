@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from scenecraft.settings import ASSETS
+from scenecraft.core.settings import ASSETS
 from scenecraft.slate.checkpoint import load_model
 from scenecraft.slate.concepts import ConceptLibrary
 from scenecraft.slate.data import shapes_world, to_tensor

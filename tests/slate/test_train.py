@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from scenecraft.errors import Cancelled
+from scenecraft.core.errors import Cancelled
 from scenecraft.slate.train import TrainSpec, train
 
 

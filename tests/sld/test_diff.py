@@ -1,6 +1,6 @@
 """The layout diff yields the right typed ops for hand-made layouts."""
 
-from scenecraft.contracts import Detection, Layout, LayoutItem
+from scenecraft.core.contracts import Detection, Layout, LayoutItem
 from scenecraft.sld.diff import layout_diff
 
 

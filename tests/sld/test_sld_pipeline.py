@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from scenecraft.contracts import Layout
-from scenecraft.errors import InvalidParams
+from scenecraft.core.contracts import Layout
+from scenecraft.core.errors import InvalidParams
 from scenecraft.pipelines.artifacts import LocalArtifactStore
 from scenecraft.pipelines.inputs import encode_png
 from scenecraft.pipelines.registry import run_pipeline, validate
 from scenecraft.planner.geometry import layout_problems
+from scenecraft.shapesworld.prompts import parse_prompt, scene_from_spec
+from scenecraft.shapesworld.render import render_scene
 from scenecraft.sld.latent_ops import LatentCanvas, delete, latent_mask, move
-from scenecraft.world.prompts import parse_prompt, scene_from_spec
-from scenecraft.world.render import render_scene
 
 
 def run(name, params, tmp_path):
@@ -58,9 +58,9 @@ def test_the_loop_runs_on_tiny_sd_owlv2_and_sam(
 ):
     # plumbing with the real-checkpoint backends: a random OWLv2 (thresholds at 0, so it finds
     # things) and a random SAM that must cut the masks the latent operations work on
+    from scenecraft.core.settings import get_settings
     from scenecraft.models.detect import OwlV2Detector, load_detector
     from scenecraft.models.segment import SamSegmenter
-    from scenecraft.settings import get_settings
 
     monkeypatch.setenv("SCENECRAFT_DETECTOR_MODEL", tiny_owl)
     monkeypatch.setenv("SCENECRAFT_SEGMENTER_MODEL", tiny_sam)

@@ -13,21 +13,21 @@ import pytest
 import torch
 from PIL import Image
 
-from scenecraft.errors import Cancelled, InvalidParams
+from scenecraft.core.errors import Cancelled, InvalidParams
+from scenecraft.core.progress import Progress
+from scenecraft.core.settings import get_settings
 from scenecraft.models.segment import ShapesSegmenter
 from scenecraft.pipelines.artifacts import LocalArtifactStore
 from scenecraft.pipelines.base import make_context
 from scenecraft.pipelines.registry import run_pipeline, validate
 from scenecraft.pipelines.svgcraft import vectorise
-from scenecraft.progress import Progress
-from scenecraft.settings import get_settings
+from scenecraft.shapesworld.detect import detect
+from scenecraft.shapesworld.judge import judge
+from scenecraft.shapesworld.prompts import parse_prompt, scene_from_spec
+from scenecraft.shapesworld.render import render_scene
 from scenecraft.svgcraft.optimise import bounds, make_fit_loss
 from scenecraft.vector.sanitize import SVG_NS, sanitize_svg
 from scenecraft.vector.svg_read import read_svg
-from scenecraft.world.detect import detect
-from scenecraft.world.judge import judge
-from scenecraft.world.prompts import parse_prompt, scene_from_spec
-from scenecraft.world.render import render_scene
 
 PROMPT = "a red circle to the left of a blue star"
 FAST = {"steps": 3, "iters": 8, "seed": 0}
@@ -177,9 +177,9 @@ def test_one_group_per_object_makes_moving_or_recolouring_an_object_an_edit_of_o
 ):
     """What the layered SVG is for: move one object and recolour another by editing one <g>
     each; the judge reads the edited render as the edited scene, the rest unchanged."""
+    from scenecraft.shapesworld.grammar import COLORS
     from scenecraft.svgcraft.optimise import over_white
     from scenecraft.vector import render
-    from scenecraft.world.grammar import COLORS
 
     spec = parse_prompt(PROMPT)
     scene = scene_from_spec(spec, 7)
@@ -232,7 +232,7 @@ def test_shipped_world_model_end_to_end_is_read_as_the_prompt(tmp_path):
 
 
 def test_missing_lpips_weights_fail_before_the_model_loads(tmp_path, monkeypatch):
-    from scenecraft.errors import ModelNotFound
+    from scenecraft.core.errors import ModelNotFound
     from scenecraft.vector.losses import backbone_weights_file
 
     if backbone_weights_file("vgg").exists():

@@ -10,10 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from scenecraft.contracts import Layout, LayoutItem
+from scenecraft.core.contracts import Layout, LayoutItem
+from scenecraft.core.progress import Progress
 from scenecraft.models import diffusion as D
 from scenecraft.models.world_model.architecture import build_tokenizer
-from scenecraft.progress import Progress
 from scenecraft.svgcraft.attention import ObjectAttention, inside_share, masked_target
 from scenecraft.svgcraft.canvas import Layer, allocate, initialise_canvas
 from scenecraft.svgcraft.latents import (
@@ -179,9 +179,9 @@ def test_a_stray_outside_every_mask_is_traced_into_the_background_under_the_obje
 def test_an_object_drawn_outside_its_box_is_moved_into_it_pixels_latents_and_attention():
     from scenecraft.models.detect import ShapesDetector
     from scenecraft.models.segment import ShapesSegmenter
+    from scenecraft.shapesworld.render import render_scene
+    from scenecraft.shapesworld.scene import Scene, ShapeObject
     from scenecraft.svgcraft.latents import move_into_box, move_maps
-    from scenecraft.world.render import render_scene
-    from scenecraft.world.scene import Scene, ShapeObject
 
     # a model that ignores boxes drew the star top-left; the layout wanted it bottom-right
     scene = Scene([ShapeObject("star", "red", "medium", 0.2, 0.2)], ("white", "white"))
@@ -203,7 +203,7 @@ def test_an_object_drawn_outside_its_box_is_moved_into_it_pixels_latents_and_att
     assert drawn[0] < 0.2 and drawn[1] < 0.2  # found where it was drawn
     red = image2[mask].mean(0)
     assert red[0] > 150 and red[1] < 100 and red[2] < 100
-    from scenecraft.world.detect import detect
+    from scenecraft.shapesworld.detect import detect
 
     labels = [(d.label, d.box) for d in detect(image2)]
     assert any(lab == "red star" and b[0] > 0.55 and b[1] > 0.55 for lab, b in labels)

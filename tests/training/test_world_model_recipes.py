@@ -11,7 +11,7 @@ import torch
 
 from scenecraft.models.world_model.architecture import WorldModelConfig, build_vae
 from scenecraft.models.world_model.tiny import TINY
-from scenecraft.models.world_model.train import TrainConfig, train, with_overrides
+from scenecraft.training.world_model import TrainConfig, train, with_overrides
 
 # the tiny architecture at 64 px, said as settings (the bake-off and ship take settings)
 TINY_SETTINGS = [
@@ -142,7 +142,7 @@ def _judged(model, path):
 def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_path):
     from safetensors.torch import load_file
 
-    from scenecraft.models.world_model.ship import ship
+    from scenecraft.training.ship import ship
 
     vae = _finished_vae(tmp_path / "vae")
     tc = TrainConfig(n_latents=8, unet_steps=3, eval_every=10**9, log_every=1)

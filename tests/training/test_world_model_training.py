@@ -13,10 +13,10 @@ from scenecraft.models.world_model.architecture import (
     build_tokenizer,
     vocabulary_words,
 )
-from scenecraft.models.world_model.data import make_caption, training_scene
 from scenecraft.models.world_model.tiny import TINY as TINY_64
-from scenecraft.models.world_model.train import TrainConfig, train
-from scenecraft.world.scene import SPLITS
+from scenecraft.shapesworld.scene import SPLITS
+from scenecraft.training.scenes import make_caption, training_scene
+from scenecraft.training.world_model import TrainConfig, train
 
 
 def test_every_grammar_word_is_one_token_and_reloads_offline(tmp_path):
@@ -136,7 +136,7 @@ def test_tiny_run_resumes_and_exports_a_loadable_pipeline(tmp_path):
 
 
 def test_unet_batches_depend_on_the_step_alone_whichever_process_builds_them():
-    from scenecraft.models.world_model.train import _Batches, make_batch
+    from scenecraft.training.world_model import _Batches, make_batch
 
     scenes = [training_scene(i) for i in range(50)]
     tok = build_tokenizer(32)

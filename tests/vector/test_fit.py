@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from scenecraft.errors import Cancelled, InvalidParams
+from scenecraft.core.errors import Cancelled, InvalidParams
 from scenecraft.vector import Circle, Rect, Scene, ShapeGroup, render
 from scenecraft.vector.fit import OpacityModulation, fit
 from scenecraft.vector.initialise import from_masks, grid, random_blobs, random_strokes

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from scenecraft.errors import InvalidParams, ModelNotFound
+from scenecraft.core.errors import InvalidParams, ModelNotFound
 from scenecraft.vector.losses import LPIPSLoss, backbone_weights_file, l2, make_loss, ssim_loss
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenecraft.errors import SVGError
+from scenecraft.core.errors import SVGError
 from scenecraft.vector.sanitize import SVGLimits, sanitize_svg
 from scenecraft.vector.svg_read import read_svg
 

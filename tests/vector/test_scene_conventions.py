@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from scenecraft.errors import InvalidParams
+from scenecraft.core.errors import InvalidParams
 from scenecraft.vector import Circle, Path, Polygon, Rect, Scene, ShapeGroup, render
 from scenecraft.vector.render import resolve_backend
 
@@ -85,7 +85,7 @@ def test_zero_size_canvas_and_bad_point_layout_are_refused():
 
 
 def test_backend_switch(monkeypatch):
-    from scenecraft.settings import get_settings
+    from scenecraft.core.settings import get_settings
 
     monkeypatch.setattr("scenecraft.vector.diffvg_backend.available", lambda: False)
     monkeypatch.setenv("SCENECRAFT_RASTERIZER", "auto")

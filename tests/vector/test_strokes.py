@@ -8,11 +8,11 @@ import torch
 
 from scenecraft.pipelines.artifacts import open_store
 from scenecraft.pipelines.registry import run_pipeline
+from scenecraft.shapesworld.render import to_png
 from scenecraft.vector import Path, Scene, ShapeGroup, render
 from scenecraft.vector.fit import fit
 from scenecraft.vector.strokes import line_art, trace
 from scenecraft.vector.svg_write import to_svg
-from scenecraft.world.render import to_png
 
 from .drawings import raster
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from scenecraft.errors import SVGError
+from scenecraft.core.errors import SVGError
 from scenecraft.vector import Circle, Path, Polygon, Scene, ShapeGroup, render
 from scenecraft.vector.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_ELEMENTS, sanitize_svg
 from scenecraft.vector.svg_path import parse_path
@@ -208,9 +208,9 @@ def test_read_scene_fits_canvas_and_is_float32():
 
 
 def test_shapesworld_svg_with_gradient_background_reads_back_faithfully():
+    from scenecraft.shapesworld.render import render_scene
+    from scenecraft.shapesworld.scene import sample_scene
     from scenecraft.vector.scene import LinearGradient
-    from scenecraft.world.render import render_scene
-    from scenecraft.world.scene import sample_scene
 
     world = render_scene(sample_scene(3), 96)
     scene = read_svg(world.svg)

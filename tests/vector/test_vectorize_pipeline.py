@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from scenecraft.cli import app
-from scenecraft.errors import Cancelled, InvalidParams
+from scenecraft.core.errors import Cancelled, InvalidParams
 from scenecraft.pipelines.artifacts import open_store
 from scenecraft.pipelines.registry import pipelines, run_pipeline
 from scenecraft.vector.sanitize import sanitize_svg
@@ -85,7 +85,7 @@ def test_cancel_stops_the_fit(tmp_path):
 
 def test_cli_writes_svg_and_leaves_nothing_on_bad_input(tmp_path, monkeypatch):
     monkeypatch.setenv("SCENECRAFT_ARTIFACTS", str(tmp_path / "store"))
-    from scenecraft.settings import get_settings
+    from scenecraft.core.settings import get_settings
 
     get_settings.cache_clear()
     try:

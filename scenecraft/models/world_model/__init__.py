@@ -1,1 +1,2 @@
-"""The embedded world model: a tiny Stable-Diffusion-architecture model trained on ShapesWorld."""
+"""The embedded world model: a tiny Stable-Diffusion-architecture model of ShapesWorld (training
+is in ``scenecraft.training``)."""

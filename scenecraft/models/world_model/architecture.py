@@ -15,7 +15,7 @@ from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-from scenecraft.world.grammar import (
+from scenecraft.shapesworld.grammar import (
     BACKGROUNDS,
     COLORS,
     NUMBER_WORDS,

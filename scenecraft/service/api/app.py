@@ -1,7 +1,8 @@
 """The FastAPI application: routers per resource, errors as ``{detail, errors}``, the web page hook.
 
 ``create_app()`` reads settings and the pipeline registry once; ``scenecraft serve`` runs it with
-uvicorn. Files under ``scenecraft/api/static/`` (the web page) are served at ``/`` when present.
+uvicorn. Files under ``scenecraft/service/api/static/`` (the web page) are served at ``/``
+when present.
 """
 
 from __future__ import annotations
@@ -22,18 +23,18 @@ from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 import scenecraft
-from scenecraft.api.body import MAX_BODY_BYTES
-from scenecraft.api.routers import artifacts, batches, events, jobs, ops
-from scenecraft.api.routers import pipelines as pipelines_router
-from scenecraft.api.routers.common import field_errors
-from scenecraft.api.schemas import job_create_type
-from scenecraft.api.server import BodyDeadline
-from scenecraft.api.service import Service, redis_location
-from scenecraft.errors import InvalidParams, UnknownPipeline
+from scenecraft.core.errors import InvalidParams, UnknownPipeline
+from scenecraft.core.settings import get_settings
 from scenecraft.pipelines.registry import pipelines
-from scenecraft.settings import get_settings
-from scenecraft.worker.config import get_service_settings
-from scenecraft.worker.store import QueueFull
+from scenecraft.service.api.body import MAX_BODY_BYTES
+from scenecraft.service.api.routers import artifacts, batches, events, jobs, ops
+from scenecraft.service.api.routers import pipelines as pipelines_router
+from scenecraft.service.api.routers.common import field_errors
+from scenecraft.service.api.schemas import job_create_type
+from scenecraft.service.api.server import BodyDeadline
+from scenecraft.service.api.service import Service, redis_location
+from scenecraft.service.store import QueueFull
+from scenecraft.service.worker.config import get_service_settings
 
 STATIC = Path(__file__).parent / "static"
 _UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's 400 for a body it cannot read
@@ -42,7 +43,7 @@ _UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's 400 for a bo
 def create_app(service: Service | None = None) -> FastAPI:
     """The API over ``service`` (default: one built from settings, sending to the Celery app)."""
     if service is None:
-        from scenecraft.worker.app import celery_app
+        from scenecraft.service.worker.app import celery_app
 
         service = Service.from_settings(get_settings(), get_service_settings(), celery_app)
     app = FastAPI(

@@ -16,8 +16,8 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from scenecraft.api.routers.common import field_errors
-from scenecraft.errors import InvalidParams
+from scenecraft.core.errors import InvalidParams
+from scenecraft.service.api.routers.common import field_errors
 
 MAX_BODY_BYTES = 16 * 2**20  # a batch of 1,000 jobs, or one 8 MiB image in base64
 MAX_JSON_DEPTH = 32  # the deepest valid request (a batch's scene objects) needs 7 levels

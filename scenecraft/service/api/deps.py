@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from scenecraft.api.service import Service
+from scenecraft.service.api.service import Service
 
 bearer = HTTPBearer(auto_error=False, description="an API key from SCENECRAFT_API_KEYS")
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from scenecraft.pipelines.base import Pipeline
-from scenecraft.worker.store import STATES, JobRecord
+from scenecraft.service.store import STATES, JobRecord
 
 StateName = Literal["queued", "running", "succeeded", "failed", "canceled"]
 assert set(StateName.__args__) == set(STATES)  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from scenecraft.worker.config import ServiceSettings
+from scenecraft.service.worker.config import ServiceSettings
 
 
 def uvicorn_config(

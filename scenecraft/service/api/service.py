@@ -17,13 +17,13 @@ import redis
 import redis.asyncio as aredis
 from celery import Celery
 
+from scenecraft.core.settings import Settings
 from scenecraft.pipelines.artifacts import ArtifactStore, open_store
 from scenecraft.pipelines.base import Params, Pipeline, new_seed
-from scenecraft.settings import Settings
-from scenecraft.worker import metrics
-from scenecraft.worker.app import RUN_TASK
-from scenecraft.worker.config import ServiceSettings
-from scenecraft.worker.store import Created, JobStore, NewJob
+from scenecraft.service.store import Created, JobStore, NewJob
+from scenecraft.service.worker import metrics
+from scenecraft.service.worker.app import RUN_TASK
+from scenecraft.service.worker.config import ServiceSettings
 
 STREAM_BLOCK_S = 15  # longest wait of an event stream in Redis before it sends a keep-alive
 

@@ -1,1 +1,1 @@
-"""The job service's workers: a Celery app on Redis, the one task, and job state in Redis."""
+"""The job service's workers: a Celery app on Redis, the one task, the runner and the metrics."""

@@ -1,7 +1,7 @@
 """The Celery application: Redis as broker and result backend, one ``gpu`` and one ``cpu`` queue.
 
 Importing this module is cheap (no torch): the API imports it to send job tokens. The task itself
-lives in ``scenecraft.worker.tasks``, which only workers import.
+lives in ``scenecraft.service.worker.tasks``, which only workers import.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Queue
 
-from scenecraft.settings import get_settings
-from scenecraft.worker.config import get_service_settings
-from scenecraft.worker.store import QUEUES
+from scenecraft.core.settings import get_settings
+from scenecraft.service.store import QUEUES
+from scenecraft.service.worker.config import get_service_settings
 
 RUN_TASK = "scenecraft.run_next"
 UNACKED_MUTEX_EXPIRE_S = 5
@@ -20,7 +20,7 @@ UNACKED_MUTEX_EXPIRE_S = 5
 def make_celery() -> Celery:
     """A Celery app configured from settings (acks late, one message at a time per process)."""
     settings, svc = get_settings(), get_service_settings()
-    app = Celery("scenecraft", include=["scenecraft.worker.tasks"])
+    app = Celery("scenecraft", include=["scenecraft.service.worker.tasks"])
     transport = {
         # Redis redelivers a message nobody acknowledged after this long; the hard time limit
         # below stays under it (checked in ServiceSettings) so a slow job is not run twice.

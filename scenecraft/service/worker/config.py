@@ -1,7 +1,7 @@
 """Knobs of the job service (queue, workers, API limits), read from ``SCENECRAFT_*`` variables.
 
-Kept beside the worker rather than in ``scenecraft.settings`` because only the service reads them;
-the broker URL, artifact store and API keys stay in the shared settings.
+Kept beside the worker rather than in ``scenecraft.core.settings`` because only the service
+reads them; the broker URL, artifact store and API keys stay in the shared settings.
 """
 
 from __future__ import annotations

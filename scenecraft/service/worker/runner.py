@@ -20,13 +20,13 @@ from typing import Any
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
-from scenecraft.errors import Cancelled, ScenecraftError
+from scenecraft.core.errors import Cancelled, ScenecraftError
+from scenecraft.core.progress import Progress
 from scenecraft.pipelines.artifacts import ArtifactStore
 from scenecraft.pipelines.registry import run_pipeline
-from scenecraft.progress import Progress
-from scenecraft.worker import metrics
-from scenecraft.worker.config import ServiceSettings
-from scenecraft.worker.store import QUEUES, JobRecord, JobStore, State
+from scenecraft.service.store import QUEUES, JobRecord, JobStore, State
+from scenecraft.service.worker import metrics
+from scenecraft.service.worker.config import ServiceSettings
 
 log = logging.getLogger(__name__)
 

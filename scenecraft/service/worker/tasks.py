@@ -16,13 +16,13 @@ from typing import Any
 from celery import Task, signals
 from celery.exceptions import TimeLimitExceeded
 
+from scenecraft.core.settings import get_settings
 from scenecraft.pipelines.artifacts import open_store
 from scenecraft.pipelines.registry import pipelines
-from scenecraft.settings import get_settings
-from scenecraft.worker.app import RUN_TASK, celery_app
-from scenecraft.worker.config import get_service_settings
-from scenecraft.worker.runner import Runner, reap
-from scenecraft.worker.store import JobStore
+from scenecraft.service.store import JobStore
+from scenecraft.service.worker.app import RUN_TASK, celery_app
+from scenecraft.service.worker.config import get_service_settings
+from scenecraft.service.worker.runner import Runner, reap
 
 log = logging.getLogger(__name__)
 _runner: Runner | None = None

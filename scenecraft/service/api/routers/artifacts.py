@@ -10,9 +10,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Response, status
 
-from scenecraft.api.deps import Owner, ServiceDep
-from scenecraft.api.routers.common import JobId, errors, owned_job
 from scenecraft.pipelines.artifacts import NAME_RE
+from scenecraft.service.api.deps import Owner, ServiceDep
+from scenecraft.service.api.routers.common import JobId, errors, owned_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["artifacts"])
 

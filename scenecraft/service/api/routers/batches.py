@@ -12,15 +12,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from scenecraft.api.body import checked_json
-from scenecraft.api.deps import Owner, ServiceDep
-from scenecraft.api.routers.common import errors, field_errors
-from scenecraft.api.routers.jobs import IdempotencyKey
-from scenecraft.api.schemas import Batch, JobSummary
-from scenecraft.api.service import Service, fingerprint
-from scenecraft.errors import InvalidParams
+from scenecraft.core.errors import InvalidParams
 from scenecraft.pipelines.registry import get_pipeline
-from scenecraft.worker.store import STATES, TERMINAL
+from scenecraft.service.api.body import checked_json
+from scenecraft.service.api.deps import Owner, ServiceDep
+from scenecraft.service.api.routers.common import errors, field_errors
+from scenecraft.service.api.routers.jobs import IdempotencyKey
+from scenecraft.service.api.schemas import Batch, JobSummary
+from scenecraft.service.api.service import Service, fingerprint
+from scenecraft.service.store import STATES, TERMINAL
 
 BatchId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="a batch id")]
 JSONL = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines")

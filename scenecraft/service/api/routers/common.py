@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import HTTPException, Path, status
 
-from scenecraft.api.schemas import ErrorBody
-from scenecraft.api.service import Service
 from scenecraft.pipelines.registry import pipelines
-from scenecraft.worker.store import JobRecord
+from scenecraft.service.api.schemas import ErrorBody
+from scenecraft.service.api.service import Service
+from scenecraft.service.store import JobRecord
 
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="a job id")]
 

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from scenecraft.api.deps import Owner, ServiceDep
-from scenecraft.api.routers.common import JobId, errors, owned_job
-from scenecraft.api.service import STREAM_BLOCK_S, Service
-from scenecraft.worker.store import TERMINAL, events_key, job_key
+from scenecraft.service.api.deps import Owner, ServiceDep
+from scenecraft.service.api.routers.common import JobId, errors, owned_job
+from scenecraft.service.api.service import STREAM_BLOCK_S, Service
+from scenecraft.service.store import TERMINAL, events_key, job_key
 
 router = APIRouter(prefix="/v1/jobs", tags=["events"])
 KEEPALIVE_MS = STREAM_BLOCK_S * 1000  # a quiet stream sends a comment this often

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Response, status
 
-from scenecraft.api.body import CheckedJSONRoute
-from scenecraft.api.deps import Owner, ServiceDep
-from scenecraft.api.routers.common import JobId, errors, owned_job
-from scenecraft.api.schemas import Job, JobPage, StateName
-from scenecraft.api.service import fingerprint
 from scenecraft.pipelines.registry import get_pipeline
+from scenecraft.service.api.body import CheckedJSONRoute
+from scenecraft.service.api.deps import Owner, ServiceDep
+from scenecraft.service.api.routers.common import JobId, errors, owned_job
+from scenecraft.service.api.schemas import Job, JobPage, StateName
+from scenecraft.service.api.service import fingerprint
 
 IdempotencyKey = Annotated[
     str | None,

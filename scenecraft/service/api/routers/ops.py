@@ -8,11 +8,11 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from scenecraft.api.deps import ServiceDep
-from scenecraft.api.schemas import Readiness
-from scenecraft.api.service import redis_location
-from scenecraft.worker.metrics import RedisCollector
-from scenecraft.worker.store import QUEUES
+from scenecraft.service.api.deps import ServiceDep
+from scenecraft.service.api.schemas import Readiness
+from scenecraft.service.api.service import redis_location
+from scenecraft.service.store import QUEUES
+from scenecraft.service.worker.metrics import RedisCollector
 
 router = APIRouter(tags=["operations"])
 

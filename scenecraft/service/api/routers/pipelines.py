@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from scenecraft.api.schemas import PipelineInfo
 from scenecraft.pipelines.registry import pipelines
+from scenecraft.service.api.schemas import PipelineInfo
 
 router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
 

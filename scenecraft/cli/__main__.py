@@ -1,0 +1,5 @@
+"""``python -m scenecraft.cli``."""
+
+from scenecraft.cli import app
+
+app()
