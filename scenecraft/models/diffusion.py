@@ -307,6 +307,17 @@ class SampleOut:
     trajectory: list[torch.Tensor] | None = None
 
 
+def _held_steps(freeze: FrozenLatents | None, latents: torch.Tensor) -> int:
+    """Leading steps that need no UNet pass: while a per-step trajectory holds every latent, a
+    step's output is overwritten by the next step's held value, so sampling can start at the last
+    held step (SLD's final denoise after ops that only transplant objects: half its steps)."""
+    if freeze is None or isinstance(freeze.values, torch.Tensor) or freeze.steps < 2:
+        return 0
+    if freeze.mask.shape[0] not in (1, latents.shape[0]) or not bool((freeze.mask >= 1).all()):
+        return 0
+    return min(freeze.steps, len(freeze.values)) - 1
+
+
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
     """[B, 3, H, W] in [-1, 1] -> [B, H, W, 3] uint8."""
     x = ((x.float().clamp(-1, 1) + 1) * 127.5).round().byte()
@@ -475,14 +486,19 @@ def sample(
             stack.enter_context(capture_cross_attention(pipe.unet, attention))
         stack.callback(_set_fuser, pipe.unet, True)  # leave the UNet as we found it
         _set_fuser(pipe.unet, True)
+        skip = _held_steps(freeze, latents)
         for i, t in enumerate(scheduler.timesteps):
+            if i < skip:  # held everywhere: this step's UNet output would be overwritten
+                if trajectory is not None:
+                    trajectory.append(freeze.apply(latents, i).clone())
+                continue
             if freeze is not None:
                 latents = freeze.apply(latents, i)
             if trajectory is not None:
                 trajectory.append(latents.clone())
             if attention is not None:
                 attention.step = i
-            if grounding is not None and i == grounded_steps:
+            if grounding is not None and i == max(grounded_steps, skip):
                 _set_fuser(pipe.unet, False)  # GLIGEN's scheduled sampling
             x = torch.cat([latents] * 2) if cfg else latents
             x = scheduler.scale_model_input(x, t)

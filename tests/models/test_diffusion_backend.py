@@ -117,17 +117,39 @@ def test_frozen_latents_are_held_for_the_first_steps(model):
         assert torch.allclose(left, torch.full_like(left, 0.5)) == (i < 3)
 
 
+@pytest.mark.parametrize("grounded", [False, True])
+def test_steps_held_everywhere_cost_no_unet_pass_and_change_nothing(model, monkeypatch, grounded):
+    gen = torch.Generator().manual_seed(5)
+    traj = D.sample(model, "a star", steps=6, generator=gen, keep_trajectory=True).trajectory
+    kw = dict(
+        steps=6,
+        latents=traj[0],
+        keep_trajectory=True,
+        grounding=D.Grounding(["star"], [[0.1, 0.1, 0.5, 0.5]], fraction=0.3) if grounded else None,
+    )
+    held = D.FrozenLatents(torch.ones(1, 1, 8, 8), traj, steps=4)
+    calls = _count_unet_calls(model)
+    fast = D.sample(model, "a red circle", freeze=held, **kw)
+    assert len(calls) == 3  # steps 4-6 only (step 4 from the held step 3)
+    monkeypatch.setattr(D, "_held_steps", lambda freeze, latents: 0)
+    slow = D.sample(model, "a red circle", freeze=held, **kw)
+    np.testing.assert_array_equal(fast.images, slow.images)
+    for a, b in zip(fast.trajectory, slow.trajectory, strict=True):
+        assert torch.equal(a, b)
+    # a cell left free needs every step
+    part = D.FrozenLatents(torch.ones(1, 1, 8, 8).index_fill_(3, torch.tensor([0]), 0), traj, 4)
+    calls.clear()
+    D.sample(model, "a red circle", freeze=part, **kw)
+    assert len(calls) == 6
+
+
 def test_frozen_trajectory_follows_the_step(model):
     calls = _count_unet_calls(model)
     traj = [torch.full((1, 4, 8, 8), float(i)) for i in range(4)]
-    D.sample(
-        model,
-        "a star",
-        steps=4,
-        guidance=1.0,
-        freeze=D.FrozenLatents(torch.ones(1, 1, 8, 8), traj, steps=4),
-    )
-    assert [float(x.mean()) for x in calls] == [0.0, 1.0, 2.0, 3.0]
+    mask = torch.ones(1, 1, 8, 8)
+    mask[..., 0] = 0  # one free column, so every step runs
+    D.sample(model, "a star", steps=4, guidance=1.0, freeze=D.FrozenLatents(mask, traj, steps=4))
+    assert [float(x[..., 1:].mean()) for x in calls] == [0.0, 1.0, 2.0, 3.0]
 
 
 def test_inversion_trajectory_lines_up_with_sampling(model):
