@@ -33,6 +33,9 @@ class Case:
     correct_s: float
     rounds: int = 0  # correction rounds that changed the image
     worse: int = 0  # of those, rounds after which the judge found more wrong than before
+    # rounds that tried ops, the image changed or not (every added object's attempts failed):
+    # what a round's cost is counted over, so failed attempts are not hidden
+    attempted: int = 0
 
 
 def _pipeline(model: str, device: str, steps: int, rounds: int):
@@ -81,7 +84,8 @@ def run_sld_benchmark(
         worse = sum(len(verdicts[i].reasons) > len(verdicts[i - 1].reasons) for i in ran)
         verdicts += [verdicts[-1]] * (4 - len(verdicts))
         ok = {"base": verdicts[0].ok, "round1": verdicts[1].ok, "round3": verdicts[3].ok}
-        cases.append(Case(p.category, ok, t1 - t0, t2 - t1, len(ran), worse))
+        attempted = sum(bool(rnd.ops) for rnd in rounds)
+        cases.append(Case(p.category, ok, t1 - t0, t2 - t1, len(ran), worse, attempted))
     return cases
 
 
@@ -92,17 +96,19 @@ def summarise(cases: list[Case]) -> dict:
         if sel:
             table[cat] = {k: float(np.mean([c.ok[k] for c in sel])) for k in CHECKPOINTS}
     base_ok = [c for c in cases if c.ok["base"]]
-    corrected = [c for c in cases if c.rounds]
+    corrected = [c for c in cases if c.attempted]
     gen_s = statistics.median(c.gen_s for c in cases)
-    round_s = statistics.median(c.correct_s / c.rounds for c in corrected) if corrected else None
+    round_s = statistics.median(c.correct_s / c.attempted for c in corrected) if corrected else None
     return {
         "accuracy": table,
         "n": len(cases),
         "kept_correct": float(np.mean([c.ok["round3"] for c in base_ok])) if base_ok else None,
         "median_generation_s": statistics.median(c.gen_s for c in cases),
         "median_correction_s": statistics.median(c.correct_s for c in cases),
-        # a round: detect, plan, the latent ops (inversion, added objects), the final denoise
+        # a round that tried ops: detect, plan, the latent ops (inversion, added objects' attempts),
+        # the final denoise (left out when every op failed and the image stayed as it was)
         "median_round_s": round_s,
+        "rounds_attempted": sum(c.attempted for c in cases),
         "round_cost_x_generation": round_s / gen_s if round_s is not None else None,
         "rounds_run": sum(c.rounds for c in cases),
         "rounds_made_worse": sum(c.worse for c in cases) / max(sum(c.rounds for c in cases), 1),

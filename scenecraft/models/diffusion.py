@@ -9,7 +9,7 @@ divides works, from the 128^2 ShapesWorld model to SD 1.5 at 512^2.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -425,6 +425,7 @@ def sample(
     preview_every: int = 5,
     preview_min_s: float = 1.0,
     keep_trajectory: bool = False,
+    peek: Callable[[int, torch.Tensor], None] | None = None,
 ) -> SampleOut:
     """Text-to-image with DDIM; every primitive SLD and SVGCraft need is a keyword.
 
@@ -442,6 +443,9 @@ def sample(
             raising from it (``Cancelled``) stops at once.
         preview_every, preview_min_s: decode a preview every N steps, at most once per interval.
         keep_trajectory: also return the latent before every step (``SampleOut.trajectory``).
+        peek: called after every step with (steps done, the scheduler's prediction of the clean
+            latents); raising from it abandons the sample (SLD can drop an added object that is
+            not forming before paying for its remaining steps).
     """
     from diffusers import DDIMScheduler
 
@@ -511,6 +515,9 @@ def sample(
                 out = out_u + guidance * (out_c - out_u)
             stepped = scheduler.step(out, t, latents)
             latents = stepped.prev_sample
+            if peek is not None:
+                x0 = getattr(stepped, "pred_original_sample", None)
+                peek(i + 1, latents if x0 is None else x0)
             if progress is not None:
                 png = None
                 now = time.monotonic()

@@ -105,6 +105,24 @@ def test_cancel_stops_within_one_step(model):
     assert len(calls) == 2
 
 
+def test_peek_sees_the_predicted_clean_latents_and_can_abandon(model):
+    calls = _count_unet_calls(model)
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def peek(step: int, x0: torch.Tensor) -> None:
+        seen.append((step, tuple(x0.shape)))
+        if step == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        D.sample(model, "a star", steps=10, peek=peek)
+    assert [s for s, _ in seen] == [1, 2, 3] and len(calls) == 3  # 7 steps never paid for
+    assert seen[0][1] == (1, model.latent_channels, 8, 8)
+
+
 def test_frozen_latents_are_held_for_the_first_steps(model):
     calls = _count_unet_calls(model)
     mask = torch.zeros(1, 1, 8, 8)

@@ -7,9 +7,19 @@ import pytest
 from scenecraft.eval.sld import Case, summarise
 
 
-def _case(cat: str, base: bool, r1: bool, r3: bool, correct_s: float, rounds: int, worse: int):
+def _case(
+    cat: str,
+    base: bool,
+    r1: bool,
+    r3: bool,
+    correct_s: float,
+    rounds: int,
+    worse: int,
+    attempted: int | None = None,
+):
     ok = {"base": base, "round1": r1, "round3": r3}
-    return Case(cat, ok, gen_s=1.0, correct_s=correct_s, rounds=rounds, worse=worse)
+    attempted = rounds if attempted is None else attempted
+    return Case(cat, ok, 1.0, correct_s, rounds, worse, attempted)
 
 
 def test_rounds_are_costed_one_by_one_and_worse_rounds_counted():
@@ -27,3 +37,11 @@ def test_rounds_are_costed_one_by_one_and_worse_rounds_counted():
     assert s["rounds_run"] == 5
     assert s["rounds_made_worse"] == pytest.approx(2 / 5)
     assert s["images_made_worse"] == pytest.approx(0.5)
+
+
+def test_a_round_whose_ops_all_failed_still_counts_in_the_cost():
+    # 6 s of correction: one round drew the image, one tried and failed every added object
+    cases = [_case("numeracy", False, False, True, 6.0, rounds=1, worse=0, attempted=2)]
+    s = summarise(cases)
+    assert s["median_round_s"] == pytest.approx(3.0)  # 6 s over two rounds, not one
+    assert s["rounds_run"] == 1 and s["rounds_attempted"] == 2

@@ -165,3 +165,58 @@ def test_move_carries_latents_to_the_new_box_and_frees_the_old_place():
     assert canvas.free[0, 0, 2:5, 2:5].eq(1).all() and canvas.free[0, 0, 8:11, 8:11].eq(0).all()
     delete(canvas, latent_mask(np.ones((128, 128), bool), (16, 16)))
     assert canvas.free.eq(1).all() and canvas.edited.eq(1).all()
+
+
+def _blind_pipeline(tiny_sd, **config):
+    """SLD on the tiny model with a detector that never finds anything: every add fails."""
+    from scenecraft.models.diffusion import load
+    from scenecraft.models.segment import ShapesSegmenter
+    from scenecraft.planner.offline import OfflinePlanner
+    from scenecraft.sld.pipeline import SLDConfig, SLDPipeline
+
+    return SLDPipeline(
+        diffusion=load(tiny_sd, cache={}),
+        detector=lambda image, phrases: [],
+        segmenter=ShapesSegmenter(),
+        planner=OfflinePlanner(),
+        config=SLDConfig(steps=5, **config),
+    )
+
+
+def _count_samples(monkeypatch) -> list[int]:
+    import scenecraft.sld.pipeline as sld
+
+    steps_run: list[int] = []
+    real = sld.sample
+
+    def counting(*args, **kwargs):
+        peek = kwargs.get("peek")
+
+        def counted(step, x0):
+            steps_run[-1] = step
+            if peek is not None:
+                peek(step, x0)
+
+        steps_run.append(0)
+        return real(*args, **{**kwargs, "peek": counted})
+
+    monkeypatch.setattr(sld, "sample", counting)
+    return steps_run
+
+
+def test_a_round_whose_every_op_failed_costs_no_denoise(tiny_sd, monkeypatch):
+    pipe = _blind_pipeline(tiny_sd, rounds=2, add_attempts=2)
+    spec = parse_prompt("a red circle")
+    image = render_scene(scene_from_spec(parse_prompt("a blue star"), 1), 64).image
+    steps_run = _count_samples(monkeypatch)
+    rounds = pipe.correct("a red circle", spec, image, torch.Generator().manual_seed(0))
+    assert len(rounds) == 2 and all(r.ops and r.skipped for r in rounds)
+    assert all(r.image is None for r in rounds)  # nothing was drawn: the image stays as given
+    assert steps_run == [5] * 4  # two attempts a round at the add, no denoise after them
+
+
+def test_an_add_attempt_not_forming_is_dropped_at_the_check(tiny_sd, monkeypatch):
+    pipe = _blind_pipeline(tiny_sd, add_attempts=3, add_check_fraction=0.4)
+    steps_run = _count_samples(monkeypatch)
+    made = pipe.generate_object("red circle", [0.1, 0.1, 0.4, 0.4], (64, 64), torch.Generator())
+    assert made is None and steps_run == [2, 2, 2]  # each stopped after 2 of its 5 steps
