@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from scenecraft.core.contracts import Detection, EditOp, Layout, LayoutItem, ObjectSpec, SceneSpec
+from scenecraft.core.geometry import box_iou
 from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.detect import Detector
 from scenecraft.models.diffusion import (
@@ -60,6 +61,9 @@ class SLDConfig:
     # check drops a fifth of the attempts that would have ended right (bench/sld_add_check.py)
     add_check_fraction: float = 0.0
     preserve_unedited: bool = True  # blend untouched pixels back from the round's input
+    # objects no op names keep their pixels even where an op's region (a dilated mask, a
+    # vacated place, the feathered blend) reaches over them
+    protect_kept: bool = True
 
 
 @dataclass
@@ -108,6 +112,24 @@ def _noop(progress: Progress) -> None:
 def phrases_of(spec: SceneSpec) -> list[str]:
     """Detector queries for a spec: every requested and every negated object."""
     return list(dict.fromkeys(o.phrase for o in [*spec.objects, *spec.negations]))
+
+
+def unfinished(ops: list[EditOp], first: list[EditOp], target: Layout) -> list[EditOp]:
+    """An edit's later round: only the ops that finish what the first round's ops set out to do.
+
+    The target is planned once, so an object the instruction leaves alone keeps its detected box
+    there; if a later detection of it differs a little (its rim, a neighbour drawn close), the
+    diff would move or redraw it. Ops on such objects are dropped, and so are deletions of
+    whatever sits in their place."""
+    acted = {tuple(o.new_box) for o in first if o.new_box is not None}
+    left_alone = [it.box for it in target.items if tuple(it.box) not in acted]
+
+    def wanted(op: EditOp) -> bool:
+        if op.new_box is not None:
+            return tuple(op.new_box) in acted
+        return not any(box_iou(op.old_box, b) >= 0.5 for b in left_alone)
+
+    return [o for o in ops if wanted(o)]
 
 
 def assess(spec: SceneSpec, detections: list[Detection]) -> list[str]:
@@ -264,6 +286,8 @@ class SLDPipeline:
                 target = plan(dets)
             rnd.target = target
             rnd.ops = layout_diff(dets, target)
+            if not replan and len(rounds) > 1:
+                rnd.ops = unfinished(rnd.ops, rounds[0].ops, target)
             if not rnd.ops:
                 break
 
@@ -278,7 +302,10 @@ class SLDPipeline:
                 # round tries again from the same (possibly just inverted) trajectory
                 trajectory = canvas.trajectory
                 continue
-            current, trajectory = self.denoise(prompt, canvas, target, current, generator, staged)
+            keep = self.kept_mask(current, dets, rnd.ops) if self.config.protect_kept else None
+            current, trajectory = self.denoise(
+                prompt, canvas, target, current, generator, staged, keep=keep
+            )
             rnd.image = current
         return rounds
 
@@ -400,10 +427,12 @@ class SLDPipeline:
         original: np.ndarray,
         generator: torch.Generator,
         progress: ProgressFn = _noop,
+        keep: np.ndarray | None = None,
     ) -> tuple[np.ndarray, list[torch.Tensor]]:
         """The final denoise of the composed latents: held for the first part, grounded on the
         target boxes. Returns the image and the denoise's trajectory (where the next round
-        starts)."""
+        starts). ``keep``: an [H, W] mask of pixels taken from ``original`` whatever the ops did
+        (with ``preserve_unedited``)."""
         cfg = self.config
         h, w = original.shape[:2]
         grounding = None
@@ -439,10 +468,22 @@ class SLDPipeline:
         # feathered pixel mask: 1 where ops acted, fading over about one latent cell
         m = F.interpolate(changed, size=(h, w), mode="bilinear", align_corners=False)
         m = F.avg_pool2d(m, 5, stride=1, padding=2).clamp(0, 1)[0, 0, :, :, None].cpu().numpy()
+        if keep is not None:
+            m = m * (1 - keep[:, :, None].astype(np.float32))
         blended = m * out.astype(np.float32) + (1 - m) * original.astype(np.float32)
         # the pixels blended back were held to this trajectory for the first part of the denoise,
         # so it stays a close start for the next round's ops (closer than inverting the blend)
         return blended.round().clip(0, 255).astype(np.uint8), trajectory
+
+    def kept_mask(
+        self, image: np.ndarray, detections: list[Detection], ops: list[EditOp]
+    ) -> np.ndarray | None:
+        """Pixels of the detected objects no op names (None when there are none)."""
+        named = {tuple(o.old_box) for o in ops if o.old_box is not None}
+        kept = [d.box for d in detections if tuple(d.box) not in named]
+        if not kept:
+            return None
+        return np.logical_or.reduce(self._masks(image, detections, kept))
 
     def _masks(
         self, image: np.ndarray, detections: list[Detection], boxes: list[list[float]]

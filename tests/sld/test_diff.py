@@ -48,3 +48,26 @@ def test_moves_pair_each_object_with_its_nearest_target():
     moves = {tuple(o.old_box): o.new_box for o in layout_diff(detected, target)}
     assert moves[(0.8, 0.8, 0.1, 0.1)] == [0.85, 0.6, 0.1, 0.1]
     assert moves[(0.0, 0.0, 0.1, 0.1)] == [0.05, 0.3, 0.1, 0.1]
+
+
+def test_an_edits_later_round_only_finishes_what_the_first_round_started():
+    from scenecraft.sld.pipeline import unfinished
+
+    # the instruction moved the green heart to D; the red circle and blue star were left alone
+    D = [0.6, 0.6, 0.2, 0.2]
+    target = lay(("red circle #1", A), ("blue star #1", B), ("green heart #1", D))
+    first = layout_diff([det("red circle", A), det("blue star", B), det("green heart", C)], target)
+    assert [(o.op, o.label) for o in first] == [("move", "green heart")]
+    # round 2: the heart landed a little off, the star's rim reads a little wider, and the star
+    # is read as a heart of another colour once: only the heart's move is worth another round
+    later = [
+        det("red circle", A),
+        det("blue star", [0.6, 0.1, 0.24, 0.2]),
+        det("green heart", [0.55, 0.62, 0.2, 0.2]),
+    ]
+    assert [(o.op, o.label) for o in unfinished(layout_diff(later, target), first, target)] == [
+        ("move", "green heart")
+    ]
+    misread = [det("red circle", A), det("purple heart", B), det("green heart", D)]
+    ops = layout_diff(misread, target)
+    assert ops and unfinished(ops, first, target) == []

@@ -220,3 +220,46 @@ def test_an_add_attempt_not_forming_is_dropped_at_the_check(tiny_sd, monkeypatch
     steps_run = _count_samples(monkeypatch)
     made = pipe.generate_object("red circle", [0.1, 0.1, 0.4, 0.4], (64, 64), torch.Generator())
     assert made is None and steps_run == [2, 2, 2]  # each stopped after 2 of its 5 steps
+
+
+def test_objects_no_op_names_keep_their_pixels(tiny_sd):
+    from scenecraft.core.contracts import Detection, EditOp, Layout, LayoutItem
+    from scenecraft.sld.latent_ops import LatentCanvas
+    from scenecraft.sld.pipeline import SLDConfig
+
+    pipe = _blind_pipeline(tiny_sd)
+    image = render_scene(scene_from_spec(parse_prompt("a red circle and a blue star"), 1), 64).image
+    spec_dets = [
+        Detection(o.label, o.box, 1.0)
+        for o in scene_from_spec(parse_prompt("a red circle and a blue star"), 1).objects
+    ]
+    circle = next(d for d in spec_dets if d.label == "red circle")
+    star = next(d for d in spec_dets if d.label == "blue star")
+    ops = [EditOp(op="delete", label="blue star", old_box=star.box)]
+    keep = pipe.kept_mask(image, spec_dets, ops)
+    assert keep is not None and keep.any()
+    x, y, w, h = (np.array(circle.box) * 64).round().astype(int)
+    assert keep[y : y + h, x : x + w].mean() > 0.5  # the circle, not the star
+    assert (
+        pipe.kept_mask(
+            image,
+            spec_dets,
+            [
+                *ops,
+                EditOp(
+                    op="move", label="red circle", old_box=circle.box, new_box=[0.5, 0.5, 0.2, 0.2]
+                ),
+            ],
+        )
+        is None
+    )
+    # a canvas regenerated everywhere: only the kept pixels come back from the input
+    traj = [torch.zeros(1, 4, 8, 8) for _ in range(5)]
+    canvas = LatentCanvas.from_trajectory(traj)
+    canvas.free = torch.ones_like(canvas.free)
+    target = Layout(items=[LayoutItem(label="red circle", box=circle.box)])
+    g = torch.Generator().manual_seed(0)
+    out, _ = pipe.denoise("a red circle", canvas, target, image, g, keep=keep)
+    np.testing.assert_array_equal(out[keep], image[keep])
+    assert not np.array_equal(out[~keep], image[~keep])
+    assert SLDConfig().protect_kept
