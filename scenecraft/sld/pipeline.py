@@ -58,7 +58,7 @@ class SLDConfig:
     # share of an add attempt's steps after which it is dropped if the detector finds no such
     # object in the predicted clean image (0: every attempt runs to the end). Off: on the shipped
     # model the prediction is too blurred to read before about 60% of the steps, and there the
-    # check drops a fifth of the attempts that would have ended right (bench/sld_add_check.py)
+    # check drops a quarter of the attempts that would have ended right (bench/sld_add_check.py)
     add_check_fraction: float = 0.0
     preserve_unedited: bool = True  # blend untouched pixels back from the round's input
     # objects no op names keep their pixels even where an op's region (a dilated mask, a
