@@ -132,6 +132,16 @@ def unfinished(ops: list[EditOp], first: list[EditOp], target: Layout) -> list[E
     return [o for o in ops if wanted(o)]
 
 
+def kept_mask(
+    detections: list[Detection], ops: list[EditOp], masks: dict[tuple[float, ...], np.ndarray]
+) -> np.ndarray | None:
+    """Pixels of the detected objects no op names (None when there are none); ``masks`` by box,
+    as ``SLDPipeline.object_masks`` gives them."""
+    named = {tuple(o.old_box) for o in ops if o.old_box is not None}
+    kept = [masks[tuple(d.box)] for d in detections if tuple(d.box) not in named]
+    return np.logical_or.reduce(kept) if kept else None
+
+
 def assess(spec: SceneSpec, detections: list[Detection]) -> list[str]:
     """What the detections get wrong against the spec (empty: the image passes)."""
     as_layout = Layout(items=[LayoutItem(label=d.label, box=d.box) for d in detections])
@@ -294,15 +304,16 @@ class SLDPipeline:
             def staged(p: Progress, r: int = r) -> None:
                 progress(replace(p, stage=f"round {r}: {p.stage}"))
 
+            masks = self.object_masks(current, dets)  # one segmenter call a round
             canvas, rnd.skipped = self.apply_ops(
-                current, dets, rnd.ops, generator, staged, trajectory
+                current, dets, rnd.ops, generator, staged, trajectory, masks
             )
             if len(rnd.skipped) == len(rnd.ops):
                 # nothing changed: a denoise would only hand the same pixels back; the next
                 # round tries again from the same (possibly just inverted) trajectory
                 trajectory = canvas.trajectory
                 continue
-            keep = self.kept_mask(current, dets, rnd.ops) if self.config.protect_kept else None
+            keep = kept_mask(dets, rnd.ops, masks) if self.config.protect_kept else None
             current, trajectory = self.denoise(
                 prompt, canvas, target, current, generator, staged, keep=keep
             )
@@ -317,10 +328,12 @@ class SLDPipeline:
         generator: torch.Generator,
         progress: ProgressFn = _noop,
         trajectory: list[torch.Tensor] | None = None,
+        masks: dict[tuple[float, ...], np.ndarray] | None = None,
     ) -> tuple[LatentCanvas, list[str]]:
         """Carry out every op on the image's latent trajectory: ``trajectory`` where the image was
         generated here (the latent before every step; exact, and one pass cheaper), else a DDIM
         inversion of the image (the paper's way, about 25 dB from the image on the shipped model).
+        ``masks``: ``object_masks(image, detections)`` where the caller has it.
         """
         cfg = self.config
         h, w = image.shape[:2]
@@ -334,10 +347,11 @@ class SLDPipeline:
             ).for_sampling()
         canvas = LatentCanvas.from_trajectory(trajectory)
         lsize = canvas.size
-        old_boxes = [o.old_box for o in ops if o.old_box is not None]
-        masks = dict(
-            zip(map(tuple, old_boxes), self._masks(image, detections, old_boxes), strict=True)
-        )
+        if masks is None:
+            old_boxes = [o.old_box for o in ops if o.old_box is not None]
+            masks = dict(
+                zip(map(tuple, old_boxes), self._masks(image, detections, old_boxes), strict=True)
+            )
         skipped: list[str] = []
         # deletions first, so a moved or added object may land where a deleted one was
         order = {"delete": 0, "recolor": 1, "move": 2, "add": 3}
@@ -475,15 +489,12 @@ class SLDPipeline:
         # so it stays a close start for the next round's ops (closer than inverting the blend)
         return blended.round().clip(0, 255).astype(np.uint8), trajectory
 
-    def kept_mask(
-        self, image: np.ndarray, detections: list[Detection], ops: list[EditOp]
-    ) -> np.ndarray | None:
-        """Pixels of the detected objects no op names (None when there are none)."""
-        named = {tuple(o.old_box) for o in ops if o.old_box is not None}
-        kept = [d.box for d in detections if tuple(d.box) not in named]
-        if not kept:
-            return None
-        return np.logical_or.reduce(self._masks(image, detections, kept))
+    def object_masks(
+        self, image: np.ndarray, detections: list[Detection]
+    ) -> dict[tuple[float, ...], np.ndarray]:
+        """Every detected object's pixel mask, by its box."""
+        boxes = [d.box for d in detections]
+        return dict(zip(map(tuple, boxes), self._masks(image, detections, boxes), strict=True))
 
     def _masks(
         self, image: np.ndarray, detections: list[Detection], boxes: list[list[float]]

@@ -225,24 +225,22 @@ def test_an_add_attempt_not_forming_is_dropped_at_the_check(tiny_sd, monkeypatch
 def test_objects_no_op_names_keep_their_pixels(tiny_sd):
     from scenecraft.core.contracts import Detection, EditOp, Layout, LayoutItem
     from scenecraft.sld.latent_ops import LatentCanvas
-    from scenecraft.sld.pipeline import SLDConfig
+    from scenecraft.sld.pipeline import SLDConfig, kept_mask
 
     pipe = _blind_pipeline(tiny_sd)
-    image = render_scene(scene_from_spec(parse_prompt("a red circle and a blue star"), 1), 64).image
-    spec_dets = [
-        Detection(o.label, o.box, 1.0)
-        for o in scene_from_spec(parse_prompt("a red circle and a blue star"), 1).objects
-    ]
+    scene = scene_from_spec(parse_prompt("a red circle and a blue star"), 1)
+    image = render_scene(scene, 64).image
+    spec_dets = [Detection(o.label, o.box, 1.0) for o in scene.objects]
+    masks = pipe.object_masks(image, spec_dets)
     circle = next(d for d in spec_dets if d.label == "red circle")
     star = next(d for d in spec_dets if d.label == "blue star")
     ops = [EditOp(op="delete", label="blue star", old_box=star.box)]
-    keep = pipe.kept_mask(image, spec_dets, ops)
+    keep = kept_mask(spec_dets, ops, masks)
     assert keep is not None and keep.any()
     x, y, w, h = (np.array(circle.box) * 64).round().astype(int)
     assert keep[y : y + h, x : x + w].mean() > 0.5  # the circle, not the star
     assert (
-        pipe.kept_mask(
-            image,
+        kept_mask(
             spec_dets,
             [
                 *ops,
@@ -250,6 +248,7 @@ def test_objects_no_op_names_keep_their_pixels(tiny_sd):
                     op="move", label="red circle", old_box=circle.box, new_box=[0.5, 0.5, 0.2, 0.2]
                 ),
             ],
+            masks,
         )
         is None
     )
