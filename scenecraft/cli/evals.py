@@ -213,13 +213,23 @@ def eval_sld(
     n: int = typer.Option(100, help="prompts per category"),
     steps: int = typer.Option(25, help="DDIM steps"),
     heldout_offset: int = typer.Option(0, help="seed offset of the fresh held-out set"),
+    paper_denoise: bool = typer.Option(
+        False, help="ablation: the paper's final denoise redraws moved and added objects"
+    ),
     out: Path = typer.Option(Path("eval/results/sld.json")),
 ) -> None:
     """SLD on the LMD-style benchmark and a fresh held-out set: base, 1 round, 3 rounds."""
     from scenecraft.core.settings import get_settings
     from scenecraft.eval.sld import main
 
-    main(model or get_settings().world_model, n, steps, heldout_offset, out)
+    main(
+        model or get_settings().world_model,
+        n,
+        steps,
+        heldout_offset,
+        out,
+        paste_objects=not paper_denoise,
+    )
 
 
 @eval_app.command("sld-edit")
@@ -229,7 +239,8 @@ def eval_sld_edit(
     steps: int = typer.Option(25, help="DDIM steps"),
     out: Path = typer.Option(Path("eval/results/sld_edit.json")),
 ) -> None:
-    """SLD editing on generated cases: the change happened and nothing else moved."""
+    """SLD editing on generated cases: the change happened and nothing else moved; each case
+    also with the paper's final denoise (no pasted objects), in the same run."""
     from scenecraft.core.settings import get_settings
     from scenecraft.eval.sld import main_edit
 

@@ -259,22 +259,24 @@ def capture_cross_attention(unet, store: AttentionStore) -> Iterator[AttentionSt
 
 @dataclass
 class FrozenLatents:
-    """Hold latents under ``mask`` at given values for the first ``steps`` sampling steps.
+    """Hold latents under ``mask`` at given values for the first ``steps`` sampling steps, and
+    under ``hold`` (if given) for every later step.
 
     ``values`` is one [B, C, h, w] tensor, or one per sampling step (e.g. an inversion
     trajectory from ``invert(...).for_sampling()``) so frozen regions follow the noise level.
-    ``mask`` is [B or 1, 1, h, w] in [0, 1] at latent resolution.
+    ``mask`` and ``hold`` are [B or 1, 1, h, w] in [0, 1] at latent resolution.
     """
 
     mask: torch.Tensor
     values: torch.Tensor | Sequence[torch.Tensor]
     steps: int
+    hold: torch.Tensor | None = None
 
     def apply(self, latents: torch.Tensor, step: int) -> torch.Tensor:
-        if step >= self.steps:
+        if step >= self.steps and self.hold is None:
             return latents
         v = self.values if isinstance(self.values, torch.Tensor) else self.values[step]
-        m = self.mask.to(latents)
+        m = (self.mask if step < self.steps else self.hold).to(latents)
         return m * v.to(latents) + (1 - m) * latents
 
 
@@ -316,6 +318,20 @@ def _held_steps(freeze: FrozenLatents | None, latents: torch.Tensor) -> int:
     if freeze.mask.shape[0] not in (1, latents.shape[0]) or not bool((freeze.mask >= 1).all()):
         return 0
     return min(freeze.steps, len(freeze.values)) - 1
+
+
+def noised(
+    model: DiffusionModel, latents: torch.Tensor, steps: int, generator: torch.Generator
+) -> list[torch.Tensor]:
+    """Clean latents noised to the level before every step of a ``steps``-step ``sample`` (one
+    noise draw for all levels): a trajectory for ``FrozenLatents`` that starts a region from a
+    given picture part way through the denoise (SDEdit's start) instead of from pure noise."""
+    from diffusers import DDIMScheduler
+
+    scheduler = DDIMScheduler.from_config(model.pipe.scheduler.config)
+    scheduler.set_timesteps(steps, device=model.device)
+    eps = torch.randn(latents.shape, generator=generator, dtype=torch.float32).to(latents)
+    return [scheduler.add_noise(latents, eps, t.reshape(1)) for t in scheduler.timesteps]
 
 
 def _to_uint8(x: torch.Tensor) -> np.ndarray:

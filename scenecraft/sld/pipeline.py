@@ -29,7 +29,9 @@ from scenecraft.models.diffusion import (
     FrozenLatents,
     Grounding,
     decode,
+    encode,
     invert,
+    noised,
     sample,
 )
 from scenecraft.models.segment import Segmenter
@@ -41,6 +43,7 @@ from scenecraft.sld.latent_ops import (
     delete,
     latent_mask,
     move,
+    place_pixels,
     start_latents,
     transplant,
 )
@@ -61,9 +64,19 @@ class SLDConfig:
     # check drops a quarter of the attempts that would have ended right (bench/sld_add_check.py)
     add_check_fraction: float = 0.0
     preserve_unedited: bool = True  # blend untouched pixels back from the round's input
-    # objects no op names keep their pixels even where an op's region (a dilated mask, a
-    # vacated place, the feathered blend) reaches over them
+    # objects no op names keep their pixels, and their boxes keep the input's pixels around them,
+    # even where an op's region (a dilated mask, a vacated place, the feathered blend) reaches
+    # over them: the denoise cannot grow a kept object or draw a stray shape against it
     protect_kept: bool = True
+    # a moved, resized or added object keeps the pixels it was checked with (the input's, or its
+    # generation's), and the final denoise only fills the places objects left (held everywhere
+    # else to the end). Off: the paper's way, where the final denoise redraws every pasted object
+    # from its latents (on the shipped model: 3 of 12 edits right, against 10 of 12 with it)
+    paste_objects: bool = True
+    # with paste_objects: share of the final denoise's steps that redraw the vacated places,
+    # which start from a classical fill of the input there (1: from pure noise, where the shipped
+    # model drew the prompt's objects again into the holes)
+    fill_strength: float = 0.5
 
 
 @dataclass
@@ -133,13 +146,38 @@ def unfinished(ops: list[EditOp], first: list[EditOp], target: Layout) -> list[E
 
 
 def kept_mask(
-    detections: list[Detection], ops: list[EditOp], masks: dict[tuple[float, ...], np.ndarray]
+    detections: list[Detection],
+    ops: list[EditOp],
+    masks: dict[tuple[float, ...], np.ndarray],
+    margin: int = 1,
 ) -> np.ndarray | None:
-    """Pixels of the detected objects no op names (None when there are none); ``masks`` by box,
-    as ``SLDPipeline.object_masks`` gives them."""
+    """Pixels the input keeps whatever the ops did (None when no detected object is left alone):
+    each object no op names and its box grown by ``margin`` pixels, less the pixels of the named
+    objects (their old places are the ops' to redraw). ``masks`` by box, as
+    ``SLDPipeline.object_masks`` gives them."""
     named = {tuple(o.old_box) for o in ops if o.old_box is not None}
-    kept = [masks[tuple(d.box)] for d in detections if tuple(d.box) not in named]
-    return np.logical_or.reduce(kept) if kept else None
+    kept = [d for d in detections if tuple(d.box) not in named]
+    if not kept:
+        return None
+    h, w = masks[tuple(kept[0].box)].shape
+    keep = np.zeros((h, w), bool)
+    for d in kept:
+        x, y, bw, bh = d.box
+        x0, y0 = max(int(np.floor(x * w)) - margin, 0), max(int(np.floor(y * h)) - margin, 0)
+        x1, y1 = int(np.ceil((x + bw) * w)) + margin, int(np.ceil((y + bh) * h)) + margin
+        keep[y0:y1, x0:x1] = True
+    for box in named:
+        if box in masks:
+            keep &= ~np.asarray(masks[box], bool)
+    for d in kept:
+        keep |= np.asarray(masks[tuple(d.box)], bool)
+    return keep
+
+
+def layout_prompt(layout: Layout) -> str:
+    """A caption of a layout: its objects, then its background."""
+    caption = ", ".join(f"a {it.phrase}" for it in layout.items)
+    return f"{caption}, {layout.background}" if layout.background and caption else caption
 
 
 def assess(spec: SceneSpec, detections: list[Detection]) -> list[str]:
@@ -200,9 +238,8 @@ class SLDPipeline:
     ) -> SLDOutput:
         """SLD's editing mode: the planner's ``edit`` of the detections in ``image`` (found by
         ``phrases``) gives the target layout, planned once; the rounds are the same."""
-        prompt = ", ".join(f"a {d.label}" for d in self.detector(image, phrases))
         rounds = self._rounds(
-            prompt,
+            None,
             phrases,
             image,
             generator,
@@ -264,7 +301,7 @@ class SLDPipeline:
 
     def _rounds(
         self,
-        prompt: str,
+        prompt: str | None,
         phrases: list[str],
         image: np.ndarray,
         generator: torch.Generator,
@@ -281,6 +318,8 @@ class SLDPipeline:
         once and later rounds only redo what the diff against that same target still finds, so an
         instruction is never applied twice. The loop also stops when the diff finds nothing to do.
         ``trajectory``: the image's latent trajectory where it was generated here (else inverted).
+        ``prompt``: the final denoise's (None: the target layout's objects, as an edit wants: the
+        image after the edit, not before).
         """
         rounds: list[Round] = []
         current = image
@@ -315,7 +354,13 @@ class SLDPipeline:
                 continue
             keep = kept_mask(dets, rnd.ops, masks) if self.config.protect_kept else None
             current, trajectory = self.denoise(
-                prompt, canvas, target, current, generator, staged, keep=keep
+                prompt if prompt is not None else layout_prompt(target),
+                canvas,
+                target,
+                current,
+                generator,
+                staged,
+                keep=keep,
             )
             rnd.image = current
         return rounds
@@ -346,6 +391,7 @@ class SLDPipeline:
                 progress=progress,
             ).for_sampling()
         canvas = LatentCanvas.from_trajectory(trajectory)
+        before = [z.clone() for z in canvas.trajectory]  # what moved objects are read from
         lsize = canvas.size
         if masks is None:
             old_boxes = [o.old_box for o in ops if o.old_box is not None]
@@ -357,11 +403,19 @@ class SLDPipeline:
         order = {"delete": 0, "recolor": 1, "move": 2, "add": 3}
         for k, op in enumerate(sorted(ops, key=lambda o: order[o.op])):
             progress(Progress("ops", k, len(ops)))
+            if op.op in ("delete", "recolor", "move"):
+                canvas.vacate(masks[tuple(op.old_box)])
             if op.op in ("delete", "recolor"):
                 delete(canvas, latent_mask(masks[tuple(op.old_box)], lsize, cfg.dilate))
             if op.op == "move":
                 m = latent_mask(masks[tuple(op.old_box)], lsize, cfg.dilate)
-                move(canvas, m, op.old_box, op.new_box)
+                move(canvas, m, op.old_box, op.new_box, source=before)
+                if cfg.paste_objects:
+                    canvas.patches.append(
+                        place_pixels(
+                            image, masks[tuple(op.old_box)], op.old_box, op.new_box, (h, w)
+                        )
+                    )
             if op.op in ("add", "recolor"):
                 phrase = op.new_label if op.op == "recolor" else op.label
                 made = self.generate_object(phrase, op.new_box, (w, h), generator)
@@ -370,10 +424,12 @@ class SLDPipeline:
                         f"{op.op} {phrase}: the model did not draw one the detector finds"
                     )
                     continue
-                traj, mask, drawn_box = made
+                traj, mask, drawn_box, drawn = made
                 transplant(
                     canvas, traj, latent_mask(mask, lsize, cfg.dilate), drawn_box, op.new_box
                 )
+                if cfg.paste_objects:
+                    canvas.patches.append(place_pixels(drawn, mask, drawn_box, op.new_box, (h, w)))
         return canvas, skipped
 
     def generate_object(
@@ -382,13 +438,13 @@ class SLDPipeline:
         box: list[float],
         size: tuple[int, int],
         generator: torch.Generator,
-    ) -> tuple[list[torch.Tensor], np.ndarray, list[float]] | None:
+    ) -> tuple[list[torch.Tensor], np.ndarray, list[float], np.ndarray] | None:
         """Generate ``phrase`` alone (grounded in ``box`` when the model can) and find it.
 
-        Returns (trajectory, pixel mask, where it was drawn), or None when no attempt produced an
-        object the detector recognises as ``phrase``. The trajectory is the generation's own (the
-        latent before every step), not an inversion of its image: exact, and one pass cheaper
-        than the paper's generate-then-invert.
+        Returns (trajectory, pixel mask, where it was drawn, the image), or None when no attempt
+        produced an object the detector recognises as ``phrase``. The trajectory is the
+        generation's own (the latent before every step), not an inversion of its image: exact,
+        and one pass cheaper than the paper's generate-then-invert.
         """
         cfg = self.config
         grounding = (
@@ -430,7 +486,7 @@ class SLDPipeline:
                 continue
             best = max(found, key=lambda d: d.score)
             mask = self._masks(img, [best], [best.box])[0]
-            return out.trajectory, mask, best.box
+            return out.trajectory, mask, best.box, img
         return None
 
     def denoise(
@@ -449,18 +505,35 @@ class SLDPipeline:
         (with ``preserve_unedited``)."""
         cfg = self.config
         h, w = original.shape[:2]
+        # with pasted objects the denoise only fills the vacated places: everything else is held
+        # to the end, and an object that is pasted is not grounded (the model would draw it again
+        # into the holes around it)
+        paste = cfg.paste_objects and cfg.preserve_unedited
+        pasted = {tuple(p.box) for p in canvas.patches} if paste else set()
+        items = [it for it in target.items if tuple(it.box) not in pasted]
         grounding = None
-        if self.diffusion.can_ground and target.items:
+        if self.diffusion.can_ground and items:
             grounding = Grounding(
-                [it.phrase for it in target.items],
-                [it.box for it in target.items],
-                cfg.grounding_fraction,
+                [it.phrase for it in items], [it.box for it in items], cfg.grounding_fraction
             )
-        freeze = FrozenLatents(
-            mask=1 - canvas.free,
-            values=canvas.trajectory,
-            steps=int(cfg.freeze_fraction * cfg.steps),
-        )
+        held = 1 - canvas.free
+        freeze = FrozenLatents(held, canvas.trajectory, int(cfg.freeze_fraction * cfg.steps))
+        latents = start_latents(canvas, generator)
+        if paste:
+            freeze = FrozenLatents(held, canvas.trajectory, cfg.steps)  # held to the end
+            start = round((1 - cfg.fill_strength) * cfg.steps)
+            if canvas.vacated is not None and start > 0:
+                # the holes start part way, from a classical fill of the input (and the pasted
+                # objects): the model refines a plausible background instead of drawing, from
+                # pure noise, whatever the prompt names into them
+                fill = noised(
+                    self.diffusion, self.filled(original, canvas, keep), cfg.steps, generator
+                )
+                values = [
+                    canvas.free * f + held * z for f, z in zip(fill, canvas.trajectory, strict=True)
+                ]
+                everywhere = torch.ones_like(held)
+                freeze = FrozenLatents(everywhere, values, start, hold=held)
         result = sample(
             self.diffusion,
             prompt,
@@ -469,25 +542,54 @@ class SLDPipeline:
             height=h,
             steps=cfg.steps,
             guidance=cfg.guidance,
-            latents=start_latents(canvas, generator),
+            latents=latents,
             grounding=grounding,
             freeze=freeze,
             progress=progress,
             keep_trajectory=True,
         )
         out, trajectory = result.images[0], result.trajectory
-        if not cfg.preserve_unedited:
-            return out, trajectory
-        changed = torch.maximum(canvas.edited, canvas.free)
-        # feathered pixel mask: 1 where ops acted, fading over about one latent cell
-        m = F.interpolate(changed, size=(h, w), mode="bilinear", align_corners=False)
-        m = F.avg_pool2d(m, 5, stride=1, padding=2).clamp(0, 1)[0, 0, :, :, None].cpu().numpy()
-        if keep is not None:
-            m = m * (1 - keep[:, :, None].astype(np.float32))
-        blended = m * out.astype(np.float32) + (1 - m) * original.astype(np.float32)
+        blended = out.astype(np.float32)
+        if cfg.preserve_unedited:
+            if cfg.paste_objects:  # the denoise fills the vacated places; patches do the rest
+                changed = torch.zeros(1, 1, h, w)
+                if canvas.vacated is not None:
+                    changed = torch.from_numpy(canvas.vacated.astype(np.float32))[None, None]
+                    changed = F.max_pool2d(changed, 5, stride=1, padding=2)  # the object's rim
+                m = F.avg_pool2d(changed, 3, stride=1, padding=1)
+            else:  # the paper's blend: the denoise wherever an op acted
+                changed = torch.maximum(canvas.edited, canvas.free)
+                m = F.interpolate(changed, size=(h, w), mode="bilinear", align_corners=False)
+                m = F.avg_pool2d(m, 5, stride=1, padding=2)  # fading over about one latent cell
+            m = m.clamp(0, 1)[0, 0, :, :, None].cpu().numpy()
+            if keep is not None:
+                m = m * (1 - keep[:, :, None].astype(np.float32))
+            blended = m * blended + (1 - m) * original.astype(np.float32)
+        for patch in canvas.patches:  # objects as they were checked, over what the denoise drew
+            blended = patch.over(blended)
         # the pixels blended back were held to this trajectory for the first part of the denoise,
         # so it stays a close start for the next round's ops (closer than inverting the blend)
         return blended.round().clip(0, 255).astype(np.uint8), trajectory
+
+    def filled(
+        self, image: np.ndarray, canvas: LatentCanvas, keep: np.ndarray | None = None
+    ) -> torch.Tensor:
+        """Latents of ``image`` with its vacated places (and their rim) filled by biharmonic
+        inpainting from the pixels around them, the pasted objects laid over: where the final
+        denoise's holes start from (``SLDConfig.fill_strength``)."""
+        from scipy.ndimage import binary_dilation
+        from skimage.restoration import inpaint_biharmonic
+
+        hole = binary_dilation(canvas.vacated, iterations=2)
+        if keep is not None:
+            hole &= ~keep
+        pixels = image.astype(np.float32) / 255
+        if hole.any():
+            pixels = inpaint_biharmonic(pixels, hole, channel_axis=-1).astype(np.float32)
+        pixels = pixels * 255
+        for patch in canvas.patches:
+            pixels = patch.over(pixels)
+        return encode(self.diffusion, pixels.round().clip(0, 255).astype(np.uint8)[None])
 
     def object_masks(
         self, image: np.ndarray, detections: list[Detection]

@@ -227,7 +227,7 @@ def test_objects_no_op_names_keep_their_pixels(tiny_sd):
     from scenecraft.sld.latent_ops import LatentCanvas
     from scenecraft.sld.pipeline import SLDConfig, kept_mask
 
-    pipe = _blind_pipeline(tiny_sd)
+    pipe = _blind_pipeline(tiny_sd, paste_objects=False)  # the paper's blend, plus the keep
     scene = scene_from_spec(parse_prompt("a red circle and a blue star"), 1)
     image = render_scene(scene, 64).image
     spec_dets = [Detection(o.label, o.box, 1.0) for o in scene.objects]
@@ -262,3 +262,115 @@ def test_objects_no_op_names_keep_their_pixels(tiny_sd):
     np.testing.assert_array_equal(out[keep], image[keep])
     assert not np.array_equal(out[~keep], image[~keep])
     assert SLDConfig().protect_kept
+
+
+def test_kept_objects_keep_their_box_surroundings_but_not_a_named_objects_pixels():
+    from scenecraft.core.contracts import Detection, EditOp
+    from scenecraft.sld.pipeline import kept_mask
+
+    a = np.zeros((64, 64), bool)
+    a[10:20, 10:20] = True  # a kept object, its box [8, 8, 16, 16] px has a ring around it
+    b = np.zeros((64, 64), bool)
+    b[22:30, 14:22] = True  # a deleted one, reaching into the kept box
+    dets = [
+        Detection("a", [8 / 64, 8 / 64, 16 / 64, 16 / 64], 1.0),
+        Detection("b", [14 / 64, 22 / 64, 8 / 64, 8 / 64], 1.0),
+    ]
+    keep = kept_mask(
+        dets,
+        [EditOp(op="delete", label="b", old_box=dets[1].box)],
+        {tuple(dets[0].box): a, tuple(dets[1].box): b},
+    )
+    assert keep[a].all() and keep[8, 8] and keep[23, 8]  # the object, its box, the margin
+    assert not keep[b].any() and not keep[40, 40]
+
+
+def test_place_pixels_carries_an_object_into_its_new_box():
+    from scenecraft.sld.latent_ops import place_pixels
+
+    image = np.full((64, 64, 3), 200, np.uint8)
+    image[8:24, 8:24] = (255, 0, 0)
+    mask = np.zeros((64, 64), bool)
+    mask[8:24, 8:24] = True
+    patch = place_pixels(image, mask, [0.125, 0.125, 0.25, 0.25], [0.5, 0.5, 0.25, 0.25], (64, 64))
+    assert patch.box == [0.5, 0.5, 0.25, 0.25]
+    np.testing.assert_array_equal(patch.alpha[32:48, 32:48], 1)
+    np.testing.assert_array_equal(
+        patch.pixels[32:48, 32:48], np.array([255, 0, 0], np.float32) + np.zeros((16, 16, 3))
+    )
+    assert patch.alpha.sum() == 16 * 16  # nothing outside the new box
+    bigger = place_pixels(image, mask, [0.125, 0.125, 0.25, 0.25], [0.25, 0.25, 0.5, 0.5], (64, 64))
+    assert bigger.alpha[16:48, 16:48].mean() == 1  # resized with the box
+
+
+def test_frozen_latents_hold_a_second_mask_to_the_end():
+    from scenecraft.models.diffusion import FrozenLatents
+
+    values = [torch.full((1, 1, 2, 2), float(i)) for i in range(4)]
+    hold = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
+    f = FrozenLatents(torch.ones(1, 1, 2, 2), values, 2, hold=hold)
+    x = torch.full((1, 1, 2, 2), -1.0)
+    assert f.apply(x, 1).eq(1).all()  # everything held in the first steps
+    late = f.apply(x, 3)
+    assert late[0, 0, 0, 0] == 3 and late[0, 0, 1, 1] == -1  # only the hold mask afterwards
+    assert FrozenLatents(torch.ones(1, 1, 2, 2), values, 2).apply(x, 3).eq(-1).all()
+
+
+def test_noised_latents_follow_the_schedule(tiny_sd):
+    from scenecraft.models.diffusion import load, noised
+
+    model = load(tiny_sd, cache={})
+    clean = torch.ones(1, model.latent_channels, 8, 8)
+    levels = noised(model, clean, 5, torch.Generator().manual_seed(0))
+    assert len(levels) == 5
+    # noisiest first: the clean signal's share grows step by step
+    gaps = [float((z - clean).abs().mean()) for z in levels]
+    assert gaps == sorted(gaps, reverse=True) and gaps[-1] < gaps[0]
+    again = noised(model, clean, 5, torch.Generator().manual_seed(0))
+    assert all(torch.equal(a, b) for a, b in zip(levels, again, strict=True))
+
+
+def test_with_pasted_objects_only_vacated_places_and_patches_change(tiny_sd):
+    from scenecraft.core.contracts import LayoutItem
+    from scenecraft.sld.latent_ops import place_pixels
+
+    pipe = _blind_pipeline(tiny_sd)
+    scene = scene_from_spec(parse_prompt("a red circle and a blue star"), 1)
+    image = render_scene(scene, 64).image
+    masks = pipe.object_masks(image, [])
+    circle = next(o for o in scene.objects if o.label == "red circle")
+    circle_mask = pipe._masks(image, [], [circle.box])[0]
+    assert not masks and circle_mask.any()
+    canvas = LatentCanvas.from_trajectory([torch.zeros(1, 4, 8, 8) for _ in range(5)])
+    new_box = [0.05, 0.7, circle.box[2], circle.box[3]]
+    canvas.vacate(circle_mask)
+    delete(canvas, latent_mask(circle_mask, (8, 8)))
+    canvas.patches.append(place_pixels(image, circle_mask, circle.box, new_box, (64, 64)))
+    target = Layout(items=[LayoutItem(label="red circle", box=new_box)])
+    g = torch.Generator().manual_seed(0)
+    out, trajectory = pipe.denoise("a red circle", canvas, target, image, g)
+    assert len(trajectory) == 5
+    patch = canvas.patches[0]
+    solid = patch.alpha >= 1
+    np.testing.assert_allclose(out[solid], patch.pixels[solid], atol=0.5)
+    from scipy.ndimage import binary_dilation
+
+    near = binary_dilation(circle_mask, np.ones((7, 7), bool)) | (patch.alpha > 0)  # the rim
+    np.testing.assert_array_equal(out[~near], image[~near])  # the rest is the input's
+    assert not np.array_equal(out[circle_mask], image[circle_mask])  # the old place redrawn
+
+
+def test_a_swap_reads_both_objects_from_before_either_moved():
+    g = torch.Generator().manual_seed(1)
+    traj = [torch.randn(1, 4, 16, 16, generator=g) for _ in range(3)]
+    canvas = LatentCanvas.from_trajectory(traj)
+    before = [z.clone() for z in canvas.trajectory]
+    a, b = np.zeros((128, 128), bool), np.zeros((128, 128), bool)
+    a[16:40, 16:40] = True  # cells 2..4
+    b[64:88, 64:88] = True  # cells 8..10
+    box_a, box_b = [0.125, 0.125, 0.1875, 0.1875], [0.5, 0.5, 0.1875, 0.1875]
+    move(canvas, latent_mask(a, (16, 16), dilate=0), box_a, box_b, source=before)
+    move(canvas, latent_mask(b, (16, 16), dilate=0), box_b, box_a, source=before)
+    for z, old in zip(canvas.trajectory, traj, strict=True):
+        assert torch.equal(z[..., 8:11, 8:11], old[..., 2:5, 2:5])
+        assert torch.equal(z[..., 2:5, 2:5], old[..., 8:11, 8:11])  # b itself, not a again
