@@ -237,6 +237,7 @@ def eval_sld_edit(
     model: str = typer.Option("", help="diffusers folder (default: settings.world_model)"),
     n: int = typer.Option(100, help="editing cases"),
     steps: int = typer.Option(25, help="DDIM steps"),
+    offset: int = typer.Option(0, help="first case seed: a new offset gives a fresh set"),
     out: Path = typer.Option(Path("eval/results/sld_edit.json")),
 ) -> None:
     """SLD editing on generated cases: the change happened and nothing else moved; each case
@@ -244,7 +245,7 @@ def eval_sld_edit(
     from scenecraft.core.settings import get_settings
     from scenecraft.eval.sld import main_edit
 
-    main_edit(model or get_settings().world_model, n, steps, out)
+    main_edit(model or get_settings().world_model, n, steps, out, offset=offset)
 
 
 @eval_app.command("svgcraft")

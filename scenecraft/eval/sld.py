@@ -283,9 +283,12 @@ def edit_passes(case: EditCase, scene, dets, before=None) -> tuple[bool, str]:
     return ((ratio < 0.8) if old.size == "large" else (ratio > 1.25)), f"area ratio {ratio:.2f}"
 
 
-def main_edit(model: str, n: int, steps: int, out: Path, progress: bool = True) -> dict:
+def main_edit(
+    model: str, n: int, steps: int, out: Path, progress: bool = True, offset: int = 0
+) -> dict:
     """Every case edited twice in one run: with pasted objects (the default) and the paper's
-    final denoise (``paste_objects=False``), on the same model, seeds and judge."""
+    final denoise (``paste_objects=False``), on the same model, seeds and judge. Cases are seeds
+    ``offset .. offset + n - 1`` (a new offset: a fresh set)."""
     from scenecraft.shapesworld.grammar import SHAPES
     from scenecraft.shapesworld.render import render_scene
 
@@ -297,7 +300,8 @@ def main_edit(model: str, n: int, steps: int, out: Path, progress: bool = True) 
         per_kind: dict[str, list[bool]] = {k: [] for k in EDIT_KINDS}
         vs_scene: list[bool] = []  # the same edits, kept judged against the scene's boxes
         failures = []
-        for seed in track(range(n), description=f"SLD edits, {name}", disable=not progress):
+        seeds = range(offset, offset + n)
+        for seed in track(seeds, description=f"SLD edits, {name}", disable=not progress):
             case, scene = make_edit_case(seed)
             image = render_scene(scene, size).image
             try:
@@ -335,6 +339,7 @@ def main_edit(model: str, n: int, steps: int, out: Path, progress: bool = True) 
     report = {
         "model": model,
         "n": n,
+        "offset": offset,
         "pass_rate": main["pass_rate"],
         "pass_rate_vs_scene_boxes": main["pass_rate_vs_scene_boxes"],
         "per_kind": main["per_kind"],

@@ -45,3 +45,27 @@ def test_a_round_whose_ops_all_failed_still_counts_in_the_cost():
     s = summarise(cases)
     assert s["median_round_s"] == pytest.approx(3.0)  # 6 s over two rounds, not one
     assert s["rounds_run"] == 1 and s["rounds_attempted"] == 2
+
+
+def test_kept_objects_are_judged_against_the_judges_reading_of_the_input():
+    from scenecraft.core.contracts import Detection
+    from scenecraft.eval.sld import edit_passes, make_edit_case
+
+    case, scene = make_edit_case(2)  # a removal
+    assert case.kind == "remove"
+    others = [o for i, o in enumerate(scene.objects) if i != case.target]
+
+    def shrunk(box):  # how the judge may read a thin shape: IoU 0.64 with the drawn box
+        x, y, w, h = box
+        return [x + 0.1 * w, y + 0.1 * h, 0.8 * w, 0.8 * h]
+
+    read = [Detection(o.label, shrunk(o.box), 1.0) for o in others]
+    before = [
+        *read,
+        Detection(scene.objects[case.target].label, scene.objects[case.target].box, 1.0),
+    ]
+    assert edit_passes(case, scene, read, before) == (True, "still there")
+    ok, why = edit_passes(case, scene, read)  # against the scene's boxes: blamed on the edit
+    assert not ok and "moved or vanished" in why
+    moved = [Detection(d.label, [d.box[0] + 0.2, *d.box[1:]], 1.0) for d in read]
+    assert not edit_passes(case, scene, moved, before)[0]
