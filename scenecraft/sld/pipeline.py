@@ -127,17 +127,22 @@ def phrases_of(spec: SceneSpec) -> list[str]:
     return list(dict.fromkeys(o.phrase for o in [*spec.objects, *spec.negations]))
 
 
-def unfinished(ops: list[EditOp], first: list[EditOp], target: Layout) -> list[EditOp]:
+def unfinished(
+    ops: list[EditOp], first: list[EditOp], target: Layout, done_iou: float = 0.7
+) -> list[EditOp]:
     """An edit's later round: only the ops that finish what the first round's ops set out to do.
 
     The target is planned once, so an object the instruction leaves alone keeps its detected box
     there; if a later detection of it differs a little (its rim, a neighbour drawn close), the
     diff would move or redraw it. Ops on such objects are dropped, and so are deletions of
-    whatever sits in their place."""
+    whatever sits in their place. So is a move of an object already at its target (box IoU >=
+    ``done_iou``): it was moved, and moving it again by a rim's width only blurs it."""
     acted = {tuple(o.new_box) for o in first if o.new_box is not None}
     left_alone = [it.box for it in target.items if tuple(it.box) not in acted]
 
     def wanted(op: EditOp) -> bool:
+        if op.op == "move" and box_iou(op.old_box, op.new_box) >= done_iou:
+            return False
         if op.new_box is not None:
             return tuple(op.new_box) in acted
         return not any(box_iou(op.old_box, b) >= 0.5 for b in left_alone)

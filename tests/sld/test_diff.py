@@ -68,6 +68,10 @@ def test_an_edits_later_round_only_finishes_what_the_first_round_started():
     assert [(o.op, o.label) for o in unfinished(layout_diff(later, target), first, target)] == [
         ("move", "green heart")
     ]
+    # landed a rim's width off its target (IoU 0.75): done, not moved again
+    near = [det("red circle", A), det("blue star", B), det("green heart", [0.62, 0.61, 0.2, 0.2])]
+    assert [o.op for o in layout_diff(near, target)] == ["move"]
+    assert unfinished(layout_diff(near, target), first, target) == []
     misread = [det("red circle", A), det("purple heart", B), det("green heart", D)]
     ops = layout_diff(misread, target)
     assert ops and unfinished(ops, first, target) == []
