@@ -528,14 +528,18 @@ class SLDPipeline:
             freeze = FrozenLatents(held, canvas.trajectory, cfg.steps)  # held to the end
             start = round((1 - cfg.fill_strength) * cfg.steps)
             if canvas.vacated is not None and start > 0:
-                # the holes start part way, from a classical fill of the input (and the pasted
-                # objects): the model refines a plausible background instead of drawing, from
-                # pure noise, whatever the prompt names into them
+                # the holes start part way, from a classical fill of the input with the pasted
+                # objects laid over it: the model refines a plausible background instead of
+                # drawing, from pure noise, whatever the prompt names into them. Every cell an op
+                # touched starts from that fill, so the latents around a pasted object agree with
+                # its pixels (a transplant snaps to whole latent cells: up to a cell off, a ghost)
                 fill = noised(
                     self.diffusion, self.filled(original, canvas, keep), cfg.steps, generator
                 )
+                touched = canvas.edited
                 values = [
-                    canvas.free * f + held * z for f, z in zip(fill, canvas.trajectory, strict=True)
+                    touched * f + (1 - touched) * z
+                    for f, z in zip(fill, canvas.trajectory, strict=True)
                 ]
                 everywhere = torch.ones_like(held)
                 freeze = FrozenLatents(everywhere, values, start, hold=held)
