@@ -122,6 +122,8 @@ def run(params: SVGCraftParams, ctx: Context) -> Result:
         a.put("box_latents.png", latents_strip(out.boxes), "image/png")
         metrics["mask_fallbacks"] = sum(b.fallback for b in out.boxes)
         metrics["relocated"] = sum(b.relocated for b in out.boxes)
+        metrics["box_attempts"] = sum(b.attempts for b in out.boxes)
+        metrics["unrecognised"] = sum(b.recognised is False for b in out.boxes)
         metrics["attention_in_mask"] = out.attention_in_mask
     result = _write_vector(ctx, out.raster, out.vector, layout)
     result.metrics = metrics | result.metrics

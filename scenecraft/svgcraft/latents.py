@@ -22,7 +22,7 @@ from scipy import ndimage
 from torch import Tensor
 from torch.nn import functional as F
 
-from scenecraft.core.contracts import Box, Detection, Layout
+from scenecraft.core.contracts import Box, Detection, Layout, ObjectSpec
 from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.diffusion import (
     DiffusionModel,
@@ -31,6 +31,7 @@ from scenecraft.models.diffusion import (
     SampleOut,
     sample,
 )
+from scenecraft.planner.geometry import label_matches
 from scenecraft.sld.latent_ops import box_cells
 from scenecraft.svgcraft.attention import Maps, ObjectAttention, masked_target, sum_maps
 from scenecraft.svgcraft.layout import box_prompt, phrase_groups, scene_prompt
@@ -50,6 +51,8 @@ class Sampling:
     guidance: float = 3.0
     freeze: float = 0.4  # share of the fused pass's steps the per-box latents are held
     fusion: float = 0.5  # attention fusion strength (0 = off)
+    # with a detector: seeds tried per object until the detector recognises what was drawn
+    attempts: int = 1
 
     @property
     def frozen_steps(self) -> int:
@@ -68,6 +71,8 @@ class BoxLatents:
     attention: Maps  # its words' cross-attention per resolution (first frozen steps)
     fallback: bool  # the segmenter found nothing in or near the box, so the box is the mask
     relocated: bool = False  # drawn outside its box, then moved into it (``move_into_box``)
+    attempts: int = 1  # seeds tried (``Sampling.attempts``)
+    recognised: bool | None = None  # the detector read it as its phrase (None: no detector)
 
 
 def box_region(box: Box, height: int, width: int, margin: float = 0.0) -> np.ndarray:
@@ -209,7 +214,8 @@ def box_latents(
     """Every layout object generated alone in its box.
 
     ``progress`` counts the steps of all boxes, one box after another. With a ``detector``, an
-    object drawn outside its box is moved into it (``move_into_box``). Returns the boxes, the
+    object it does not recognise is drawn again from a new seed (up to ``s.attempts`` seeds),
+    and one drawn outside its box is moved into it (``move_into_box``). Returns the boxes, the
     shared background noise and the blended starting noise per object (the fused pass starts
     from them too).
     """
@@ -217,30 +223,49 @@ def box_latents(
     tokenizer = model.pipe.tokenizer
     out, starts = [], []
     for i, item in enumerate(layout.items):
-        start = blend_noise(background, [object_noise[i]], [box_masks[i]])
         prompt = box_prompt(item, layout)
-        attention = ObjectAttention(
-            steps=set(range(s.frozen_steps)), groups=prompt.token_groups(tokenizer)
-        )
         grounding = Grounding([item.phrase], [item.box]) if model.can_ground else None
+        *attrs, noun = item.phrase.split()
+        want = ObjectSpec(name=noun, attributes=attrs)
 
         def box_progress(p: Progress, done: int = i * s.steps) -> None:
             progress(replace(p, step=done + p.step, total=len(layout.items) * s.steps))
 
-        result = sample(
-            model,
-            prompt.text,
-            negative_prompt=layout.negative_prompt,
-            height=s.height,
-            width=s.width,
-            steps=s.steps,
-            guidance=s.guidance,
-            latents=start,
-            grounding=grounding,
-            attention=attention,
-            progress=box_progress if progress else None,
-            keep_trajectory=True,  # the latents alone (a hook on the UNet would see its map too)
-        )
+        # beyond the paper: an object the detector does not recognise is drawn again from a new
+        # seed, up to ``s.attempts`` times (the first attempt's noise is the paper's); the first
+        # attempt is kept when none is recognised
+        tries = []
+        for attempt in range(max(1, s.attempts) if detector is not None else 1):
+            noise = (
+                object_noise[i]
+                if attempt == 0
+                else torch.randn(object_noise[i].shape, generator=generator)
+            )
+            start = blend_noise(background, [noise], [box_masks[i]])
+            attention = ObjectAttention(
+                steps=set(range(s.frozen_steps)), groups=prompt.token_groups(tokenizer)
+            )
+            result = sample(
+                model,
+                prompt.text,
+                negative_prompt=layout.negative_prompt,
+                height=s.height,
+                width=s.width,
+                steps=s.steps,
+                guidance=s.guidance,
+                latents=start,
+                grounding=grounding,
+                attention=attention,
+                progress=box_progress if progress else None,
+                keep_trajectory=True,  # the latents alone (a hook on the UNet would see its map)
+            )
+            recognised = detector is not None and any(
+                label_matches(d.label, want) for d in detector(result.images[0], [item.phrase])
+            )
+            tries.append((start, attention, result, recognised))
+            if detector is None or recognised:
+                break
+        start, attention, result, recognised = next((t for t in tries if t[3]), tries[0])
         image, steps = result.images[0], [t.cpu() for t in [*result.trajectory, result.latents]]
         mask, fallback = refine_mask(image, item.box, segmenter)
         maps = attention.mean_maps()[0] if attention.calls else {}
@@ -265,6 +290,8 @@ def box_latents(
                 attention=maps,
                 fallback=fallback,
                 relocated=relocated,
+                attempts=len(tries),
+                recognised=recognised if detector is not None else None,
             )
         )
         starts.append(start)

@@ -44,6 +44,8 @@ class SVGCraftConfig:
     guidance: float = 3.0
     freeze: float = 0.4  # share of the fused pass's steps the per-box latents are held
     fusion: float = 0.5  # attention fusion strength (0 = off)
+    # seeds tried per object until the detector recognises it (with a detector; 1: the paper)
+    attempts: int = 3
     paths: int = 32  # primitive budget (at least one per object)
     primitive: Primitive = "contour"  # what seeds each object: its outline, or k primitives
     iters: int = 200  # SVG optimisation steps
@@ -120,7 +122,7 @@ class SVGCraftPipeline:
             cancelled: polled before every optimisation step.
         """
         c = self.config
-        s = Sampling(size[1], size[0], c.steps, c.guidance, c.freeze, c.fusion)
+        s = Sampling(size[1], size[0], c.steps, c.guidance, c.freeze, c.fusion, c.attempts)
         if layout is None:
             step = _in_stage(progress, "text to image")
             raster = plain_denoise(self.diffusion, prompt, s, generator, step).images[0]

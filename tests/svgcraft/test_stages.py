@@ -215,3 +215,35 @@ def test_an_object_drawn_outside_its_box_is_moved_into_it_pixels_latents_and_att
     m[1:5, 1:5] = 1.0
     moved = move_maps({256: m.reshape(256)}, drawn, box, (16, 16))[256].reshape(16, 16)
     assert moved[10:14, 10:14].mean() > 0.5 and moved[1:5, 1:5].sum() == m[1:5, 1:5].sum()
+
+
+def test_an_object_the_detector_does_not_recognise_is_drawn_again_from_a_new_seed(tiny_sd):
+    from scenecraft.core.contracts import Detection
+
+    model = D.load(tiny_sd, cache={})
+    layout = Layout(items=LAYOUT.items[:1], background="white")
+    s = Sampling(64, 64, steps=3, attempts=3)
+    seg = lambda image, boxes: [box_region(b, 64, 64) for b in boxes]  # noqa: E731
+    box = LAYOUT.items[0].box
+    calls = []
+
+    def second_time(image, phrases):  # recognises the second drawing only (in its box)
+        calls.append(image)
+        return [Detection("red circle", box, 1.0)] if len(calls) == 2 else []
+
+    boxes, _, _ = box_latents(
+        model, layout, s, torch.Generator().manual_seed(0), seg, None, second_time
+    )
+    assert boxes[0].attempts == 2 and boxes[0].recognised
+    np.testing.assert_array_equal(boxes[0].image, calls[1])
+    assert not np.array_equal(calls[0], calls[1])  # a new seed, a new drawing
+
+    calls.clear()
+    blind = lambda image, phrases: calls.append(image) or []  # noqa: E731
+    boxes, _, _ = box_latents(model, layout, s, torch.Generator().manual_seed(0), seg, None, blind)
+    assert boxes[0].attempts == 3 and boxes[0].recognised is False
+    first, _, _ = box_latents(
+        model, layout, Sampling(64, 64, steps=3), torch.Generator().manual_seed(0), seg
+    )
+    np.testing.assert_array_equal(boxes[0].image, first[0].image)  # none recognised: the paper's
+    assert first[0].attempts == 1 and first[0].recognised is None
