@@ -96,9 +96,12 @@ def draw_sheet(system: str, rows: list[dict], path: Path) -> None:
     d.text((4, 4), f"{system}: {right} of {len(rows)} final pictures judged right", fill="black")
     for i, (r, row) in enumerate(zip(rows, pics, strict=True)):
         y = 22 + i * row_h
-        verdict = "RIGHT" if r["ok"] else "wrong: " + "; ".join(r["reasons"])[:60]
+        verdict = "RIGHT" if r["ok"] else "wrong: " + "; ".join(r["reasons"])
         d.text((4, y), _wrap(r["prompt"], 22), fill="black")
-        d.text((4, y + CELL - 24), _wrap(verdict, 24), fill=(0, 120, 0) if r["ok"] else "red")
+        lines = _wrap(verdict, 24).split("\n")  # two lines at most: the row ends below them
+        if len(lines) > 2:
+            lines = [lines[0], lines[1][:21] + "..."]
+        d.text((4, y + CELL - 24), "\n".join(lines), fill=(0, 120, 0) if r["ok"] else "red")
         x = LABEL_W
         for name, pic in zip(r["images"], row, strict=True):
             sheet.paste(pic, (x, y))
