@@ -30,6 +30,12 @@ class _Common(Params):
     detector: DetectorName | None = Field(None, description="in-loop detector (default: settings)")
     segmenter: SegmenterName | None = Field(None, description="segmenter (default: settings)")
     planner: PlannerName | None = Field(None, description="planner (default: settings)")
+    paste_objects: bool = Field(
+        True,
+        description="moved and added objects keep the pixels they were checked with and the "
+        "final denoise only fills the places objects left; false: the paper's final denoise, "
+        "which redraws them from their latents",
+    )
 
 
 class SLDParams(_Common):
@@ -67,7 +73,12 @@ def sld_pipeline(params: _Common, ctx: Context, rounds: int) -> SLDPipeline:
             params.segmenter or s.segmenter, s.segmenter_model, ctx.device, ctx.models
         ),
         planner=get_planner(params.planner, settings=s),
-        config=SLDConfig(steps=params.steps, guidance=params.guidance, rounds=rounds),
+        config=SLDConfig(
+            steps=params.steps,
+            guidance=params.guidance,
+            rounds=rounds,
+            paste_objects=params.paste_objects,
+        ),
     )
 
 
