@@ -504,10 +504,12 @@ class SLDPipeline:
         progress: ProgressFn = _noop,
         keep: np.ndarray | None = None,
     ) -> tuple[np.ndarray, list[torch.Tensor]]:
-        """The final denoise of the composed latents: held for the first part, grounded on the
-        target boxes. Returns the image and the denoise's trajectory (where the next round
-        starts). ``keep``: an [H, W] mask of pixels taken from ``original`` whatever the ops did
-        (with ``preserve_unedited``)."""
+        """The final denoise of the composed latents, grounded on the target boxes: held for the
+        first part (the paper), or, with ``paste_objects``, held to the end everywhere but the
+        vacated places, which start part way from a fill, the pasted objects laid over the
+        result. Returns the image and the denoise's trajectory (where the next round starts).
+        ``keep``: an [H, W] mask of pixels taken from ``original`` whatever the ops did (with
+        ``preserve_unedited``)."""
         cfg = self.config
         h, w = original.shape[:2]
         # with pasted objects the denoise only fills the vacated places: everything else is held
