@@ -325,9 +325,8 @@ def main_edit(
             "per_kind": rates,
             "failures": failures[:50],
         }
-    counts = {
-        k: sum(1 for s in range(n) if EDIT_KINDS[s % len(EDIT_KINDS)] == k) for k in EDIT_KINDS
-    }
+    kinds = [EDIT_KINDS[s % len(EDIT_KINDS)] for s in range(offset, offset + n)]
+    counts = {k: kinds.count(k) for k in EDIT_KINDS}
     rows = [
         [k, counts.get(k, n), *[r["per_kind"][k] for r in reports.values()]]
         for k in (*EDIT_KINDS, "overall")
@@ -340,6 +339,7 @@ def main_edit(
         "model": model,
         "n": n,
         "offset": offset,
+        "cases_per_kind": counts,
         "pass_rate": main["pass_rate"],
         "pass_rate_vs_scene_boxes": main["pass_rate_vs_scene_boxes"],
         "per_kind": main["per_kind"],
