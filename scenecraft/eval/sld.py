@@ -293,22 +293,27 @@ def main_edit(
     from scenecraft.shapesworld.render import render_scene
 
     variants = {"pasted objects": True, "paper's denoise": False}
+    pipe = _pipeline(model, "cpu", steps, rounds=2)  # one model; each variant sets the config
+    size = pipe.diffusion.default_size
+    cases = []  # each case rendered and read by the judge once, for both variants
+    for seed in range(offset, offset + n):
+        case, scene = make_edit_case(seed)
+        image = render_scene(scene, size).image
+        cases.append((seed, case, scene, image, detect(image, JUDGE_CONFIG)))
     reports = {}
     for name, paste in variants.items():
-        pipe = _pipeline(model, "cpu", steps, rounds=2, paste_objects=paste)
-        size = pipe.diffusion.default_size
+        pipe.config.paste_objects = paste
         per_kind: dict[str, list[bool]] = {k: [] for k in EDIT_KINDS}
         vs_scene: list[bool] = []  # the same edits, kept judged against the scene's boxes
         failures = []
-        seeds = range(offset, offset + n)
-        for seed in track(seeds, description=f"SLD edits, {name}", disable=not progress):
-            case, scene = make_edit_case(seed)
-            image = render_scene(scene, size).image
+        for seed, case, scene, image, before in track(
+            cases, description=f"SLD edits, {name}", disable=not progress
+        ):
             try:
                 g = torch.Generator().manual_seed(seed)
                 final = pipe.edit(case.instruction, image, list(SHAPES), g).image
                 after = detect(final, JUDGE_CONFIG)
-                ok, why = edit_passes(case, scene, after, detect(image, JUDGE_CONFIG))
+                ok, why = edit_passes(case, scene, after, before)
                 vs_scene.append(edit_passes(case, scene, after)[0])
             except Exception as e:  # a planner refusal counts as a failed edit, with its reason
                 ok, why = False, f"{type(e).__name__}: {e}"
@@ -325,7 +330,7 @@ def main_edit(
             "per_kind": rates,
             "failures": failures[:50],
         }
-    kinds = [EDIT_KINDS[s % len(EDIT_KINDS)] for s in range(offset, offset + n)]
+    kinds = [case.kind for _, case, *_ in cases]
     counts = {k: kinds.count(k) for k in EDIT_KINDS}
     rows = [
         [k, counts.get(k, n), *[r["per_kind"][k] for r in reports.values()]]

@@ -40,6 +40,7 @@ from scenecraft.planner.geometry import label_matches, layout_problems
 from scenecraft.sld.diff import layout_diff
 from scenecraft.sld.latent_ops import (
     LatentCanvas,
+    box_cells,
     delete,
     latent_mask,
     move,
@@ -167,10 +168,8 @@ def kept_mask(
     h, w = masks[tuple(kept[0].box)].shape
     keep = np.zeros((h, w), bool)
     for d in kept:
-        x, y, bw, bh = d.box
-        x0, y0 = max(int(np.floor(x * w)) - margin, 0), max(int(np.floor(y * h)) - margin, 0)
-        x1, y1 = int(np.ceil((x + bw) * w)) + margin, int(np.ceil((y + bh) * h)) + margin
-        keep[y0:y1, x0:x1] = True
+        y0, y1, x0, x1 = box_cells(d.box, (h, w))
+        keep[max(y0 - margin, 0) : y1 + margin, max(x0 - margin, 0) : x1 + margin] = True
     for box in named:
         if box in masks:
             keep &= ~np.asarray(masks[box], bool)
@@ -524,9 +523,10 @@ class SLDPipeline:
                 [it.phrase for it in items], [it.box for it in items], cfg.grounding_fraction
             )
         held = 1 - canvas.free
-        freeze = FrozenLatents(held, canvas.trajectory, int(cfg.freeze_fraction * cfg.steps))
         latents = start_latents(canvas, generator)
-        if paste:
+        if not paste:
+            freeze = FrozenLatents(held, canvas.trajectory, int(cfg.freeze_fraction * cfg.steps))
+        else:
             freeze = FrozenLatents(held, canvas.trajectory, cfg.steps)  # held to the end
             start = round((1 - cfg.fill_strength) * cfg.steps)
             if canvas.vacated is not None and start > 0:

@@ -140,15 +140,18 @@ def move_into_box(
     phrase: str,
     detector: Detector,
     segmenter: Segmenter,
+    found: list[Detection] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[Tensor], Box] | None:
     """An object generated alone but drawn outside its box (a model whose GLIGEN layers do not
     place objects, or has none), moved into the box as SLD transplants an added object: the
     detector finds it (``phrase`` if it drew that, else whatever it drew best), the segmenter
     gives its mask there, and its pixels and every latent of its trajectory are cropped to where
     it was drawn and resized into the box. Returns the new image, its mask and latents and where
-    it had been drawn, or None when the detector finds nothing or finds it in its box."""
+    it had been drawn, or None when the detector finds nothing or finds it in its box.
+    ``found``: the detector's answer for ``image`` and ``[phrase]`` where the caller has it."""
     h, w = image.shape[:2]
-    found = detector(image, [phrase])
+    if found is None:
+        found = detector(image, [phrase])
     if not found:
         return None
     best = max(found, key=lambda d: (d.label == phrase, d.score))
@@ -259,19 +262,18 @@ def box_latents(
                 progress=box_progress if progress else None,
                 keep_trajectory=True,  # the latents alone (a hook on the UNet would see its map)
             )
-            recognised = detector is not None and any(
-                label_matches(d.label, want) for d in detector(result.images[0], [item.phrase])
-            )
-            tries.append((start, attention, result, recognised))
+            found = detector(result.images[0], [item.phrase]) if detector is not None else []
+            recognised = any(label_matches(d.label, want) for d in found)
+            tries.append((start, attention, result, found, recognised))
             if detector is None or recognised:
                 break
-        start, attention, result, recognised = next((t for t in tries if t[3]), tries[0])
+        start, attention, result, found, recognised = next((t for t in tries if t[4]), tries[0])
         image, steps = result.images[0], [t.cpu() for t in [*result.trajectory, result.latents]]
         mask, fallback = refine_mask(image, item.box, segmenter)
         maps = attention.mean_maps()[0] if attention.calls else {}
         relocated = False
         moved = (
-            move_into_box(image, steps, item.box, item.phrase, detector, segmenter)
+            move_into_box(image, steps, item.box, item.phrase, detector, segmenter, found)
             if detector is not None
             else None
         )
