@@ -67,6 +67,11 @@ class TrainConfig:
     batch: int = 32
     lr: float = 5e-4
     warmup: int = 500
+    # learning-rate decay after warm-up: cosine from ``lr`` down to ``lr * lr_floor`` over
+    # ``decay_s`` seconds of UNet training (step time, summed over resumes, counted from this
+    # run's warm-up; 0: constant). Seconds, not steps: a CPU session is bounded by its clock.
+    decay_s: float = 0.0
+    lr_floor: float = 0.05
     ema_decay: float = 0.999
     min_snr_gamma: float = 5.0
     p_drop_text: float = 0.1
@@ -706,6 +711,20 @@ def unet_step(
     return loss.detach()
 
 
+def unet_lr(tc: TrainConfig, steps: int, seconds: float) -> float:
+    """The UNet's learning rate ``steps`` steps and ``seconds`` training seconds into a run.
+
+    Linear warm-up over ``tc.warmup`` steps, then constant, or with ``tc.decay_s`` a cosine
+    from ``tc.lr`` to ``tc.lr * tc.lr_floor`` over that many seconds, held at the floor after.
+    """
+    warm = min(1.0, (steps + 1) / tc.warmup)
+    if tc.decay_s <= 0:
+        return tc.lr * warm
+    frac = min(1.0, max(0.0, seconds) / tc.decay_s)
+    cos = 0.5 * (1.0 + math.cos(math.pi * frac))
+    return tc.lr * warm * (tc.lr_floor + (1.0 - tc.lr_floor) * cos)
+
+
 def train_unet(
     out: Path,
     cfg: WorldModelConfig,
@@ -729,7 +748,7 @@ def train_unet(
     data = torch.load(out / "latents.pt", weights_only=False)
     latents = torch.cat(data["latents"])  # [N, 4, h, w] float16
     scenes = [Scene.from_dict(d) for d in data["scenes"]]
-    step, wall, warm_from = 0, 0.0, 0
+    step, wall, warm_from, warm_wall = 0, 0.0, 0, 0.0
     state_path = out / "unet_state.pt"
     if state_path.exists():
         st = torch.load(state_path, map_location=device, weights_only=False)
@@ -738,6 +757,7 @@ def train_unet(
         opt.load_state_dict(st["opt"])
         ema.shadow = [t.to(device) for t in st["ema"]]
         step, wall, warm_from = st["step"], st["wall"], st.get("warm_from", 0)
+        warm_wall = st.get("warm_wall", wall)
         torch.manual_seed(tc.seed + step)  # noise and timesteps: a fresh stream after a resume
         console.print(f"resumed UNet at step {step} ({wall / 3600:.2f} h)")
     elif (out / PRIOR).exists():  # an adopted run: its exported (EMA) weights, a fresh optimiser
@@ -753,7 +773,7 @@ def train_unet(
         )
         ema = _EMA(params)
         step, wall = prior["steps"], prior["wall"]
-        warm_from = step
+        warm_from, warm_wall = step, wall
         torch.manual_seed(tc.seed + step)
         console.print(f"adopted UNet at step {step} from {model}")
 
@@ -767,6 +787,7 @@ def train_unet(
                 "step": step,
                 "wall": wall,
                 "warm_from": warm_from,
+                "warm_wall": warm_wall,
                 "model_config": cfg.to_json(),
             },
             state_path,
@@ -807,7 +828,7 @@ def train_unet(
             t0 = time.monotonic()
             batch = next(batches)
             z0 = latents[batch["idx"]].float().to(device)  # [B, C, h, w]
-            lr = tc.lr * min(1.0, (step - warm_from + 1) / tc.warmup)
+            lr = unet_lr(tc, step - warm_from, wall - warm_wall)
             decay = min(tc.ema_decay, (1 + step) / (10 + step))
             loss = unet_step(unet, text_encoder, scheduler, opt, ema, batch, z0, cfg, tc, lr, decay)
             step += 1

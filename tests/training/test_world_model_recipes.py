@@ -11,7 +11,7 @@ import torch
 
 from scenecraft.models.world_model.architecture import WorldModelConfig, build_vae
 from scenecraft.models.world_model.tiny import TINY
-from scenecraft.training.world_model import TrainConfig, train, with_overrides
+from scenecraft.training.world_model import TrainConfig, train, unet_lr, with_overrides
 
 # the tiny architecture at 64 px, said as settings (the bake-off and ship take settings)
 TINY_SETTINGS = [
@@ -193,3 +193,17 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
     # the second row counts only the second run's own training time
     rows = rec["history"]
     assert rows[1]["minutes"] <= rec["wall"] / 60 + 1e-6
+
+
+def test_unet_lr_warms_up_then_follows_a_cosine_over_training_seconds_to_its_floor():
+    flat = TrainConfig(lr=1e-3, warmup=10)
+    assert unet_lr(flat, 0, 0.0) == pytest.approx(1e-4)
+    assert unet_lr(flat, 9, 0.0) == unet_lr(flat, 5000, 9e9) == pytest.approx(1e-3)
+    tc = with_overrides(WorldModelConfig(), flat, ["decay_s=100", "lr_floor=0.1"])[1]
+    assert unet_lr(tc, 50, 0.0) == pytest.approx(1e-3)
+    assert unet_lr(tc, 50, 50.0) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5))
+    assert unet_lr(tc, 50, 100.0) == unet_lr(tc, 50, 1e6) == pytest.approx(1e-4)
+    lrs = [unet_lr(tc, 50, t) for t in range(0, 101, 10)]
+    assert all(a > b for a, b in zip(lrs, lrs[1:], strict=False))
+    # warm-up still scales a decaying rate (a run adopted late in its schedule)
+    assert unet_lr(tc, 0, 50.0) == pytest.approx(unet_lr(tc, 50, 50.0) / 10)
