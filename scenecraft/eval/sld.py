@@ -207,6 +207,7 @@ def make_edit_case(seed: int) -> tuple[EditCase, object]:
     colour = unused_colors[int(rng.integers(len(unused_colors)))]
     shape = unused_shapes[int(rng.integers(len(unused_shapes)))]
     other, new_label = -1, obj.label
+    a = "an" if colour[0] in "aeiou" else "a"  # the article of "<colour> <shape>"
     if kind == "move":
         side = "left" if obj.cx > 0.5 else "right"
         instruction = f"move the {obj.label} to the {side}"
@@ -217,7 +218,7 @@ def make_edit_case(seed: int) -> tuple[EditCase, object]:
         instruction = f"remove the {obj.label}"
     elif kind == "add":
         new_label = f"{colour} {shape}"
-        instruction, t = f"add a {new_label}", -1
+        instruction, t = f"add {a} {new_label}", -1
     elif kind == "swap":
         other = (t + 1) % len(scene.objects)
         instruction = f"swap the {obj.label} and the {scene.objects[other].label}"
@@ -225,7 +226,7 @@ def make_edit_case(seed: int) -> tuple[EditCase, object]:
         instruction = f"make the {obj.label} {'smaller' if obj.size == 'large' else 'bigger'}"
     else:
         new_label = f"{colour} {shape}"
-        instruction = f"replace the {obj.label} with a {new_label}"
+        instruction = f"replace the {obj.label} with {a} {new_label}"
     return EditCase(kind, instruction, s, t, other, new_label), scene
 
 
