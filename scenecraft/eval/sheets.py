@@ -41,7 +41,7 @@ PROMPTS = (
     "a cyan square to the right of a green star",
 )
 SYSTEMS = ("sld", "svgcraft")
-CELL = 128  # side of one picture on the sheet
+CELL = 256  # side of one picture on the sheet: a layout's captions stay readable
 LABEL_W = 150
 
 
@@ -71,7 +71,9 @@ def _run(
 
 def _fit(image: np.ndarray, height: int) -> Image.Image:
     im = Image.fromarray(image)
-    return im.resize((max(1, round(im.width * height / im.height)), height), Image.NEAREST)
+    # pixels stay sharp when enlarged; text stays legible when shrunk
+    how = Image.NEAREST if im.height <= height else Image.LANCZOS
+    return im.resize((max(1, round(im.width * height / im.height)), height), how)
 
 
 def _wrap(text: str, width: int) -> str:

@@ -62,20 +62,36 @@ def boxes_overlay(image: np.ndarray, detected: list[dict], proposed: list[dict] 
 
 
 def layout_picture(layout: Layout, size: tuple[int, int]) -> bytes:
-    """The boxes drawn with their captions on a white canvas."""
+    """The boxes drawn with their captions on a white canvas with a grey frame.
+
+    A small canvas is drawn at 2x so the captions fit; each caption is
+    wrapped to its box's width, written inside the box's top-left corner and cut at the box's
+    edges, so neighbouring boxes' captions do not run into each other."""
     from PIL import Image, ImageDraw
 
     from scenecraft.shapesworld.render import to_png
 
-    w, h = size
+    scale = 2 if max(size) <= 256 else 1
+    w, h = size[0] * scale, size[1] * scale
     image = Image.new("RGB", (w, h), "white")
     draw = ImageDraw.Draw(image)
     palette = np.array([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40]])
     for i, item in enumerate(layout.items):
         x, y, bw, bh = item.box
         colour = tuple(int(c) for c in palette[i % len(palette)])
-        draw.rectangle([x * w, y * h, (x + bw) * w - 1, (y + bh) * h - 1], outline=colour)
-        draw.text((x * w + 2, y * h + 1), item.label, fill=colour)
+        draw.rectangle([x * w, y * h, (x + bw) * w - 1, (y + bh) * h - 1], outline=colour, width=2)
+        lines: list[str] = []
+        for word in item.label.split():
+            if lines and draw.textlength(f"{lines[-1]} {word}") <= bw * w - 4:
+                lines[-1] = f"{lines[-1]} {word}"
+            else:
+                lines.append(word)
+        # drawn on the box's own layer, so a word wider than its box is cut at the box's edge
+        left, top = round(x * w), round(y * h)
+        layer = Image.new("RGBA", (max(1, round((x + bw) * w) - left - 2), max(1, round(bh * h))))
+        ImageDraw.Draw(layer).multiline_text((3, 2), "\n".join(lines), fill=colour, spacing=1)
+        image.paste(layer, (left, top), layer)
+    draw.rectangle([0, 0, w - 1, h - 1], outline=(170, 170, 170))
     return to_png(np.asarray(image))
 
 
