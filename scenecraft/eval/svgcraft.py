@@ -1,10 +1,12 @@
 """``scenecraft eval svgcraft``: layout accuracy, SVG fidelity, size and time on ShapesWorld.
 
 Prompts: ``n`` per LMD category (negation, numeracy, attribute binding, spatial) from the standard
-benchmark set, or a fresh held-out set (``split='heldout'``, seeds no test or tuning sees). Three
+benchmark set, or a fresh held-out set (``split='heldout'``, seeds no test or tuning sees). Four
 variants in one table, on the same prompts and seeds:
 
 - ``svgcraft``: the whole pipeline;
+- ``objects released (paper)``: the per-box latents released after the paper's share of the
+  fused pass's steps, instead of the recognised objects held to its end;
 - ``no layout``: plain text-to-image from the prompt, then vectorised (same path budget);
 - ``no attention fusion``: the whole pipeline with fusion strength 0.
 
@@ -45,6 +47,7 @@ from scenecraft.shapesworld.judge import judge
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "svgcraft": {},
+    "objects released (paper)": {"hold_recognised": False},
     "no layout": {"layout": False},
     "no attention fusion": {"fusion": 0.0},
 }

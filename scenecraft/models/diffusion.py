@@ -263,7 +263,8 @@ class FrozenLatents:
     under ``hold`` (if given) for every later step.
 
     ``values`` is one [B, C, h, w] tensor, or one per sampling step (e.g. an inversion
-    trajectory from ``invert(...).for_sampling()``) so frozen regions follow the noise level.
+    trajectory from ``invert(...).for_sampling()``) so frozen regions follow the noise level;
+    with ``hold``, one more entry after the last step's is what the held regions end as.
     ``mask`` and ``hold`` are [B or 1, 1, h, w] in [0, 1] at latent resolution.
     """
 
@@ -542,6 +543,8 @@ def sample(
                     x0 = getattr(stepped, "pred_original_sample", None)
                     png = to_png(decode(model, (latents if x0 is None else x0)[:1])[0])
                 progress(Progress("denoise", i + 1, steps, png))
+    if freeze is not None and freeze.hold is not None and len(freeze.values) > steps:
+        latents = freeze.apply(latents, steps)  # the held regions' own final latents
     return SampleOut(images=decode(model, latents), latents=latents, trajectory=trajectory)
 
 

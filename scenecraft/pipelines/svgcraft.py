@@ -50,6 +50,11 @@ class SVGCraftParams(PromptParams):
         0.4, ge=0.0, le=1.0, description="share of the fused pass's steps the per-box latents hold"
     )
     fusion: float = Field(0.5, ge=0.0, le=1.0, description="attention fusion strength (0 = off)")
+    hold_recognised: bool = Field(
+        True,
+        description="an object the detector recognised keeps its latents to the fused pass's "
+        "last step (false: released after freeze, as in the paper)",
+    )
     layout: bool = Field(True, description="false: plain text-to-image, then vectorised (ablation)")
 
 
@@ -61,6 +66,7 @@ def config(params: SVGCraftParams) -> SVGCraftConfig:
         guidance=params.guidance,
         freeze=params.freeze,
         fusion=params.fusion,
+        hold_recognised=params.hold_recognised,
         paths=params.paths,
         primitive=params.primitive,
         iters=params.iters,

@@ -53,6 +53,9 @@ class Sampling:
     fusion: float = 0.5  # attention fusion strength (0 = off)
     # with a detector: seeds tried per object until the detector recognises what was drawn
     attempts: int = 1
+    # with a detector: an object it recognised keeps its latents to the fused pass's last step
+    # (the rest of the scene is drawn around it) instead of being released after ``freeze``
+    hold_recognised: bool = False
 
     @property
     def frozen_steps(self) -> int:
@@ -305,18 +308,33 @@ def paint_order(masks: list[np.ndarray]) -> list[int]:
     return sorted(range(len(masks)), key=lambda i: -int(masks[i].sum()))
 
 
-def compose(boxes: list[BoxLatents], steps: int) -> FrozenLatents:
-    """The per-box latents under their masks, per step, held for the first ``steps`` steps."""
+def compose(boxes: list[BoxLatents], steps: int, hold: list[bool] | None = None) -> FrozenLatents:
+    """The per-box latents under their masks, per step, held for the first ``steps`` steps;
+    the boxes ``hold`` marks are held to the last step and end as their own final latents (the
+    others are released after ``steps``).
+    """
     order = paint_order([b.mask for b in boxes])
-    values = []
-    for t in range(steps):
-        v = torch.zeros_like(boxes[0].trajectory[t])
-        for i in order:
+    kept = [i for i in order if hold and hold[i]]
+
+    def painted(t: int, which: list[int]) -> Tensor:
+        v = torch.zeros_like(boxes[0].latents)
+        for i in which:
             m = boxes[i].latent_mask
-            v = m * boxes[i].trajectory[t] + (1 - m) * v
-        values.append(v)
-    union = 1 - torch.stack([1 - b.latent_mask for b in boxes]).prod(0)  # [h, w]
-    return FrozenLatents(mask=union[None, None], values=values, steps=steps)
+            v = m * [*boxes[i].trajectory, boxes[i].latents][t] + (1 - m) * v
+        return v
+
+    def union(which: list[int]) -> Tensor:
+        return 1 - torch.stack([1 - boxes[i].latent_mask for i in which]).prod(0)  # [h, w]
+
+    # held boxes: every step's latents and, last, their own final latents
+    total = len(boxes[0].trajectory) + 1 if kept else steps
+    values = [painted(t, order if t < steps else kept) for t in range(total)]
+    return FrozenLatents(
+        mask=union(order)[None, None],
+        values=values,
+        steps=steps,
+        hold=union(kept)[None, None] if kept else None,
+    )
 
 
 def fusion_targets(layout: Layout, boxes: list[BoxLatents]) -> list[Maps]:
@@ -336,8 +354,10 @@ def fused_denoise(
     starts: list[Tensor],
     progress: ProgressFn | None = None,
 ) -> tuple[SampleOut, ObjectAttention]:
-    """The whole scene from the composed per-box latents, with attention fusion."""
+    """The whole scene from the composed per-box latents, with attention fusion; with
+    ``s.hold_recognised``, the objects the detector recognised are held to the last step."""
     prompt = scene_prompt(layout)
+    hold = [bool(s.hold_recognised and b.recognised) for b in boxes]
     order = paint_order([b.mask for b in boxes])
     start = background
     for i in order:  # the same noise the boxes started from, under their masks
@@ -364,7 +384,7 @@ def fused_denoise(
         guidance=s.guidance,
         latents=start,
         grounding=grounding,
-        freeze=compose(boxes, s.frozen_steps) if s.frozen_steps else None,
+        freeze=compose(boxes, s.frozen_steps, hold) if s.frozen_steps or any(hold) else None,
         attention=attention,
         progress=progress,
     )

@@ -46,6 +46,10 @@ class SVGCraftConfig:
     fusion: float = 0.5  # attention fusion strength (0 = off)
     # seeds tried per object until the detector recognises it (with a detector; 1: the paper)
     attempts: int = 3
+    # beyond the paper: a recognised object keeps its latents to the fused pass's last step, so
+    # the fusion cannot redraw it (a weak model turned a yellow triangle green); False: released
+    # after ``freeze`` as in the paper
+    hold_recognised: bool = True
     paths: int = 32  # primitive budget (at least one per object)
     primitive: Primitive = "contour"  # what seeds each object: its outline, or k primitives
     iters: int = 200  # SVG optimisation steps
@@ -122,7 +126,9 @@ class SVGCraftPipeline:
             cancelled: polled before every optimisation step.
         """
         c = self.config
-        s = Sampling(size[1], size[0], c.steps, c.guidance, c.freeze, c.fusion, c.attempts)
+        s = Sampling(
+            size[1], size[0], c.steps, c.guidance, c.freeze, c.fusion, c.attempts, c.hold_recognised
+        )
         if layout is None:
             step = _in_stage(progress, "text to image")
             raster = plain_denoise(self.diffusion, prompt, s, generator, step).images[0]

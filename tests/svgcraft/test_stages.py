@@ -247,3 +247,46 @@ def test_an_object_the_detector_does_not_recognise_is_drawn_again_from_a_new_see
     )
     np.testing.assert_array_equal(boxes[0].image, first[0].image)  # none recognised: the paper's
     assert first[0].attempts == 1 and first[0].recognised is None
+
+
+def test_a_recognised_object_is_held_to_the_fused_pass_last_step_and_the_others_released(tiny_sd):
+    from scenecraft.core.contracts import Detection
+    from scenecraft.svgcraft.latents import compose
+
+    model = D.load(tiny_sd, cache={})
+    layout = Layout(items=LAYOUT.items[:2], background="white")
+    s = Sampling(64, 64, steps=4, freeze=0.5, fusion=0.0, attempts=1, hold_recognised=True)
+    seg = lambda image, boxes: [box_region(b, 64, 64) for b in boxes]  # noqa: E731
+
+    def circle_only(image, phrases):  # recognises the red circle, not the blue star
+        circle = Detection("red circle", LAYOUT.items[0].box, 1.0)
+        return [circle] if "red circle" in phrases else []
+
+    boxes, background, starts = box_latents(
+        model, layout, s, torch.Generator().manual_seed(0), seg, None, circle_only
+    )
+    assert [b.recognised for b in boxes] == [True, False]
+    frozen = compose(boxes, s.frozen_steps, [True, False])
+    circle, star = (b.latent_mask[None, None] for b in boxes)
+    assert frozen.steps == 2 and len(frozen.values) == 5
+    torch.testing.assert_close(frozen.hold, circle)
+    later = torch.randn_like(boxes[0].trajectory[3])
+    held = frozen.apply(later, 3)  # after freeze: the circle's own latents, the star's released
+    inside, only_star = circle[0, 0] >= 1, (star[0, 0] >= 1) & (circle[0, 0] <= 0)
+    torch.testing.assert_close(held[..., inside], boxes[0].trajectory[3][..., inside])
+    torch.testing.assert_close(held[..., only_star], later[..., only_star])
+    assert compose(boxes, s.frozen_steps).hold is None  # the paper: everyone released
+
+    # the fused pass ends on the circle's own final latents (the paper's drifts from them)
+    def gap(hold: bool) -> float:
+        out, _ = fused_denoise(
+            model,
+            layout,
+            Sampling(**{**s.__dict__, "hold_recognised": hold}),
+            boxes,
+            background,
+            starts,
+        )
+        return float((out.latents - boxes[0].latents)[..., inside].abs().max())
+
+    assert gap(True) < 1e-3 < gap(False)
