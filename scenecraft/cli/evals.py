@@ -261,14 +261,24 @@ def eval_svgcraft(
     paths: int = typer.Option(32, help="primitive budget"),
     primitive: str = typer.Option("contour", help="contour | circles | rects | blobs"),
     out: Path = typer.Option(Path("eval/results/svgcraft.json")),
+    variants: str = typer.Option(
+        "", help="comma-separated subset of the variants (default: all), e.g. 'svgcraft,no layout'"
+    ),
 ) -> None:
-    """SVGCraft vs no-layout and no-attention-fusion ablations; every SVG render judged."""
+    """SVGCraft vs the paper's fusion, no-layout and no-attention-fusion ablations; every SVG
+    render judged."""
     from scenecraft.core.settings import get_settings
-    from scenecraft.eval.svgcraft import main
+    from scenecraft.eval.svgcraft import VARIANTS, main
 
+    chosen = tuple(v.strip() for v in variants.split(",") if v.strip()) or tuple(VARIANTS)
+    if unknown := [v for v in chosen if v not in VARIANTS]:
+        raise typer.BadParameter(
+            f"unknown {', '.join(map(repr, unknown))}; choose from {', '.join(VARIANTS)}",
+            param_hint="--variants",
+        )
     params = {"steps": steps, "iters": iters, "paths": paths, "primitive": primitive}
     model = None if oracle else model or get_settings().world_model
-    main(model, n, split, offset, out, params, vae or None)
+    main(model, n, split, offset, out, params, vae or None, chosen)
 
 
 @eval_app.command("sheets")

@@ -173,8 +173,9 @@ def main(
     out: Path = Path("eval/results/svgcraft.json"),
     params: dict[str, Any] | None = None,
     vae: str | None = None,
+    variants: tuple[str, ...] = tuple(VARIANTS),
 ) -> dict:
-    report = evaluate(model, n, split, offset, params=params, vae=vae)
+    report = evaluate(model, n, split, offset, variants, params=params, vae=vae)
     rows = []
     for name, v in report["variants"].items():
         s = v["summary"]
