@@ -48,6 +48,14 @@ def shipped_record(dest: Path) -> dict | None:
     return _json_or_none(dest / SHIP_RECORD)
 
 
+def _write_record(dest: Path, record: dict) -> None:
+    """Rewrite the shipped folder's record and card in place (the weights untouched)."""
+    for name, text in ((SHIP_RECORD, json.dumps(record, indent=1)), ("README.md", card(record))):
+        tmp = dest / f"{name}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, dest / name)
+
+
 def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = False) -> bool:
     """Write ``run``'s exported model to ``dest`` if its report beats the shipped one's last row
     (or ``force``). Returns whether it shipped."""
@@ -56,23 +64,29 @@ def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = Fal
     if Path(report["model"]).resolve() != model.resolve():
         raise ValueError(f"{report_path} judged {report['model']}, not {model}")
     old = shipped_record(dest)
-    if old and not force:
-        old_score = score(old["report"])
-        if score(report) <= old_score:
-            print(f"not shipped: score {score(report):.3f} <= shipped {old_score:.3f}")
-            return False
     cfg = json.loads((run / "config.json").read_text())
     steps, wall = run_progress(run)
     prior = _json_or_none(run / PRIOR) or {}
     # samples: those before this run (prior) plus this run's own steps at its batch
     own_steps = steps - prior.get("steps", 0)
     samples = prior.get("samples", 0) + own_steps * cfg["train"]["batch"]
+    on = "GPU" if "CUDA" in cfg.get("hardware", "") else "CPU"
+    own_minutes = (wall - prior.get("wall", 0.0)) / 60
+    row = _row(report, steps, samples, own_minutes, on, label, cfg["command"])
+    row["from_steps"] = prior.get("steps", 0)
+    row["report_file"] = str(report_path)
+    if old and not force:
+        old_score = score(old["report"])
+        if score(report) <= old_score:
+            # the shipped model stays; its record and card say this session trained and lost
+            old["not_shipped"] = [*old.get("not_shipped", []), row]
+            _write_record(dest, old)
+            print(f"not shipped: score {score(report):.3f} <= shipped {old_score:.3f}")
+            return False
     history = [*prior.get("history", [])]
     if old and not prior:  # a run that did not start from the shipped model: keep its history
         history = [*old["history"]]
-    on = "GPU" if "CUDA" in cfg.get("hardware", "") else "CPU"
-    own_minutes = (wall - prior.get("wall", 0.0)) / 60
-    history.append(_row(report, steps, samples, own_minutes, on, label, cfg["command"]))
+    history.append(row)
     evals = [json.loads(x) for x in (run / "evals.jsonl").read_text().splitlines()]
     vae_check = next((e for e in reversed(evals) if e["stage"] in ("vae_done", "decoder_done")), {})
     record = {
@@ -90,6 +104,7 @@ def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = Fal
         "vae_check": {k: v for k, v in vae_check.items() if k != "stage"},
         "report": report,
         "history": history,
+        "not_shipped": (old or {}).get("not_shipped", []),
     }
     from diffusers import StableDiffusionPipeline
 
@@ -202,5 +217,29 @@ def card(rec: dict) -> str:
             "|---|---|---|---|---|---|---|---|---|",
             *hist,
             "",
+            *_not_shipped(rec.get("not_shipped", [])),
         ]
     )
+
+
+def _not_shipped(rows: list[dict]) -> list[str]:
+    """The card's table of sessions that trained on but measured no better."""
+    if not rows:
+        return []
+    return [
+        "Sessions that trained on but did not ship (measured no better by the mean of "
+        "single-object and grounded accuracy; `scenecraft train world-model-ship` kept the model "
+        "above):",
+        "",
+        "| date | run | steps | minutes on | single object | grounded | LMD | inversion dB "
+        "| report |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *[
+            f"| {h['date']} | {h['label']} | {h['from_steps']:,} -> {h['steps']:,} "
+            f"| {h['minutes']:.0f} {h['on']} | {h['single_object']:.3f} "
+            f"| {h['grounded_recall']:.3f} | {h['lmd_overall']:.3f} "
+            f"| {h['inversion_psnr']:.1f} | {h['report_file']} |"
+            for h in rows
+        ],
+        "",
+    ]

@@ -181,9 +181,18 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
     r = json.loads(report.read_text())
     r["single_object"]["accuracy"] = r["grounded"]["object_recall_iou50"] = -1.0
     report.write_text(json.dumps(r))
+    weights_before = (dest / "unet" / "diffusion_pytorch_model.safetensors").read_bytes()
     assert not ship(second, report, dest, "s2")
+    # the shipped model stays, and its record and card say that a session trained and lost
+    assert (dest / "unet" / "diffusion_pytorch_model.safetensors").read_bytes() == weights_before
+    rec = json.loads((dest / "training.json").read_text())
+    assert [h["label"] for h in rec["history"]] == ["s1"]
+    assert [(h["label"], h["from_steps"], h["steps"]) for h in rec["not_shipped"]] == [("s2", 3, 5)]
+    assert "did not ship" in (dest / "README.md").read_text()
+    assert "| 3 -> 5 |" in (dest / "README.md").read_text()
     assert ship(second, report, dest, "s2", force=True)
     rec = json.loads((dest / "training.json").read_text())
+    assert [h["label"] for h in rec["not_shipped"]] == ["s2"]  # a record of a session is kept
     assert [h["label"] for h in rec["history"]] == ["s1", "s2"]
     assert rec["steps"] == 5 and rec["samples"] == 5 * 4
     assert len(rec["commands"]) >= 1
