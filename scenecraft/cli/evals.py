@@ -66,6 +66,23 @@ def eval_world_model(
     )
 
 
+@eval_app.command("world-model-history")
+def eval_world_model_history(
+    model: Path = typer.Option(Path(""), help="shipped model folder (default: the shipped one)"),
+    out: Path = typer.Option(Path("eval/results/world_model_history.json"), "--out", "-o"),
+) -> None:
+    """The shipped world model's accuracy at the end of every session, shipped or not: table,
+    JSON and PNG from its training record (no model is run)."""
+    from scenecraft.core.settings import ASSETS
+    from scenecraft.eval.world_model_history import main
+
+    try:
+        main(model if str(model) not in ("", ".") else ASSETS / "shapes-sd", out)
+    except ValueError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
+
+
 @eval_app.command("layout-fraction")
 def eval_layout_fraction(
     model: str = typer.Option("", "--model", help="diffusers folder (default: settings)"),
