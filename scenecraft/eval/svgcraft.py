@@ -5,8 +5,8 @@ benchmark set, or a fresh held-out set (``split='heldout'``, seeds no test or tu
 variants in one table, on the same prompts and seeds:
 
 - ``svgcraft``: the whole pipeline;
-- ``objects released (paper)``: the per-box latents released after the paper's share of the
-  fused pass's steps, instead of the recognised objects held to its end;
+- ``recognised objects held``: the objects the in-loop detector recognised held to the fused
+  pass's last step instead of released after the paper's share of its steps;
 - ``no layout``: plain text-to-image from the prompt, then vectorised (same path budget);
 - ``no attention fusion``: the whole pipeline with fusion strength 0.
 
@@ -47,7 +47,7 @@ from scenecraft.shapesworld.judge import judge
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "svgcraft": {},
-    "objects released (paper)": {"hold_recognised": False},
+    "recognised objects held": {"hold_recognised": True},
     "no layout": {"layout": False},
     "no attention fusion": {"fusion": 0.0},
 }

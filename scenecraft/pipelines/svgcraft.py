@@ -51,7 +51,7 @@ class SVGCraftParams(PromptParams):
     )
     fusion: float = Field(0.5, ge=0.0, le=1.0, description="attention fusion strength (0 = off)")
     hold_recognised: bool = Field(
-        True,
+        False,
         description="an object the detector recognised keeps its latents to the fused pass's "
         "last step (false: released after freeze, as in the paper)",
     )

@@ -46,10 +46,12 @@ class SVGCraftConfig:
     fusion: float = 0.5  # attention fusion strength (0 = off)
     # seeds tried per object until the detector recognises it (with a detector; 1: the paper)
     attempts: int = 3
-    # beyond the paper: a recognised object keeps its latents to the fused pass's last step, so
-    # the fusion cannot redraw it (a weak model turned a yellow triangle green); False: released
-    # after ``freeze`` as in the paper
-    hold_recognised: bool = True
+    # an option beyond the paper: a recognised object keeps its latents to the fused pass's last
+    # step, so the fusion cannot redraw it (row 4 turned a yellow triangle green). Off: on 12
+    # benchmark prompts (`eval svgcraft --split benchmark --n 3`, 2026-12-06) it tied the paper's
+    # release after ``freeze`` (4 of 12 each, other prompts right) at a lower PSNR (42.0 vs
+    # 46.6 dB): the held cells keep the per-box run's background, and their seams cost shapes
+    hold_recognised: bool = False
     paths: int = 32  # primitive budget (at least one per object)
     primitive: Primitive = "contour"  # what seeds each object: its outline, or k primitives
     iters: int = 200  # SVG optimisation steps
