@@ -68,7 +68,7 @@ def eval_world_model(
 
 @eval_app.command("world-model-history")
 def eval_world_model_history(
-    model: Path = typer.Option(Path(""), help="shipped model folder (default: the shipped one)"),
+    model: Path | None = typer.Option(None, help="shipped model folder (default: the shipped one)"),
     out: Path = typer.Option(Path("eval/results/world_model_history.json"), "--out", "-o"),
 ) -> None:
     """The shipped world model's accuracy at the end of every session, shipped or not: table,
@@ -77,7 +77,7 @@ def eval_world_model_history(
     from scenecraft.eval.world_model_history import main
 
     try:
-        main(model if str(model) not in ("", ".") else ASSETS / "shapes-sd", out)
+        main(model or ASSETS / "shapes-sd", out)
     except ValueError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
@@ -282,7 +282,7 @@ def eval_svgcraft(
         "", help="comma-separated subset of the variants (default: all), e.g. 'svgcraft,no layout'"
     ),
 ) -> None:
-    """SVGCraft vs the paper's fusion, no-layout and no-attention-fusion ablations; every SVG
+    """SVGCraft vs recognised objects held, no-layout and no-attention-fusion variants; every SVG
     render judged."""
     from scenecraft.core.settings import get_settings
     from scenecraft.eval.svgcraft import VARIANTS, main

@@ -319,8 +319,9 @@ def compose(boxes: list[BoxLatents], steps: int, hold: list[bool] | None = None)
     def painted(t: int, which: list[int]) -> Tensor:
         v = torch.zeros_like(boxes[0].latents)
         for i in which:
-            m = boxes[i].latent_mask
-            v = m * [*boxes[i].trajectory, boxes[i].latents][t] + (1 - m) * v
+            b = boxes[i]
+            z = b.trajectory[t] if t < len(b.trajectory) else b.latents  # the last: final latents
+            v = b.latent_mask * z + (1 - b.latent_mask) * v
         return v
 
     def union(which: list[int]) -> Tensor:

@@ -49,7 +49,7 @@ def shipped_record(dest: Path) -> dict | None:
 
 
 def _write_record(dest: Path, record: dict) -> None:
-    """Rewrite the shipped folder's record and card in place (the weights untouched)."""
+    """Write a model folder's record and card, each replaced whole (the weights untouched)."""
     for name, text in ((SHIP_RECORD, json.dumps(record, indent=1)), ("README.md", card(record))):
         tmp = dest / f"{name}.tmp"
         tmp.write_text(text)
@@ -112,8 +112,7 @@ def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = Fal
     shutil.rmtree(tmp, ignore_errors=True)
     pipe = StableDiffusionPipeline.from_pretrained(model, safety_checker=None)
     pipe.to(torch.float16).save_pretrained(tmp)
-    (tmp / SHIP_RECORD).write_text(json.dumps(record, indent=1))
-    (tmp / "README.md").write_text(card(record))
+    _write_record(tmp, record)
     size = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file()) / 2**20
     if size > MAX_MB:
         shutil.rmtree(tmp)
