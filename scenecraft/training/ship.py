@@ -72,7 +72,9 @@ def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = Fal
     samples = prior.get("samples", 0) + own_steps * cfg["train"]["batch"]
     on = "GPU" if "CUDA" in cfg.get("hardware", "") else "CPU"
     own_minutes = (wall - prior.get("wall", 0.0)) / 60
-    row = _row(report, steps, samples, own_minutes, on, label, cfg["command"])
+    # every command of the run: its last alone may be a resume that only exported
+    command = " ; then ".join(cfg.get("commands", [cfg["command"]]))
+    row = _row(report, steps, samples, own_minutes, on, label, command)
     row["from_steps"] = prior.get("steps", 0)
     row["report_file"] = str(report_path)
     if old and not force:

@@ -188,6 +188,8 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
     rec = json.loads((dest / "training.json").read_text())
     assert [h["label"] for h in rec["history"]] == ["s1"]
     assert [(h["label"], h["from_steps"], h["steps"]) for h in rec["not_shipped"]] == [("s2", 3, 5)]
+    # the row names every command of the run (its last may be an export-only resume)
+    assert rec["not_shipped"][0]["command"] == " ; then ".join(cfg["commands"])
     assert "did not ship" in (dest / "README.md").read_text()
     assert "| 3 -> 5 |" in (dest / "README.md").read_text()
     assert ship(second, report, dest, "s2", force=True)
