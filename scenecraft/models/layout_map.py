@@ -34,6 +34,15 @@ def _coverage(lo: torch.Tensor, hi: torch.Tensor, n: int) -> torch.Tensor:
     return (end - start).clamp(min=0) * n
 
 
+def box_cover(boxes: torch.Tensor, masks: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """How much of each cell of a ``height`` x ``width`` grid the boxes [B, M, 4] (x0, y0, x1, y1
+    in [0, 1]; ``masks`` [B, M] 1 for a box) cover together: [B, 1, height, width] in [0, 1]."""
+    cov_x = _coverage(boxes[..., 0], boxes[..., 2], width)  # [B, M, W]
+    cov_y = _coverage(boxes[..., 1], boxes[..., 3], height)  # [B, M, H]
+    cover = cov_y[..., :, None] * cov_x[..., None, :] * masks[..., None, None]  # [B, M, H, W]
+    return 1 - (1 - cover).prod(dim=1, keepdim=True)
+
+
 def paint_layout(
     boxes: torch.Tensor, embeddings: torch.Tensor, masks: torch.Tensor, height: int, width: int
 ) -> torch.Tensor:
