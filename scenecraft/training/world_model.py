@@ -665,6 +665,22 @@ def fresh_unet_stage(cfg: WorldModelConfig, tc: TrainConfig, device: str) -> Une
     return UnetStage(tokenizer, text_encoder, unet, build_scheduler(), params, opt, _EMA(params))
 
 
+def object_weighted_mse(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    boxes: tuple[torch.Tensor, torch.Tensor] | None,
+    obj_weight: float,
+) -> torch.Tensor:
+    """Per-sample MSE [B] of ``pred`` against ``target`` [B, C, h, w]; with ``boxes`` (object
+    boxes [B, M, 4] in [0, 1] and their masks [B, M]) a cell weighs ``1 + obj_weight * cover``,
+    normalised by the sample's mean weight (so a uniform error costs the same either way)."""
+    err = (pred - target).pow(2)
+    if boxes is None or obj_weight <= 0:
+        return err.mean(dim=(1, 2, 3))
+    weight = 1 + obj_weight * box_cover(*boxes, *err.shape[-2:])  # [B, 1, h, w]
+    return (err * weight).mean(dim=(1, 2, 3)) / weight.mean(dim=(1, 2, 3))
+
+
 def unet_step(
     unet,
     text_encoder,
@@ -711,13 +727,10 @@ def unet_step(
         target = scheduler.get_velocity(z0, noise, t)
         x = zt if layout is None else torch.cat([zt, layout.to(zt.dtype)], dim=1)
         pred = unet(x, t, ctx, cross_attention_kwargs=kwargs).sample
-    err = (pred.float() - target).pow(2)  # [B, C, h, w]
-    if "obj_boxes" in batch:
-        cover = box_cover(batch["obj_boxes"].to(device), batch["obj_masks"].to(device), h, w)
-        weight = 1 + tc.obj_weight * cover  # [B, 1, h, w]
-        per = (err * weight).mean(dim=(1, 2, 3)) / weight.mean(dim=(1, 2, 3))  # [B]
-    else:
-        per = err.mean(dim=(1, 2, 3))  # [B]
+    boxes = batch.get("obj_boxes")
+    if boxes is not None:
+        boxes = (boxes.to(device), batch["obj_masks"].to(device))
+    per = object_weighted_mse(pred.float(), target, boxes, tc.obj_weight)  # [B]
     loss = (per * _min_snr_weight(scheduler, t, tc.min_snr_gamma)).mean()
     for g in opt.param_groups:
         g["lr"] = lr

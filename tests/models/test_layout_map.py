@@ -159,3 +159,15 @@ def test_eval_layout_fraction_names_a_bad_fraction(bad):
 
     result = CliRunner().invoke(app, ["eval", "layout-fraction", "--fractions", bad])
     assert result.exit_code == 2 and "--fractions" in result.output
+
+
+def test_box_cover_is_the_union_of_the_boxes_and_skips_padding():
+    from scenecraft.models.layout_map import box_cover
+
+    boxes = torch.tensor([[[0.0, 0.0, 0.5, 0.5], [0.25, 0.25, 0.75, 0.625], [0, 0, 1, 1]]])
+    cover = box_cover(boxes, torch.tensor([[1.0, 1.0, 0.0]]), 4, 4)
+    assert cover.shape == (1, 1, 4, 4)
+    np.testing.assert_allclose(cover[0, 0, 0], [1, 1, 0, 0])
+    np.testing.assert_allclose(cover[0, 0, 1], [1, 1, 1, 0])  # overlap counts once
+    np.testing.assert_allclose(cover[0, 0, 2], [0, 0.5, 0.5, 0])
+    np.testing.assert_allclose(cover[0, 0, 3], [0, 0, 0, 0])  # the padding box paints nothing

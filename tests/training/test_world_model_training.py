@@ -155,3 +155,41 @@ def test_unet_batches_depend_on_the_step_alone_whichever_process_builds_them():
     assert len(b["box_b"]) == int(b["masks"].sum()) > 0
     assert int(b["box_phrase"].max()) < len(b["phrase_ids"])
     assert not torch.equal(inline[0]["ids"], inline[1]["ids"])
+
+
+def test_object_weights_see_every_object_and_leave_the_batch_stream_alone():
+    from scenecraft.training.world_model import make_batch
+
+    scenes = [training_scene(i) for i in range(50)]
+    tok = build_tokenizer(32)
+    plain = TrainConfig(batch=6, p_drop_boxes=1.0)  # every box dropped from the conditioning
+    weighted = replace(plain, obj_weight=4.0)
+    for step in range(4):
+        a, b = make_batch(scenes, tok, plain, step), make_batch(scenes, tok, weighted, step)
+        assert "obj_boxes" not in a
+        for k, v in a.items():  # the same scenes, captions and boxes: no random draw was added
+            assert torch.equal(v, b[k]) if isinstance(v, torch.Tensor) else v == b[k], k
+        for row, i in enumerate(b["idx"].tolist()):
+            objects = scenes[i].objects
+            assert int(b["obj_masks"][row].sum()) == len(objects)
+            x, y, w, h = objects[0].box
+            assert b["obj_boxes"][row, 0].tolist() == pytest.approx([x, y, x + w, y + h])
+
+
+def test_the_object_weight_moves_the_loss_to_the_errors_inside_boxes():
+    from scenecraft.training.world_model import object_weighted_mse
+
+    target = torch.zeros(2, 3, 4, 4)
+    inside, outside = target.clone(), target.clone()
+    inside[..., :2, :2] = 1.0  # errs on the 4 cells of the box only
+    outside[..., 2:, 2:] = 1.0  # errs on 4 cells outside it
+    boxes = (torch.tensor([[[0.0, 0.0, 0.5, 0.5]]] * 2), torch.ones(2, 1))
+    plain = object_weighted_mse(inside, target, None, 4.0)
+    assert torch.equal(plain, object_weighted_mse(outside, target, None, 4.0))
+    assert torch.equal(plain, object_weighted_mse(inside, target, boxes, 0.0))
+    # weight 5 on 4 of 16 cells: the mean weight is 2, so an error there counts 5/2 of plain and
+    # one elsewhere 1/2; a uniform error costs what it did
+    torch.testing.assert_close(object_weighted_mse(inside, target, boxes, 4.0), plain * 2.5)
+    torch.testing.assert_close(object_weighted_mse(outside, target, boxes, 4.0), plain * 0.5)
+    ones = torch.ones_like(target)
+    torch.testing.assert_close(object_weighted_mse(ones, target, boxes, 4.0), torch.ones(2))
