@@ -129,7 +129,14 @@ class SVGCraftPipeline:
         """
         c = self.config
         s = Sampling(
-            size[1], size[0], c.steps, c.guidance, c.freeze, c.fusion, c.attempts, c.hold_recognised
+            height=size[1],
+            width=size[0],
+            steps=c.steps,
+            guidance=c.guidance,
+            freeze=c.freeze,
+            fusion=c.fusion,
+            attempts=c.attempts,
+            hold_recognised=c.hold_recognised,
         )
         if layout is None:
             step = _in_stage(progress, "text to image")
