@@ -90,8 +90,10 @@ def eval_layout_fraction(
     fractions: str = typer.Option("0,0.3,0.5,1", help="shares of the steps, comma-separated"),
     n: int = typer.Option(24, min=1, help="single boxes, and scene layouts, per fraction"),
     steps: int = typer.Option(20, min=1, help="DDIM steps"),
+    guidance: str = typer.Option("3", help="guidance scales, comma-separated"),
 ) -> None:
-    """For how many steps a layout-map UNet gets its map (tuning layouts, not the eval's)."""
+    """For how many steps a layout-map UNet gets its map, at which guidance scale (tuning
+    layouts, not the eval's)."""
     from scenecraft.core.settings import get_settings
     from scenecraft.eval.layout_fraction import main
 
@@ -104,7 +106,15 @@ def eval_layout_fraction(
         console.print(f"[red]--fractions {fractions!r}: each share must be in [0, 1][/red]")
         raise typer.Exit(2)
     try:
-        main(model or get_settings().world_model, out, values, n=n, steps=steps)
+        scales = tuple(float(g) for g in guidance.split(","))
+    except ValueError:
+        console.print(f"[red]--guidance {guidance!r}: expected numbers such as 3,5,7.5[/red]")
+        raise typer.Exit(2) from None
+    if any(not 1 <= g <= 30 for g in scales):
+        console.print(f"[red]--guidance {guidance!r}: each scale must be in [1, 30][/red]")
+        raise typer.Exit(2)
+    try:
+        main(model or get_settings().world_model, out, values, n=n, steps=steps, guidances=scales)
     except ValueError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None

@@ -1,14 +1,19 @@
 """``scenecraft eval layout-fraction``: for how many of the denoising steps a UNet that takes a
-layout map should be given it, measured on tuning layouts, not on ``eval world-model``'s.
+layout map should be given it, and at which classifier-free guidance scale to sample, measured
+on tuning layouts, not on ``eval world-model``'s.
 
-Two kinds of layout, both judged by the ShapesWorld detector with the judge's settings:
+Three kinds of prompt, all judged by the ShapesWorld detector with the judge's settings:
+
+- one object from its words alone ("a red star", no box; per guidance scale only, as ``eval
+  world-model``'s single objects but from other noise seeds): is it exactly that object;
 
 - one object and one box ("a red star" in a box, as SVGCraft's per-box latents and SLD's added
   objects ask): is something in the box (IoU >= 0.5), is it the object asked for;
 - scenes of 1-4 objects from the *train* split (``eval world-model`` uses validation seeds), each
   box with its phrase: objects in their box with the right label, and placement alone.
 
-Writes a JSON report and prints a table, one row a fraction (0: the map stays zero: text alone).
+Writes a JSON report and prints a table, one row a (guidance, fraction) pair (fraction 0: the
+map stays zero: text alone).
 """
 
 from __future__ import annotations
@@ -43,7 +48,24 @@ def single_boxes(n: int) -> list[tuple[str, list[float]]]:
     return out
 
 
-def judge_fraction(model: D.DiffusionModel, fraction: float, n: int, steps: int) -> dict:
+def judge_text(model: D.DiffusionModel, n: int, steps: int, guidance: float) -> float:
+    """Share of ``n`` single-object prompts without a box drawn as exactly that object."""
+    right = 0
+    for i, (phrase, _) in enumerate(single_boxes(n)):
+        img = D.sample(
+            model,
+            f"a {phrase}",
+            steps=steps,
+            guidance=guidance,
+            generator=torch.Generator().manual_seed(TUNING_OFFSET + i),
+        ).images[0]
+        right += [d.label for d in detect(img, JUDGE_CONFIG)] == [phrase]
+    return right / n
+
+
+def judge_fraction(
+    model: D.DiffusionModel, fraction: float, n: int, steps: int, guidance: float = 3.0
+) -> dict:
     """Single boxes and scene layouts sampled with the map for ``fraction`` of the steps."""
     placed = right = anywhere = 0
     for i, (phrase, box) in enumerate(single_boxes(n)):
@@ -52,6 +74,7 @@ def judge_fraction(model: D.DiffusionModel, fraction: float, n: int, steps: int)
             model,
             f"a {phrase}",
             steps=steps,
+            guidance=guidance,
             grounding=g,
             generator=torch.Generator().manual_seed(i),
         ).images[0]
@@ -69,6 +92,7 @@ def judge_fraction(model: D.DiffusionModel, fraction: float, n: int, steps: int)
             model,
             scene.caption(),
             steps=steps,
+            guidance=guidance,
             grounding=g,
             generator=torch.Generator().manual_seed(i),
         ).images[0]
@@ -77,6 +101,7 @@ def judge_fraction(model: D.DiffusionModel, fraction: float, n: int, steps: int)
         located += match([("", b) for _, b in pred], [("", b) for _, b in gt])
         total += len(gt)
     return {
+        "guidance": guidance,
         "fraction": fraction,
         "single_placed": placed / n,
         "single_right_in_box": right / n,
@@ -87,21 +112,31 @@ def judge_fraction(model: D.DiffusionModel, fraction: float, n: int, steps: int)
     }
 
 
-def main(model_id: str, out: Path, fractions: list[float], n: int = 24, steps: int = 20) -> dict:
+def main(
+    model_id: str,
+    out: Path,
+    fractions: list[float],
+    n: int = 24,
+    steps: int = 20,
+    guidances: tuple[float, ...] = (3.0,),
+) -> dict:
     model = D.load(model_id, cache={})
     if not model.layout_channels:
         raise ValueError(f"{model_id} takes no layout map; nothing to measure")
     t0 = time.monotonic()
+    grid = [(g, f) for g in guidances for f in fractions]
+    text = {g: judge_text(model, n, steps, g) for g in guidances}
     rows = [
-        judge_fraction(model, f, n, steps) for f in track(fractions, description="layout fractions")
+        {**judge_fraction(model, f, n, steps, g), "text_single_right": text[g]}
+        for g, f in track(grid, description="guidance x layout fraction")
     ]
     report = {"model": model_id, "n": n, "steps": steps, "rows": rows}
     report["seconds"] = time.monotonic() - t0
     write_json(out, report)
-    keys = [k for k in rows[0] if k not in ("fraction", "scene_objects")]
+    keys = [k for k in rows[0] if k not in ("guidance", "fraction", "scene_objects")]
     print_table(
-        f"layout map for a share of the steps: {model_id} ({n} single boxes, {n} scenes)",
-        ["fraction", *keys],
-        [[r["fraction"], *[r[k] for k in keys]] for r in rows],
+        f"guidance and layout map share: {model_id} ({n} single boxes, {n} scenes, {steps} steps)",
+        ["guidance", "fraction", *keys],
+        [[r["guidance"], r["fraction"], *[r[k] for k in keys]] for r in rows],
     )
     return report

@@ -137,10 +137,14 @@ def test_eval_layout_fraction_reports_every_share(layout_model, tmp_path, monkey
     from scenecraft.eval import layout_fraction as LF
 
     out = tmp_path / "lf.json"
-    report = LF.main(str(layout_model.pipe.name_or_path), out, [0.0, 1.0], n=2, steps=2)
-    assert [r["fraction"] for r in report["rows"]] == [0.0, 1.0]
+    model = str(layout_model.pipe.name_or_path)
+    report = LF.main(model, out, [0.0, 1.0], n=2, steps=2, guidances=(1.0, 5.0))
+    grid = [(r["guidance"], r["fraction"]) for r in report["rows"]]
+    assert grid == [(1.0, 0.0), (1.0, 1.0), (5.0, 0.0), (5.0, 1.0)]
     row = report["rows"][1]
     assert 0 <= row["single_placed"] <= 1 and row["scene_objects"] >= 2
+    # the text-alone check depends on the guidance scale only
+    assert report["rows"][0]["text_single_right"] == row["text_single_right"]
     assert json.loads(out.read_text())["rows"] == report["rows"]
 
 
@@ -159,6 +163,16 @@ def test_eval_layout_fraction_names_a_bad_fraction(bad):
 
     result = CliRunner().invoke(app, ["eval", "layout-fraction", "--fractions", bad])
     assert result.exit_code == 2 and "--fractions" in result.output
+
+
+@pytest.mark.parametrize("bad", ["3,x", "0.5", ""])
+def test_eval_layout_fraction_names_a_bad_guidance(bad):
+    from typer.testing import CliRunner
+
+    from scenecraft.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "layout-fraction", "--guidance", bad])
+    assert result.exit_code == 2 and "--guidance" in result.output
 
 
 def test_box_cover_is_the_union_of_the_boxes_and_skips_padding():
