@@ -103,6 +103,10 @@ def _one(prompt, params: dict, model: str | None, models: dict, store: Path, vae
         "paths": result.metrics["paths"],
         "svg_bytes": result.metrics["svg_bytes"],
         "seconds": seconds,
+        # the in-loop detector's view of the per-box stage (absent for the oracle and no layout):
+        # objects it never recognised in its attempts, and seeds tried in all
+        "unrecognised": result.metrics.get("unrecognised"),
+        "box_attempts": result.metrics.get("box_attempts"),
     }
 
 
@@ -119,6 +123,12 @@ def _summary(rows: list[dict]) -> dict:
     for key in METRICS[1:]:
         out[key] = statistics.median(r[key] for r in rows)
     out["psnr_min"] = min(r["psnr"] for r in rows)
+    laid = [r for r in rows if r.get("unrecognised") is not None]
+    if laid:  # where a wrong raster came from: objects never recognised per box, or the fusion
+        out["all_recognised"] = float(np.mean([r["unrecognised"] == 0 for r in laid]))
+        out["lost_in_fusion"] = float(
+            np.mean([r["unrecognised"] == 0 and not r["raster_ok"] for r in laid])
+        )
     return out
 
 
@@ -190,9 +200,13 @@ def main(
                 s["paths"],
                 s["svg_bytes"],
                 s["seconds"],
+                s.get("all_recognised", float("nan")),
+                s.get("lost_in_fusion", float("nan")),
             ]
         )
-    # accuracy of the SVG renders, of the rasters, of the SVGs per category; then medians
+    # accuracy of the SVG renders, of the rasters, of the SVGs per category; then medians; then
+    # the share of prompts whose every box the in-loop detector recognised, and of those the
+    # fused pass lost (every box recognised, the raster judged wrong)
     print_table(
         f"SVGCraft on {report['n_prompts']} {split} prompts ({report['model']}); every SVG judged",
         [
@@ -208,6 +222,8 @@ def main(
             "paths",
             "bytes",
             "s",
+            "all boxes rec",
+            "lost in fusion",
         ],
         rows,
     )

@@ -1,0 +1,36 @@
+"""``eval svgcraft``'s summary: where a wrong raster came from (per-box stage or the fusion)."""
+
+from scenecraft.eval.svgcraft import _summary
+
+
+def _row(ok: bool, raster_ok: bool, unrecognised: int | None, category: str = "numeracy") -> dict:
+    return {
+        "ok": ok,
+        "raster_ok": raster_ok,
+        "category": category,
+        "psnr": 40.0,
+        "paths": 2,
+        "svg_bytes": 900,
+        "seconds": 5.0,
+        "unrecognised": unrecognised,
+        "box_attempts": 2,
+    }
+
+
+def test_summary_splits_failures_between_boxes_and_fusion() -> None:
+    rows = [
+        _row(True, True, 0),  # right
+        _row(False, False, 0),  # every box recognised, lost in the fused pass
+        _row(False, False, 1),  # a box never recognised
+        _row(False, True, 0),  # lost in the SVG, not the raster
+    ]
+    s = _summary(rows)
+    assert s["accuracy"] == 0.25
+    assert s["raster_accuracy"] == 0.5
+    assert s["all_recognised"] == 0.75
+    assert s["lost_in_fusion"] == 0.25
+
+
+def test_summary_without_per_box_stage_has_no_attribution() -> None:
+    s = _summary([_row(True, True, None), _row(False, False, None)])
+    assert "all_recognised" not in s and "lost_in_fusion" not in s
