@@ -287,6 +287,8 @@ def eval_svgcraft(
     iters: int = typer.Option(200, help="SVG optimisation steps"),
     paths: int = typer.Option(32, help="primitive budget"),
     primitive: str = typer.Option("contour", help="contour | circles | rects | blobs"),
+    attempts: int = typer.Option(3, min=1, max=16, help="seeds tried per object (1: the paper)"),
+    guidance: float = typer.Option(3.0, min=1.0, max=20.0, help="classifier-free guidance"),
     out: Path = typer.Option(Path("eval/results/svgcraft.json")),
     variants: str = typer.Option(
         "", help="comma-separated subset of the variants (default: all), e.g. 'svgcraft,no layout'"
@@ -303,7 +305,14 @@ def eval_svgcraft(
             f"unknown {', '.join(map(repr, unknown))}; choose from {', '.join(VARIANTS)}",
             param_hint="--variants",
         )
-    params = {"steps": steps, "iters": iters, "paths": paths, "primitive": primitive}
+    params = {
+        "steps": steps,
+        "iters": iters,
+        "paths": paths,
+        "primitive": primitive,
+        "attempts": attempts,
+        "guidance": guidance,
+    }
     model = None if oracle else model or get_settings().world_model
     main(model, n, split, offset, out, params, vae or None, chosen)
 

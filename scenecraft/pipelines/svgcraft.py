@@ -50,6 +50,13 @@ class SVGCraftParams(PromptParams):
         0.4, ge=0.0, le=1.0, description="share of the fused pass's steps the per-box latents hold"
     )
     fusion: float = Field(0.5, ge=0.0, le=1.0, description="attention fusion strength (0 = off)")
+    attempts: int = Field(
+        3,
+        ge=1,
+        le=16,
+        description="seeds tried per object until the detector recognises what was drawn "
+        "(1: the paper's one draw)",
+    )
     hold_recognised: bool = Field(
         False,
         description="an object the detector recognised keeps its latents to the fused pass's "
@@ -66,6 +73,7 @@ def config(params: SVGCraftParams) -> SVGCraftConfig:
         guidance=params.guidance,
         freeze=params.freeze,
         fusion=params.fusion,
+        attempts=params.attempts,
         hold_recognised=params.hold_recognised,
         paths=params.paths,
         primitive=params.primitive,

@@ -72,6 +72,8 @@ def group_shapes(svg: str, group: ET.Element):
         ({"width": 4096}, "params.width"),
         ({"height": 100}, "params.height"),  # not a multiple of the latent factor
         ({"iters": 0}, "params.iters"),
+        ({"attempts": 0}, "params.attempts"),
+        ({"attempts": 17}, "params.attempts"),
     ],
 )
 def test_bad_params_are_named(params, field):
@@ -244,3 +246,13 @@ def test_missing_lpips_weights_fail_before_the_model_loads(tmp_path, monkeypatch
             run({"prompt": PROMPT, "loss": "lpips"}, tmp_path)
     finally:
         get_settings.cache_clear()
+
+
+def test_attempts_and_guidance_reach_the_pipeline_config():
+    from scenecraft.pipelines.svgcraft import config
+
+    _, p = validate("svgcraft", {"prompt": PROMPT, "attempts": 7, "guidance": 5.0})
+    c = config(p)
+    assert (c.attempts, c.guidance) == (7, 5.0)
+    _, p = validate("svgcraft", {"prompt": PROMPT})
+    assert config(p).attempts == 3
