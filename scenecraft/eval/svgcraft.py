@@ -1,12 +1,15 @@
 """``scenecraft eval svgcraft``: layout accuracy, SVG fidelity, size and time on ShapesWorld.
 
 Prompts: ``n`` per LMD category (negation, numeracy, attribute binding, spatial) from the standard
-benchmark set, or a fresh held-out set (``split='heldout'``, seeds no test or tuning sees). Four
+benchmark set, or a fresh held-out set (``split='heldout'``, seeds no test or tuning sees). Six
 variants in one table, on the same prompts and seeds:
 
 - ``svgcraft``: the whole pipeline;
 - ``recognised objects held``: the objects the in-loop detector recognised held to the fused
   pass's last step instead of released after the paper's share of its steps;
+- ``lost objects pasted``: an object recognised per box that the fused raster lost gets its
+  per-box pixels laid over the raster (``repair='paste'``);
+- ``lost objects redrawn``: the fused pass runs again holding such objects (``repair='redo'``);
 - ``no layout``: plain text-to-image from the prompt, then vectorised (same path budget);
 - ``no attention fusion``: the whole pipeline with fusion strength 0.
 
@@ -48,6 +51,8 @@ from scenecraft.shapesworld.judge import judge
 VARIANTS: dict[str, dict[str, Any]] = {
     "svgcraft": {},
     "recognised objects held": {"hold_recognised": True},
+    "lost objects pasted": {"repair": "paste"},
+    "lost objects redrawn": {"repair": "redo"},
     "no layout": {"layout": False},
     "no attention fusion": {"fusion": 0.0},
 }
@@ -107,6 +112,9 @@ def _one(prompt, params: dict, model: str | None, models: dict, store: Path, vae
         # objects it never recognised in its attempts, and seeds tried in all
         "unrecognised": result.metrics.get("unrecognised"),
         "box_attempts": result.metrics.get("box_attempts"),
+        # with a repair: objects the first fused pass lost, and those the repair got back
+        "lost_objects": result.metrics.get("lost_in_fusion"),
+        "repaired": result.metrics.get("repaired"),
     }
 
 
@@ -129,6 +137,10 @@ def _summary(rows: list[dict]) -> dict:
         out["lost_in_fusion"] = float(
             np.mean([r["unrecognised"] == 0 and not r["raster_ok"] for r in laid])
         )
+    checked = [r for r in rows if r.get("lost_objects") is not None]
+    if checked:  # a repairing variant: objects its first fused pass lost, and got back
+        out["lost_objects"] = sum(r["lost_objects"] for r in checked)
+        out["repaired"] = sum(r["repaired"] for r in checked)
     return out
 
 

@@ -62,6 +62,12 @@ class SVGCraftParams(PromptParams):
         description="an object the detector recognised keeps its latents to the fused pass's "
         "last step (false: released after freeze, as in the paper)",
     )
+    repair: Literal["none", "paste", "redo"] = Field(
+        "none",
+        description="an object recognised in its box that the fused pass lost: 'paste' lays its "
+        "per-box pixels over the raster, 'redo' runs the fused pass again holding it, 'none' "
+        "keeps the paper's raster",
+    )
     layout: bool = Field(True, description="false: plain text-to-image, then vectorised (ablation)")
 
 
@@ -75,6 +81,7 @@ def config(params: SVGCraftParams) -> SVGCraftConfig:
         fusion=params.fusion,
         attempts=params.attempts,
         hold_recognised=params.hold_recognised,
+        repair=params.repair,
         paths=params.paths,
         primitive=params.primitive,
         iters=params.iters,
@@ -139,6 +146,9 @@ def run(params: SVGCraftParams, ctx: Context) -> Result:
         metrics["box_attempts"] = sum(b.attempts for b in out.boxes)
         metrics["unrecognised"] = sum(b.recognised is False for b in out.boxes)
         metrics["attention_in_mask"] = out.attention_in_mask
+        if out.lost is not None:  # objects the fused pass lost, and those the repair got back
+            metrics["lost_in_fusion"] = len(out.lost)
+            metrics["repaired"] = len(out.repaired)
     result = _write_vector(ctx, out.raster, out.vector, layout)
     result.metrics = metrics | result.metrics
     result.record |= {

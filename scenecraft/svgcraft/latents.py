@@ -208,6 +208,12 @@ def move_maps(maps: Maps, old: Box, new: Box, latent_hw: tuple[int, int]) -> Map
     return out
 
 
+def wanted(phrase: str) -> ObjectSpec:
+    """A layout phrase ('red circle') as the object the detector's labels are matched to."""
+    *attrs, noun = phrase.split()
+    return ObjectSpec(name=noun, attributes=attrs)
+
+
 def box_latents(
     model: DiffusionModel,
     layout: Layout,
@@ -231,8 +237,7 @@ def box_latents(
     for i, item in enumerate(layout.items):
         prompt = box_prompt(item, layout)
         grounding = Grounding([item.phrase], [item.box]) if model.can_ground else None
-        *attrs, noun = item.phrase.split()
-        want = ObjectSpec(name=noun, attributes=attrs)
+        want = wanted(item.phrase)
 
         def box_progress(p: Progress, done: int = i * s.steps) -> None:
             progress(replace(p, step=done + p.step, total=len(layout.items) * s.steps))
@@ -354,11 +359,14 @@ def fused_denoise(
     background: Tensor,
     starts: list[Tensor],
     progress: ProgressFn | None = None,
+    hold: list[bool] | None = None,
 ) -> tuple[SampleOut, ObjectAttention]:
     """The whole scene from the composed per-box latents, with attention fusion; with
-    ``s.hold_recognised``, the objects the detector recognised are held to the last step."""
+    ``s.hold_recognised``, the objects the detector recognised are held to the last step
+    (``hold``, one flag per box, names the held ones instead)."""
     prompt = scene_prompt(layout)
-    hold = [bool(s.hold_recognised and b.recognised) for b in boxes]
+    if hold is None:
+        hold = [bool(s.hold_recognised and b.recognised) for b in boxes]
     order = paint_order([b.mask for b in boxes])
     start = background
     for i in order:  # the same noise the boxes started from, under their masks
@@ -390,6 +398,40 @@ def fused_denoise(
         progress=progress,
     )
     return out, attention
+
+
+def lost_in_fusion(
+    raster: np.ndarray, layout: Layout, boxes: list[BoxLatents], detector: Detector
+) -> list[int]:
+    """The objects the detector recognised in their per-box draw but does not find in the fused
+    ``raster``: no detection of their phrase centred in their (slightly grown) box."""
+    found = detector(raster, sorted({item.phrase for item in layout.items}))
+    lost = []
+    for i, (item, b) in enumerate(zip(layout.items, boxes, strict=True)):
+        if not b.recognised:
+            continue
+        want = wanted(item.phrase)
+        x, y, w, h = item.box
+        m = MASK_MARGIN
+        inside = [
+            d
+            for d in found
+            if label_matches(d.label, want)
+            and x - m * w <= d.box[0] + d.box[2] / 2 <= x + (1 + m) * w
+            and y - m * h <= d.box[1] + d.box[3] / 2 <= y + (1 + m) * h
+        ]
+        if not inside:
+            lost.append(i)
+    return lost
+
+
+def paste_objects(raster: np.ndarray, boxes: list[BoxLatents]) -> np.ndarray:
+    """``raster`` [H, W, 3] with each box's own pixels laid over it under its mask, larger
+    first (a copy)."""
+    out = raster.copy()
+    for i in paint_order([b.mask for b in boxes]):
+        out[boxes[i].mask] = boxes[i].image[boxes[i].mask]
+    return out
 
 
 def plain_denoise(

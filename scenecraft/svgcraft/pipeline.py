@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -27,7 +28,9 @@ from scenecraft.svgcraft.latents import (
     Segmenter,
     box_latents,
     fused_denoise,
+    lost_in_fusion,
     paint_order,
+    paste_objects,
     plain_denoise,
     refine_mask,
 )
@@ -36,6 +39,8 @@ from scenecraft.svgcraft.optimise import optimise, over_white, prune, write_svg
 from scenecraft.vector import render
 from scenecraft.vector.losses import Loss
 from scenecraft.vector.svg_read import read_svg
+
+Repair = Literal["none", "paste", "redo"]
 
 
 @dataclass
@@ -52,6 +57,12 @@ class SVGCraftConfig:
     # release after ``freeze`` (4 of 12 each, other prompts right) at a lower PSNR (42.0 vs
     # 46.6 dB): the held cells keep the per-box run's background, and their seams cost shapes
     hold_recognised: bool = False
+    # beyond the paper, with a detector: what is done about an object recognised in its per-box
+    # draw that the detector no longer finds in its box in the fused raster (the fusion redrew
+    # it). "paste": its per-box pixels are laid over the raster under its mask; "redo": the fused
+    # pass runs again with those objects held to the last step, kept if it loses fewer; "none":
+    # the paper's raster as it comes
+    repair: Repair = "none"
     paths: int = 32  # primitive budget (at least one per object)
     primitive: Primitive = "contour"  # what seeds each object: its outline, or k primitives
     iters: int = 200  # SVG optimisation steps
@@ -77,6 +88,10 @@ class SVGCraftOutput:
     vector: Vectorised
     boxes: list[BoxLatents] = field(default_factory=list)  # per laid-out object; none without
     attention_in_mask: float | None = None  # share of the fused pass's attention in the masks
+    # objects recognised per box that the first fused pass lost (``SVGCraftConfig.repair``;
+    # None: not checked), and those the repair brought back
+    lost: list[int] | None = None
+    repaired: list[int] = field(default_factory=list)
 
 
 def _noop(progress: Progress) -> None:
@@ -152,9 +167,31 @@ class SVGCraftPipeline:
         step = _in_stage(progress, "fused denoise")
         out, attention = fused_denoise(self.diffusion, layout, s, boxes, background, starts, step)
         raster = out.images[0]
+        lost, repaired = None, []
+        if c.repair != "none" and self.detector is not None:
+            lost = lost_in_fusion(raster, layout, boxes, self.detector)
+            if lost and c.repair == "paste":
+                raster, repaired = paste_objects(raster, [boxes[i] for i in lost]), lost
+            elif lost and c.repair == "redo":
+                step = _in_stage(progress, "fused denoise again")
+                hold = [i in lost for i in range(len(boxes))]
+                again, attention2 = fused_denoise(
+                    self.diffusion, layout, s, boxes, background, starts, step, hold
+                )
+                still = lost_in_fusion(again.images[0], layout, boxes, self.detector)
+                if len(still) < len(lost):
+                    raster, attention = again.images[0], attention2
+                    repaired = [i for i in lost if i not in still]
         # 4-6. the fused raster to a layered SVG
         vector = self.vectorise(raster, layout, prompt, seed, progress, cancelled)
-        return SVGCraftOutput(raster, vector, boxes, attention_in_mask(attention, layout, boxes))
+        return SVGCraftOutput(
+            raster,
+            vector,
+            boxes,
+            attention_in_mask(attention, layout, boxes),
+            lost,
+            repaired,
+        )
 
     def vectorise(
         self,

@@ -34,3 +34,11 @@ def test_summary_splits_failures_between_boxes_and_fusion() -> None:
 def test_summary_without_per_box_stage_has_no_attribution() -> None:
     s = _summary([_row(True, True, None), _row(False, False, None)])
     assert "all_recognised" not in s and "lost_in_fusion" not in s
+
+
+def test_summary_counts_lost_and_repaired_objects_of_a_repairing_variant() -> None:
+    rows = [_row(True, True, 0) | {"lost_objects": 2, "repaired": 1}]
+    rows += [_row(False, False, 0) | {"lost_objects": 1, "repaired": 0}]
+    s = _summary(rows)
+    assert (s["lost_objects"], s["repaired"]) == (3, 1)
+    assert "lost_objects" not in _summary([_row(True, True, 0)])

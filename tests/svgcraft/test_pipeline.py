@@ -74,6 +74,7 @@ def group_shapes(svg: str, group: ET.Element):
         ({"iters": 0}, "params.iters"),
         ({"attempts": 0}, "params.attempts"),
         ({"attempts": 17}, "params.attempts"),
+        ({"repair": "glue"}, "params.repair"),
     ],
 )
 def test_bad_params_are_named(params, field):
@@ -256,3 +257,6 @@ def test_attempts_and_guidance_reach_the_pipeline_config():
     assert (c.attempts, c.guidance) == (7, 5.0)
     _, p = validate("svgcraft", {"prompt": PROMPT})
     assert config(p).attempts == 3
+    assert config(p).repair == "none"
+    _, p = validate("svgcraft", {"prompt": PROMPT, "repair": "redo"})
+    assert config(p).repair == "redo"

@@ -290,3 +290,94 @@ def test_a_recognised_object_is_held_to_the_fused_pass_last_step_and_the_others_
         return float((out.latents - boxes[0].latents)[..., inside].abs().max())
 
     assert gap(True) < 1e-3 < gap(False)
+
+
+def test_lost_in_fusion_names_recognised_objects_the_fused_raster_lost_and_paste_restores_them():
+    from scenecraft.core.contracts import Detection
+    from scenecraft.svgcraft.latents import BoxLatents, lost_in_fusion, paste_objects
+
+    layout = Layout(items=LAYOUT.items[:2], background="white")
+    circle, star = (item.box for item in layout.items)
+
+    def box(recognised: bool | None, colour: int, where) -> BoxLatents:
+        image = np.full((64, 64, 3), colour, np.uint8)
+        z = torch.zeros(1, 4, 8, 8)
+        mask = box_region(where, 64, 64)
+        return BoxLatents(image, mask, torch.zeros(8, 8), [z], z, {}, False, recognised=recognised)
+
+    boxes = [box(True, 10, circle), box(True, 200, star)]
+    asked = []
+
+    def detector(found):
+        return lambda image, phrases: asked.append(phrases) or found
+
+    # the star is found, but in the circle's box: lost; a wrong colour in its box is lost too
+    star_elsewhere = [Detection("blue star", circle, 0.9), Detection("red circle", circle, 0.9)]
+    raster = np.full((64, 64, 3), 128, np.uint8)
+    assert lost_in_fusion(raster, layout, boxes, detector(star_elsewhere)) == [1]
+    assert asked[-1] == ["blue star", "red circle"]  # every distinct phrase, asked once
+    wrong_colour = [Detection("red star", star, 0.9), Detection("red circle", circle, 0.9)]
+    assert lost_in_fusion(raster, layout, boxes, detector(wrong_colour)) == [1]
+    both = [Detection("blue star", star, 0.9), Detection("red circle", circle, 0.9)]
+    assert lost_in_fusion(raster, layout, boxes, detector(both)) == []
+    # an object never recognised per box has nothing right to lose
+    boxes[1].recognised = False
+    assert lost_in_fusion(raster, layout, boxes, detector(star_elsewhere)) == []
+
+    pasted = paste_objects(raster, [boxes[1]])
+    m = boxes[1].mask
+    assert (pasted[m] == 200).all() and (pasted[~m] == 128).all() and (raster == 128).all()
+
+
+@pytest.mark.parametrize("repair", ["paste", "redo"])
+def test_repair_brings_back_an_object_the_fused_pass_lost(tiny_sd, repair):
+    from scenecraft.core.contracts import Detection
+    from scenecraft.svgcraft.optimise import make_fit_loss
+    from scenecraft.svgcraft.pipeline import SVGCraftConfig, SVGCraftPipeline
+
+    model = D.load(tiny_sd, cache={})
+    layout = Layout(items=LAYOUT.items[:2], background="white")
+    where = {item.phrase: item.box for item in layout.items}
+    fused_checks: list[int] = []
+
+    def detector(image, phrases):
+        if len(phrases) == 1:  # a per-box draw: recognised in its box
+            return [Detection(phrases[0], where[phrases[0]], 0.9)]
+        fused_checks.append(1)  # the fused raster: the star is lost the first time only
+        shown = phrases if len(fused_checks) > 1 else ["red circle"]
+        return [Detection(p, where[p], 0.9) for p in shown]
+
+    def pipe(repair: str) -> SVGCraftPipeline:
+        seg = lambda image, boxes: [box_region(b, 64, 64) for b in boxes]  # noqa: E731
+        config = SVGCraftConfig(steps=3, attempts=1, iters=2, paths=4, repair=repair)
+        return SVGCraftPipeline(model, seg, detector, make_fit_loss("l2"), config)
+
+    def call(repair: str):
+        fused_checks.clear()
+        gen = torch.Generator().manual_seed(0)
+        return pipe(repair)(PROMPT_2, layout, size=(64, 64), generator=gen, seed=0)
+
+    paper = call("none")
+    assert paper.lost is None and fused_checks == []
+    out = call(repair)
+    assert out.lost == [1] and out.repaired == [1]
+    star = out.boxes[1].mask
+    if repair == "paste":  # the star's own pixels over the paper's raster, nothing else changed
+        np.testing.assert_array_equal(out.raster[star], out.boxes[1].image[star])
+        np.testing.assert_array_equal(out.raster[~star], paper.raster[~star])
+    else:  # a second fused pass, holding the star
+        assert len(fused_checks) == 2 and not np.array_equal(out.raster, paper.raster)
+    # a redo that loses as much keeps the first raster
+    if repair == "redo":
+        never = lambda image, phrases: (  # noqa: E731
+            [Detection(phrases[0], where[phrases[0]], 0.9)] if len(phrases) == 1 else []
+        )
+        p = pipe("redo")
+        p.detector = never
+        gen = torch.Generator().manual_seed(0)
+        kept = p(PROMPT_2, layout, size=(64, 64), generator=gen, seed=0)
+        assert kept.lost == [0, 1] and kept.repaired == []
+        np.testing.assert_array_equal(kept.raster, paper.raster)
+
+
+PROMPT_2 = "a red circle and a blue star"
