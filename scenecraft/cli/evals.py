@@ -294,8 +294,8 @@ def eval_svgcraft(
         "", help="comma-separated subset of the variants (default: all), e.g. 'svgcraft,no layout'"
     ),
 ) -> None:
-    """SVGCraft vs recognised objects held, no-layout and no-attention-fusion variants; every SVG
-    render judged."""
+    """SVGCraft vs its repair-free (the paper's), recognised-objects-held, lost-objects-redrawn,
+    no-layout and no-attention-fusion variants; every SVG render judged."""
     from scenecraft.core.settings import get_settings
     from scenecraft.eval.svgcraft import VARIANTS, main
 

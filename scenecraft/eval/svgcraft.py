@@ -7,8 +7,8 @@ variants in one table, on the same prompts and seeds:
 - ``svgcraft``: the whole pipeline;
 - ``recognised objects held``: the objects the in-loop detector recognised held to the fused
   pass's last step instead of released after the paper's share of its steps;
-- ``lost objects pasted``: an object recognised per box that the fused raster lost gets its
-  per-box pixels laid over the raster (``repair='paste'``);
+- ``no repair (paper)``: the fused raster as it comes; ``svgcraft`` lays the per-box pixels of
+  an object recognised per box that the fused raster lost over it (``repair='paste'``);
 - ``lost objects redrawn``: the fused pass runs again holding such objects (``repair='redo'``);
 - ``no layout``: plain text-to-image from the prompt, then vectorised (same path budget);
 - ``no attention fusion``: the whole pipeline with fusion strength 0.
@@ -51,7 +51,7 @@ from scenecraft.shapesworld.judge import judge
 VARIANTS: dict[str, dict[str, Any]] = {
     "svgcraft": {},
     "recognised objects held": {"hold_recognised": True},
-    "lost objects pasted": {"repair": "paste"},
+    "no repair (paper)": {"repair": "none"},
     "lost objects redrawn": {"repair": "redo"},
     "no layout": {"layout": False},
     "no attention fusion": {"fusion": 0.0},

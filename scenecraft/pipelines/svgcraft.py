@@ -63,7 +63,7 @@ class SVGCraftParams(PromptParams):
         "last step (false: released after freeze, as in the paper)",
     )
     repair: Literal["none", "paste", "redo"] = Field(
-        "none",
+        "paste",
         description="an object recognised in its box that the fused pass lost: 'paste' lays its "
         "per-box pixels over the raster, 'redo' runs the fused pass again holding it, 'none' "
         "keeps the paper's raster",

@@ -257,6 +257,6 @@ def test_attempts_and_guidance_reach_the_pipeline_config():
     assert (c.attempts, c.guidance) == (7, 5.0)
     _, p = validate("svgcraft", {"prompt": PROMPT})
     assert config(p).attempts == 3
-    assert config(p).repair == "none"
+    assert config(p).repair == "paste"
     _, p = validate("svgcraft", {"prompt": PROMPT, "repair": "redo"})
     assert config(p).repair == "redo"
