@@ -31,7 +31,7 @@ from scenecraft.models.diffusion import (
     SampleOut,
     sample,
 )
-from scenecraft.planner.geometry import label_matches
+from scenecraft.planner.geometry import centre, label_matches
 from scenecraft.sld.latent_ops import box_cells
 from scenecraft.svgcraft.attention import Maps, ObjectAttention, masked_target, sum_maps
 from scenecraft.svgcraft.layout import box_prompt, phrase_groups, scene_prompt
@@ -159,7 +159,7 @@ def move_into_box(
         return None
     best = max(found, key=lambda d: (d.label == phrase, d.score))
     drawn = list(best.box)
-    cx, cy = drawn[0] + drawn[2] / 2, drawn[1] + drawn[3] / 2
+    cx, cy = centre(drawn)
     if box[0] <= cx <= box[0] + box[2] and box[1] <= cy <= box[1] + box[3]:
         return None  # drawn in its box already
     obj, empty = refine_mask(image, drawn, segmenter)
@@ -405,24 +405,23 @@ def lost_in_fusion(
 ) -> list[int]:
     """The objects the detector recognised in their per-box draw but does not find in the fused
     ``raster``: no detection of their phrase centred in their (slightly grown) box."""
+    if not any(b.recognised for b in boxes):
+        return []  # nothing was drawn right alone, so nothing can be lost: no detector call
     found = detector(raster, sorted({item.phrase for item in layout.items}))
-    lost = []
-    for i, (item, b) in enumerate(zip(layout.items, boxes, strict=True)):
-        if not b.recognised:
-            continue
-        want = wanted(item.phrase)
-        x, y, w, h = item.box
-        m = MASK_MARGIN
-        inside = [
-            d
-            for d in found
-            if label_matches(d.label, want)
-            and x - m * w <= d.box[0] + d.box[2] / 2 <= x + (1 + m) * w
-            and y - m * h <= d.box[1] + d.box[3] / 2 <= y + (1 + m) * h
-        ]
-        if not inside:
-            lost.append(i)
-    return lost
+    m = MASK_MARGIN
+
+    def in_box(d: Detection, box: Box) -> bool:
+        (cx, cy), (x, y, w, h) = centre(d.box), box
+        return x - m * w <= cx <= x + (1 + m) * w and y - m * h <= cy <= y + (1 + m) * h
+
+    return [
+        i
+        for i, (item, b) in enumerate(zip(layout.items, boxes, strict=True))
+        if b.recognised
+        and not any(
+            label_matches(d.label, wanted(item.phrase)) and in_box(d, item.box) for d in found
+        )
+    ]
 
 
 def paste_objects(raster: np.ndarray, boxes: list[BoxLatents]) -> np.ndarray:
