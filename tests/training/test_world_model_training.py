@@ -176,6 +176,29 @@ def test_object_weights_see_every_object_and_leave_the_batch_stream_alone():
             assert b["obj_boxes"][row, 0].tolist() == pytest.approx([x, y, x + w, y + h])
 
 
+def test_object_weights_only_where_boxes_are_given():
+    from scenecraft.training.world_model import make_batch
+
+    scenes = [training_scene(i) for i in range(50)]
+    tok = build_tokenizer(32)
+    tc = TrainConfig(batch=8, p_drop_boxes=0.5, p_plain=0.5, obj_weight=2.0, obj_where="given")
+    seen = {"plain": 0, "dropped": 0, "given": 0}
+    for step in range(12):
+        b = make_batch(scenes, tok, tc, step)
+        every = make_batch(scenes, tok, replace(tc, obj_where="all"), step)
+        assert torch.equal(b["idx"], every["idx"]) and torch.equal(b["ids"], every["ids"])
+        for row in range(tc.batch):
+            n_obj = int(every["obj_masks"][row].sum())
+            assert n_obj == len(scenes[int(b["idx"][row])].objects)
+            given = b["grounded"] and bool(b["masks"][row].any())
+            kind = "given" if given else ("dropped" if b["grounded"] else "plain")
+            seen[kind] += 1
+            assert int(b["obj_masks"][row].sum()) == (n_obj if given else 0), (step, row, kind)
+    assert min(seen.values()) > 0, seen  # every kind of row was checked
+    with pytest.raises(ValueError, match="obj_where"):
+        TrainConfig(obj_where="boxes")
+
+
 def test_the_object_weight_moves_the_loss_to_the_errors_inside_boxes():
     from scenecraft.training.world_model import object_weighted_mse
 
