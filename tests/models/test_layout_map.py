@@ -12,8 +12,8 @@ import torch
 from scenecraft.models import diffusion as D
 from scenecraft.models.layout_map import expand_conv_in, layout_channels, paint_layout
 from scenecraft.models.world_model.architecture import build_unet
-from scenecraft.models.world_model.tiny import TINY, save_tiny_pipeline
-from scenecraft.training.world_model import TrainConfig, train
+from scenecraft.models.world_model.tiny import TINY, save_tiny_pipeline, tiny_train_config
+from scenecraft.training.world_model import train
 
 
 def test_boxes_are_painted_with_their_embedding_and_coverage():
@@ -98,29 +98,16 @@ def test_sampling_paints_the_boxes_for_the_conditional_rows_and_steps_asked(layo
 TINY_32 = replace(TINY, image_size=32)
 
 
-def _tc(**kw) -> TrainConfig:
-    base = dict(
-        vae_steps=2,
-        vae_batch=2,
-        vae_crop=16,
-        n_latents=8,
-        unet_steps=2,
-        batch=4,
-        eval_every=2,
-        eval_samples=2,
-        checkpoint_s=0,
-        log_every=1,
-        p_plain=0.0,
-    )
-    return TrainConfig(**(base | kw))
-
-
 def test_a_run_adopted_with_a_layout_map_grows_its_unet_and_trains_with_boxes(tmp_path):
     first = tmp_path / "first"
-    train(first, config=TINY_32, train_config=_tc())
+    train(first, config=TINY_32, train_config=tiny_train_config(p_plain=0.0))
     second = tmp_path / "second"
     model = train(
-        second, steps=4, init_from=first, train_config=_tc(), overrides=["layout_map=true"]
+        second,
+        steps=4,
+        init_from=first,
+        train_config=tiny_train_config(p_plain=0.0),
+        overrides=["layout_map=true"],
     )
     cfg = json.loads((second / "config.json").read_text())
     assert cfg["model"]["layout_map"] is True and "layout_map=true" in cfg["overrides"]

@@ -14,6 +14,7 @@ from scenecraft.models.world_model.architecture import (
     vocabulary_words,
 )
 from scenecraft.models.world_model.tiny import TINY as TINY_64
+from scenecraft.models.world_model.tiny import tiny_train_config
 from scenecraft.shapesworld.scene import SPLITS
 from scenecraft.training.scenes import make_caption, training_scene
 from scenecraft.training.world_model import TrainConfig, train
@@ -83,18 +84,7 @@ TINY = replace(TINY_64, image_size=32)
 def test_tiny_run_resumes_and_exports_a_loadable_pipeline(tmp_path):
     from diffusers import StableDiffusionGLIGENPipeline, StableDiffusionPipeline
 
-    tc = TrainConfig(
-        vae_steps=2,
-        vae_batch=2,
-        vae_crop=16,
-        n_latents=8,
-        unet_steps=2,
-        batch=4,
-        eval_every=2,
-        eval_samples=2,
-        checkpoint_s=0,
-        log_every=1,
-    )
+    tc = tiny_train_config()
     out = tmp_path / "run"
     train(out, config=TINY, train_config=tc)
     with pytest.raises(FileExistsError, match="--resume"):
