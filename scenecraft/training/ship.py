@@ -56,6 +56,16 @@ def _write_record(dest: Path, record: dict) -> None:
         os.replace(tmp, dest / name)
 
 
+def _repo_path(path: Path, dest: Path) -> str:
+    """``path`` as the card cites it: relative to the repository that holds ``dest`` (the
+    nearest folder above it with a pyproject.toml), or as given when it lies elsewhere."""
+    root = next((p for p in dest.resolve().parents if (p / "pyproject.toml").exists()), None)
+    try:
+        return str(path.resolve().relative_to(root)) if root else str(path)
+    except ValueError:
+        return str(path)
+
+
 def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = False) -> bool:
     """Write ``run``'s exported model to ``dest`` if its report beats the shipped one's last row
     (or ``force``). Returns whether it shipped."""
@@ -76,7 +86,7 @@ def ship(run: Path, report_path: Path, dest: Path, label: str, force: bool = Fal
     command = " ; then ".join(cfg.get("commands", [cfg["command"]]))
     row = _row(report, steps, samples, own_minutes, on, label, command)
     row["from_steps"] = prior.get("steps", 0)
-    row["report_file"] = str(report_path)
+    row["report_file"] = _repo_path(report_path, dest)
     if old and not force:
         old_score = score(old["report"])
         if score(report) <= old_score:

@@ -150,6 +150,7 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
     # settings about the machine it ran on (a leased GPU's loader processes) are not the model's
     train(first, train_config=tc, vae_from=vae, overrides=[*TINY_SETTINGS, "loader_workers=0"])
     dest = tmp_path / "assets" / "shapes-sd"
+    (tmp_path / "pyproject.toml").write_text("")  # tmp_path stands for the repository
     # as a leased GPU returns a run: the exported model and the records, no checkpoint
     (first / "unet_state.pt").unlink()
     assert ship(first, _judged(first / "model", tmp_path / "r1.json"), dest, "s1")
@@ -188,6 +189,7 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
     rec = json.loads((dest / "training.json").read_text())
     assert [h["label"] for h in rec["history"]] == ["s1"]
     assert [(h["label"], h["from_steps"], h["steps"]) for h in rec["not_shipped"]] == [("s2", 3, 5)]
+    assert rec["not_shipped"][0]["report_file"] == "r2.json"  # cited from the repository's root
     # the row names every command of the run (its last may be an export-only resume)
     assert rec["not_shipped"][0]["command"] == " ; then ".join(cfg["commands"])
     assert "did not ship" in (dest / "README.md").read_text()
