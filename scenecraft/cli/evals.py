@@ -243,6 +243,7 @@ def eval_sld(
     paper_denoise: bool = typer.Option(
         False, help="ablation: the paper's final denoise redraws moved and added objects"
     ),
+    guidance: float = typer.Option(3.0, min=1.0, max=20.0, help="classifier-free guidance"),
     out: Path = typer.Option(Path("eval/results/sld.json")),
 ) -> None:
     """SLD on the LMD-style benchmark and a fresh held-out set: base, 1 round, 3 rounds."""
@@ -256,6 +257,7 @@ def eval_sld(
         heldout_offset,
         out,
         paste_objects=not paper_denoise,
+        guidance=guidance,
     )
 
 

@@ -65,8 +65,9 @@ def run_sld_benchmark(
     device: str = "cpu",
     progress: bool = True,
     paste_objects: bool = True,
+    guidance: float = 3.0,
 ) -> list[Case]:
-    pipe = _pipeline(model, device, steps, rounds=3, paste_objects=paste_objects)
+    pipe = _pipeline(model, device, steps, rounds=3, paste_objects=paste_objects, guidance=guidance)
     size = (pipe.diffusion.default_size, pipe.diffusion.default_size)
     cases = []
     prompts = prompt_set(n, which, offset)
@@ -143,14 +144,22 @@ def bar_chart(results: dict[str, dict], path: Path) -> None:
 
 
 def main(
-    model: str, n: int, steps: int, heldout_offset: int, out: Path, paste_objects: bool = True
+    model: str,
+    n: int,
+    steps: int,
+    heldout_offset: int,
+    out: Path,
+    paste_objects: bool = True,
+    guidance: float = 3.0,
 ) -> dict:
     results = {}
     for name, which, offset in (
         ("benchmark", "benchmark", 0),
         ("held-out", "heldout_prompts", heldout_offset),
     ):
-        cases = run_sld_benchmark(model, n, which, offset, steps, paste_objects=paste_objects)
+        cases = run_sld_benchmark(
+            model, n, which, offset, steps, paste_objects=paste_objects, guidance=guidance
+        )
         results[name] = summarise(cases)
     for name, s in results.items():
         rows = [[cat, *[v[k] for k in CHECKPOINTS]] for cat, v in s["accuracy"].items()]
@@ -162,9 +171,8 @@ def main(
             f"{s['round_cost_x_generation'] or 0:.1f}x a generation), rounds that made the "
             f"image worse {s['rounds_made_worse']:.1%}, images {s['images_made_worse']:.1%}"
         )
-    write_json(
-        out, {"model": model, "steps": steps, "paste_objects": paste_objects, "results": results}
-    )
+    record = {"model": model, "steps": steps, "guidance": guidance}
+    write_json(out, record | {"paste_objects": paste_objects, "results": results})
     bar_chart(results, out.with_suffix(".png"))
     print(f"wrote {out} and {out.with_suffix('.png')}")
     return results
