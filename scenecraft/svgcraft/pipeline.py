@@ -22,11 +22,13 @@ from scenecraft.models.diffusion import DiffusionModel
 from scenecraft.svgcraft.attention import ObjectAttention, inside_share
 from scenecraft.svgcraft.canvas import Layer, Primitive, initialise_canvas
 from scenecraft.svgcraft.latents import (
+    MASK_MARGIN,
     BoxLatents,
     Detector,
     Sampling,
     Segmenter,
     box_latents,
+    box_region,
     fused_denoise,
     lost_in_fusion,
     paint_order,
@@ -173,7 +175,9 @@ class SVGCraftPipeline:
         if c.repair != "none" and self.detector is not None:
             lost = lost_in_fusion(raster, layout, boxes, self.detector)
             if lost and c.repair == "paste":
-                raster, repaired = paste_objects(raster, [boxes[i] for i in lost]), lost
+                h, w = raster.shape[:2]
+                regions = [box_region(i.box, h, w, MASK_MARGIN) for i in layout.items]
+                raster, repaired = paste_objects(raster, boxes, lost, regions), lost
             elif lost and c.repair == "redo":
                 step = _in_stage(progress, "fused denoise again")
                 hold = [i in lost for i in range(len(boxes))]

@@ -324,9 +324,41 @@ def test_lost_in_fusion_names_recognised_objects_the_fused_raster_lost_and_paste
     boxes[1].recognised = False
     assert lost_in_fusion(raster, layout, boxes, detector(star_elsewhere)) == []
 
-    pasted = paste_objects(raster, [boxes[1]])
+    pasted = paste_objects(raster, boxes, [1])
     m = boxes[1].mask
     assert (pasted[m] == 200).all() and (pasted[~m] == 128).all() and (raster == 128).all()
+
+
+def test_paste_clears_what_the_fused_pass_drew_around_a_lost_object():
+    from scenecraft.svgcraft.latents import BoxLatents, paste_objects
+
+    # a background graded left to right; the fusion drew a wide dark bar across the star's box,
+    # which the star's own (smaller) mask does not cover; the circle sits beside it
+    grade = np.linspace(100, 180, 64)[None, :, None]
+    raster = np.broadcast_to(grade, (64, 64, 3)).round().astype(np.uint8).copy()
+    star_region = box_region((0.5, 0.25, 0.4, 0.5), 64, 64)
+    star_mask = box_region((0.6, 0.35, 0.2, 0.3), 64, 64)
+    circle_mask = box_region((0.28, 0.3, 0.3, 0.3), 64, 64)  # reaches into the star's region
+    assert (circle_mask & star_region).any()
+    raster[star_region] = 20
+    raster[circle_mask] = 240
+
+    def box(mask: np.ndarray, colour: int) -> BoxLatents:
+        image = np.full((64, 64, 3), colour, np.uint8)
+        z = torch.zeros(1, 4, 8, 8)
+        return BoxLatents(image, mask, torch.zeros(8, 8), [z], z, {}, False, recognised=True)
+
+    boxes = [box(circle_mask, 240), box(star_mask, 200)]
+    regions = [circle_mask, star_region]
+    plain = paste_objects(raster, boxes, [1])
+    cleared = paste_objects(raster, boxes, [1], regions)
+    ring = star_region & ~star_mask & ~circle_mask
+    assert (plain[ring] == 20).all()  # without regions the bar's ends stay beside the star
+    # with them, the bar is gone: the ring is the background's grade again, within a level or two
+    assert np.abs(cleared[ring].astype(int) - np.broadcast_to(grade, raster.shape)[ring]).max() <= 2
+    assert (cleared[star_mask] == 200).all()
+    assert (cleared[~star_region] == raster[~star_region]).all()  # nothing outside it moved
+    assert (cleared[circle_mask] == 240).all()
 
 
 @pytest.mark.parametrize("repair", ["paste", "redo"])
@@ -362,9 +394,12 @@ def test_repair_brings_back_an_object_the_fused_pass_lost(tiny_sd, repair):
     out = call(repair)
     assert out.lost == [1] and out.repaired == [1]
     star = out.boxes[1].mask
-    if repair == "paste":  # the star's own pixels over the paper's raster, nothing else changed
+    if repair == "paste":  # the star's own pixels over the paper's raster, its region cleared
+        from scenecraft.svgcraft.latents import MASK_MARGIN
+
         np.testing.assert_array_equal(out.raster[star], out.boxes[1].image[star])
-        np.testing.assert_array_equal(out.raster[~star], paper.raster[~star])
+        region = box_region(where["blue star"], 64, 64, MASK_MARGIN)
+        np.testing.assert_array_equal(out.raster[~region], paper.raster[~region])
     else:  # a second fused pass, holding the star
         assert len(fused_checks) == 2 and not np.array_equal(out.raster, paper.raster)
     # a redo that loses as much keeps the first raster
