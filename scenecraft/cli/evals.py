@@ -285,12 +285,13 @@ def eval_svgcraft(
     n: int = typer.Option(25, help="prompts per LMD category"),
     split: str = typer.Option("benchmark", help="benchmark | heldout"),
     offset: int = typer.Option(0, help="held-out offset: a new one gives a fresh set"),
-    steps: int = typer.Option(25, help="DDIM steps"),
-    iters: int = typer.Option(200, help="SVG optimisation steps"),
-    paths: int = typer.Option(32, help="primitive budget"),
-    primitive: str = typer.Option("contour", help="contour | circles | rects | blobs"),
-    attempts: int = typer.Option(3, min=1, max=16, help="seeds tried per object (1: the paper)"),
-    guidance: float = typer.Option(3.0, min=1.0, max=20.0, help="classifier-free guidance"),
+    # the job's params: unset ones take the svgcraft pipeline's defaults, and its bounds apply
+    steps: int | None = typer.Option(None, help="DDIM steps"),
+    iters: int | None = typer.Option(None, help="SVG optimisation steps"),
+    paths: int | None = typer.Option(None, help="primitive budget"),
+    primitive: str | None = typer.Option(None, help="contour | circles | rects | blobs"),
+    attempts: int | None = typer.Option(None, help="seeds tried per object (1: the paper)"),
+    guidance: float | None = typer.Option(None, help="classifier-free guidance"),
     out: Path = typer.Option(Path("eval/results/svgcraft.json")),
     variants: str = typer.Option(
         "", help="comma-separated subset of the variants (default: all), e.g. 'svgcraft,no layout'"
@@ -307,14 +308,20 @@ def eval_svgcraft(
             f"unknown {', '.join(map(repr, unknown))}; choose from {', '.join(VARIANTS)}",
             param_hint="--variants",
         )
-    params = {
-        "steps": steps,
-        "iters": iters,
-        "paths": paths,
-        "primitive": primitive,
-        "attempts": attempts,
-        "guidance": guidance,
-    }
+    from scenecraft.core.errors import InvalidParams
+    from scenecraft.pipelines.registry import validate
+
+    given = {"steps": steps, "iters": iters, "paths": paths, "primitive": primitive}
+    given |= {"attempts": attempts, "guidance": guidance}
+    try:  # checked once, before any prompt runs; the JSON records every value used
+        _, p = validate(
+            "svgcraft", {"prompt": "a circle"} | {k: v for k, v in given.items() if v is not None}
+        )
+    except InvalidParams as e:
+        raise typer.BadParameter(
+            str(e), param_hint="--" + e.errors[0]["field"].split(".")[-1]
+        ) from None
+    params = {k: getattr(p, k) for k in given}
     model = None if oracle else model or get_settings().world_model
     main(model, n, split, offset, out, params, vae or None, chosen)
 

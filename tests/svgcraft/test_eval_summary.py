@@ -42,3 +42,16 @@ def test_summary_counts_lost_and_repaired_objects_of_a_repairing_variant() -> No
     s = _summary(rows)
     assert (s["lost_objects"], s["repaired"]) == (3, 1)
     assert "lost_objects" not in _summary([_row(True, True, 0)])
+
+
+def test_eval_svgcraft_checks_its_params_against_the_pipelines_before_any_prompt(tmp_path):
+    from typer.testing import CliRunner
+
+    from scenecraft.cli import app
+
+    out = tmp_path / "r.json"
+    for flag, value, field in (("--guidance", "50", "guidance"), ("--attempts", "0", "attempts")):
+        args = ["eval", "svgcraft", "--oracle", "--n", "1", flag, value, "--out", str(out)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert f"params.{field}" in result.output and not out.exists()
