@@ -39,7 +39,7 @@ class SVGCraftParams(PromptParams):
     width: Side = Field(128, multiple_of=LATENT_FACTOR, description="pixels, a multiple of 8")
     height: Side = Field(128, multiple_of=LATENT_FACTOR, description="pixels, a multiple of 8")
     steps: Steps = Field(25, description="DDIM steps of every diffusion pass")
-    guidance: float = Field(3.0, ge=1.0, le=20.0, description="classifier-free guidance")
+    guidance: float = Field(5.0, ge=1.0, le=20.0, description="classifier-free guidance")
     paths: PathCount = Field(32, description="primitive budget (at least one per object)")
     primitive: Literal["contour", "circles", "rects", "blobs"] = Field(
         "contour", description="what seeds each object: its mask's outline, or k primitives"
@@ -51,7 +51,7 @@ class SVGCraftParams(PromptParams):
     )
     fusion: float = Field(0.5, ge=0.0, le=1.0, description="attention fusion strength (0 = off)")
     attempts: int = Field(
-        3,
+        8,
         ge=1,
         le=16,
         description="seeds tried per object until the detector recognises what was drawn "

@@ -251,12 +251,13 @@ def test_missing_lpips_weights_fail_before_the_model_loads(tmp_path, monkeypatch
 
 def test_attempts_and_guidance_reach_the_pipeline_config():
     from scenecraft.pipelines.svgcraft import config
+    from scenecraft.svgcraft.pipeline import SVGCraftConfig
 
-    _, p = validate("svgcraft", {"prompt": PROMPT, "attempts": 7, "guidance": 5.0})
+    _, p = validate("svgcraft", {"prompt": PROMPT, "attempts": 7, "guidance": 4.0})
     c = config(p)
-    assert (c.attempts, c.guidance) == (7, 5.0)
+    assert (c.attempts, c.guidance) == (7, 4.0)
     _, p = validate("svgcraft", {"prompt": PROMPT})
-    assert config(p).attempts == 3
-    assert config(p).repair == "paste"
+    assert config(p) == SVGCraftConfig()  # a job's defaults are the pipeline's
+    assert (config(p).attempts, config(p).guidance, config(p).repair) == (8, 5.0, "paste")
     _, p = validate("svgcraft", {"prompt": PROMPT, "repair": "redo"})
     assert config(p).repair == "redo"
