@@ -12,7 +12,8 @@ import torch
 from scenecraft.models import diffusion as D
 from scenecraft.models.layout_map import expand_conv_in, layout_channels, paint_layout
 from scenecraft.models.world_model.architecture import build_unet
-from scenecraft.models.world_model.tiny import TINY, save_tiny_pipeline, tiny_train_config
+from scenecraft.models.world_model.tiny import TINY, save_tiny_pipeline
+from scenecraft.training.tiny import tiny_train_config
 from scenecraft.training.world_model import train
 
 

@@ -14,9 +14,9 @@ from scenecraft.models.world_model.architecture import (
     vocabulary_words,
 )
 from scenecraft.models.world_model.tiny import TINY as TINY_64
-from scenecraft.models.world_model.tiny import tiny_train_config
 from scenecraft.shapesworld.scene import SPLITS
 from scenecraft.training.scenes import make_caption, training_scene
+from scenecraft.training.tiny import tiny_train_config
 from scenecraft.training.world_model import TrainConfig, train
 
 
