@@ -115,6 +115,8 @@ def _one(prompt, params: dict, model: str | None, models: dict, store: Path, vae
         # with a repair: objects the first fused pass lost, and those the repair got back
         "lost_objects": result.metrics.get("lost_in_fusion"),
         "repaired": result.metrics.get("repaired"),
+        # with a paste: places the fused pass drew a lost object instead of its box, cleared
+        "strays_cleared": result.metrics.get("strays_cleared"),
     }
 
 
@@ -141,6 +143,7 @@ def _summary(rows: list[dict]) -> dict:
     if checked:  # a repairing variant: objects its first fused pass lost, and got back
         out["lost_objects"] = sum(r["lost_objects"] for r in checked)
         out["repaired"] = sum(r["repaired"] for r in checked)
+        out["strays_cleared"] = sum(r.get("strays_cleared") or 0 for r in checked)
     return out
 
 

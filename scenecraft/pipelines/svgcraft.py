@@ -149,6 +149,7 @@ def run(params: SVGCraftParams, ctx: Context) -> Result:
         if out.lost is not None:  # objects the fused pass lost, and those the repair got back
             metrics["lost_in_fusion"] = len(out.lost)
             metrics["repaired"] = len(out.repaired)
+            metrics["strays_cleared"] = len(out.strays)
     result = _write_vector(ctx, out.raster, out.vector, layout)
     result.metrics = metrics | result.metrics
     result.record |= {

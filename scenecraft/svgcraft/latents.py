@@ -13,7 +13,7 @@ steps of a whole-scene pass, while that pass's attention is pulled toward the pe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -400,13 +400,24 @@ def fused_denoise(
     return out, attention
 
 
-def lost_in_fusion(
+@dataclass
+class FusionCheck:
+    """What the detector read in the fused raster against the layout."""
+
+    lost: list[int]  # recognised per box, but not found in their (grown) box in the fused raster
+    # where the fused pass drew a lost object's phrase outside every box that asks for it: the
+    # lost object, misplaced. Pasting it into its box without clearing these makes two of it.
+    strays: list[Box]
+
+
+def check_fusion(
     raster: np.ndarray, layout: Layout, boxes: list[BoxLatents], detector: Detector
-) -> list[int]:
+) -> FusionCheck:
     """The objects the detector recognised in their per-box draw but does not find in the fused
-    ``raster``: no detection of their phrase centred in their (slightly grown) box."""
+    ``raster`` (no detection of their phrase centred in their slightly grown box), and the
+    detections of those objects' phrases that lie in no box asking for that phrase."""
     if not any(b.recognised for b in boxes):
-        return []  # nothing was drawn right alone, so nothing can be lost: no detector call
+        return FusionCheck([], [])  # nothing was drawn right alone, so nothing can be lost
     found = detector(raster, sorted({item.phrase for item in layout.items}))
     m = MASK_MARGIN
 
@@ -414,14 +425,31 @@ def lost_in_fusion(
         (cx, cy), (x, y, w, h) = centre(d.box), box
         return x - m * w <= cx <= x + (1 + m) * w and y - m * h <= cy <= y + (1 + m) * h
 
-    return [
+    def matches(d: Detection, phrase: str) -> bool:
+        return label_matches(d.label, wanted(phrase))
+
+    lost = [
         i
         for i, (item, b) in enumerate(zip(layout.items, boxes, strict=True))
-        if b.recognised
-        and not any(
-            label_matches(d.label, wanted(item.phrase)) and in_box(d, item.box) for d in found
+        if b.recognised and not any(matches(d, item.phrase) and in_box(d, item.box) for d in found)
+    ]
+    lost_phrases = {layout.items[i].phrase for i in lost}
+    strays = [
+        d.box
+        for d in found
+        if any(
+            matches(d, p) and not any(in_box(d, it.box) for it in layout.items if it.phrase == p)
+            for p in lost_phrases
         )
     ]
+    return FusionCheck(lost, strays)
+
+
+def lost_in_fusion(
+    raster: np.ndarray, layout: Layout, boxes: list[BoxLatents], detector: Detector
+) -> list[int]:
+    """``check_fusion``'s lost objects alone."""
+    return check_fusion(raster, layout, boxes, detector).lost
 
 
 def paste_objects(
@@ -429,6 +457,7 @@ def paste_objects(
     boxes: list[BoxLatents],
     paste: list[int],
     regions: list[np.ndarray] | None = None,
+    strays: Sequence[np.ndarray] = (),
 ) -> np.ndarray:
     """``raster`` [H, W, 3] with the pixels of the boxes ``paste`` names laid over it under
     their masks, larger first (a copy).
@@ -438,7 +467,9 @@ def paste_objects(
     objects' masks, are filled from the background around them (biharmonic inpainting, with the
     other objects left out of what it fills from). Without
     it, the pieces of a wrong drawing outside the pasted mask stay beside the object (an edge,
-    a stray blob) and the judge may read them as one more object.
+    a stray blob) and the judge may read them as one more object. ``strays`` ([H, W] bool each)
+    are cleared the same way: where the fused pass drew a pasted object outside its box, so
+    that pasting it moves it instead of making two.
     """
     out = raster.copy()
     if regions is not None:
@@ -447,8 +478,8 @@ def paste_objects(
             if i not in paste:
                 others |= b.mask
         clear = np.zeros_like(others)
-        for i in paste:
-            clear |= regions[i]
+        for r in [regions[i] for i in paste] + list(strays):
+            clear |= r
         clear &= ~others
         # the other objects are unknown too, so that their colours do not bleed into the fill
         unknown = clear | ndimage.binary_dilation(others, iterations=1)

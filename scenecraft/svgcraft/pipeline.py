@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from scenecraft.core.contracts import Layout
+from scenecraft.core.contracts import Box, Layout
 from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.diffusion import DiffusionModel
 from scenecraft.svgcraft.attention import ObjectAttention, inside_share
@@ -29,6 +29,7 @@ from scenecraft.svgcraft.latents import (
     Segmenter,
     box_latents,
     box_region,
+    check_fusion,
     fused_denoise,
     lost_in_fusion,
     paint_order,
@@ -100,6 +101,8 @@ class SVGCraftOutput:
     # None: not checked), and those the repair brought back
     lost: list[int] | None = None
     repaired: list[int] = field(default_factory=list)
+    # boxes where the fused pass drew a lost object outside its box; a paste cleared them
+    strays: list[Box] = field(default_factory=list)
 
 
 def _noop(progress: Progress) -> None:
@@ -175,13 +178,18 @@ class SVGCraftPipeline:
         step = _in_stage(progress, "fused denoise")
         out, attention = fused_denoise(self.diffusion, layout, s, boxes, background, starts, step)
         raster = out.images[0]
-        lost, repaired = None, []
+        lost, repaired, strays = None, [], []
         if c.repair != "none" and self.detector is not None:
-            lost = lost_in_fusion(raster, layout, boxes, self.detector)
+            check = check_fusion(raster, layout, boxes, self.detector)
+            lost = check.lost
             if lost and c.repair == "paste":
+                # the lost objects' regions and where the fused pass drew them instead are
+                # cleared, then the per-box drawings laid in: a misplaced object moves
                 h, w = raster.shape[:2]
                 regions = [box_region(i.box, h, w, MASK_MARGIN) for i in layout.items]
-                raster, repaired = paste_objects(raster, boxes, lost, regions), lost
+                cleared = [box_region(b, h, w, MASK_MARGIN) for b in check.strays]
+                raster = paste_objects(raster, boxes, lost, regions, cleared)
+                repaired, strays = lost, check.strays
             elif lost and c.repair == "redo":
                 step = _in_stage(progress, "fused denoise again")
                 hold = [i in lost for i in range(len(boxes))]
@@ -201,6 +209,7 @@ class SVGCraftPipeline:
             attention_in_mask(attention, layout, boxes),
             lost,
             repaired,
+            strays,
         )
 
     def vectorise(

@@ -37,10 +37,11 @@ def test_summary_without_per_box_stage_has_no_attribution() -> None:
 
 
 def test_summary_counts_lost_and_repaired_objects_of_a_repairing_variant() -> None:
-    rows = [_row(True, True, 0) | {"lost_objects": 2, "repaired": 1}]
-    rows += [_row(False, False, 0) | {"lost_objects": 1, "repaired": 0}]
+    rows = [_row(True, True, 0) | {"lost_objects": 2, "repaired": 1, "strays_cleared": 1}]
+    rows += [_row(False, False, 0) | {"lost_objects": 1, "repaired": 0, "strays_cleared": 0}]
+    rows += [_row(False, False, 0) | {"lost_objects": 0, "repaired": 0}]  # a JSON before strays
     s = _summary(rows)
-    assert (s["lost_objects"], s["repaired"]) == (3, 1)
+    assert (s["lost_objects"], s["repaired"], s["strays_cleared"]) == (3, 1, 1)
     assert "lost_objects" not in _summary([_row(True, True, 0)])
 
 

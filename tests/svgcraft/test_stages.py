@@ -361,6 +361,62 @@ def test_paste_clears_what_the_fused_pass_drew_around_a_lost_object():
     assert (cleared[circle_mask] == 240).all()
 
 
+def test_check_fusion_finds_where_a_lost_object_was_drawn_and_paste_moves_it_from_there():
+    from scenecraft.core.contracts import Detection
+    from scenecraft.svgcraft.latents import MASK_MARGIN, BoxLatents, check_fusion, paste_objects
+
+    # two blue stars wanted; the fused pass drew one in its box, the other low on the left
+    layout = Layout(
+        items=[
+            LayoutItem(label="blue star #1", box=[0.6, 0.05, 0.3, 0.3]),
+            LayoutItem(label="blue star #2", box=[0.6, 0.6, 0.3, 0.3]),
+            LayoutItem(label="red circle #1", box=[0.05, 0.05, 0.3, 0.3]),
+        ],
+        background="white",
+    )
+    top, bottom, circle = (item.box for item in layout.items)
+    low_left = (0.05, 0.62, 0.25, 0.25)
+
+    def box(where, colour: int) -> BoxLatents:
+        image = np.full((64, 64, 3), colour, np.uint8)
+        z = torch.zeros(1, 4, 8, 8)
+        mask = box_region(where, 64, 64)
+        return BoxLatents(image, mask, torch.zeros(8, 8), [z], z, {}, False, recognised=True)
+
+    boxes = [box(top, 30), box(bottom, 30), box(circle, 220)]
+    found = [
+        Detection("blue star", top, 0.9),
+        Detection("blue star", low_left, 0.8),
+        Detection("red circle", circle, 0.9),
+        Detection("red star", (0.35, 0.62, 0.2, 0.2), 0.7),  # another colour: not a blue star
+    ]
+    check = check_fusion(np.zeros((64, 64, 3), np.uint8), layout, boxes, lambda i, p: found)
+    assert check.lost == [1]
+    assert check.strays == [low_left]  # the in-box star and the other phrases are not strays
+    # nothing lost: no strays, even for a star outside every box
+    found[1] = Detection("blue star", bottom, 0.9)
+    found.append(Detection("blue star", low_left, 0.6))
+    check = check_fusion(np.zeros((64, 64, 3), np.uint8), layout, boxes, lambda i, p: found)
+    assert check.lost == [] and check.strays == []
+
+    # the raster: grey, with the top star and circle drawn where they belong and the lost star
+    # drawn low on the left; pasting with the stray cleared leaves two stars, not three
+    raster = np.full((64, 64, 3), 128, np.uint8)
+    for b in (boxes[0], boxes[2]):
+        raster[b.mask] = b.image[b.mask]
+    stray = box_region(low_left, 64, 64)
+    raster[stray] = 30
+    regions = [box_region(i.box, 64, 64, MASK_MARGIN) for i in layout.items]
+    grown = box_region(low_left, 64, 64, MASK_MARGIN)
+    kept = paste_objects(raster, boxes, [1], regions)
+    moved = paste_objects(raster, boxes, [1], regions, [grown])
+    assert (kept[stray] == 30).all()  # without strays, the misplaced star stays: three stars
+    assert (np.abs(moved[stray].astype(int) - 128) <= 1).all()  # it is gone
+    assert (moved[boxes[1].mask] == 30).all()  # and drawn in its box
+    for b in (boxes[0], boxes[2]):  # the objects in their places are untouched
+        assert (moved[b.mask] == b.image[b.mask]).all()
+
+
 @pytest.mark.parametrize("repair", ["paste", "redo"])
 def test_repair_brings_back_an_object_the_fused_pass_lost(tiny_sd, repair):
     from scenecraft.core.contracts import Detection
