@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from scenecraft.core.contracts import Detection, EditOp, Layout, LayoutItem, ObjectSpec, SceneSpec
+from scenecraft.core.fill import fill_from_around
 from scenecraft.core.geometry import box_iou
 from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.detect import Detector
@@ -589,15 +590,11 @@ class SLDPipeline:
         inpainting from the pixels around them, the pasted objects laid over: where the final
         denoise's holes start from (``SLDConfig.fill_strength``)."""
         from scipy.ndimage import binary_dilation
-        from skimage.restoration import inpaint_biharmonic
 
         hole = binary_dilation(canvas.vacated, iterations=2)
         if keep is not None:
             hole &= ~keep
-        pixels = image.astype(np.float32) / 255
-        if hole.any():
-            pixels = inpaint_biharmonic(pixels, hole, channel_axis=-1).astype(np.float32)
-        pixels = pixels * 255
+        pixels = fill_from_around(image, hole)
         for patch in canvas.patches:
             pixels = patch.over(pixels)
         return encode(self.diffusion, pixels.round().clip(0, 255).astype(np.uint8)[None])

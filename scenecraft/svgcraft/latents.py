@@ -23,6 +23,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from scenecraft.core.contracts import Box, Detection, Layout, ObjectSpec
+from scenecraft.core.fill import fill_from_around
 from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.diffusion import (
     DiffusionModel,
@@ -481,13 +482,9 @@ def paste_objects(
         for r in [regions[i] for i in paste] + list(strays):
             clear |= r
         clear &= ~others
-        # the other objects are unknown too, so that their colours do not bleed into the fill
-        unknown = clear | ndimage.binary_dilation(others, iterations=1)
-        if clear.any() and not unknown.all():
-            from skimage.restoration import inpaint_biharmonic
-
-            filled = inpaint_biharmonic(raster.astype(np.float64) / 255, unknown, channel_axis=-1)
-            out[clear] = np.clip(np.round(filled[clear] * 255), 0, 255).astype(np.uint8)
+        # the other objects are not drawn from, so that their colours do not bleed into the fill
+        filled = fill_from_around(raster, clear, ndimage.binary_dilation(others, iterations=1))
+        out[clear] = filled[clear].round().clip(0, 255).astype(np.uint8)
     chosen = [boxes[i] for i in paste]
     for i in paint_order([b.mask for b in chosen]):
         out[chosen[i].mask] = chosen[i].image[chosen[i].mask]
