@@ -128,6 +128,7 @@ _REWRITES = tuple(
         (r"\bside by side\b", " sidebyside "),
         (r"\b(?:a|one) (?:couple|pair)(?: of)?\b", " two "),
         (r"\ba trio of\b", " three "),
+        (r"\bhalf (?:a|one) dozen\b", " six "),  # before "a dozen", which would make it 12
         (r"\ba dozen\b", " twelve "),
         (r"\b(?:not|without) (?:a single|one|any)\b", " no "),
         (r"\bnone of the\b", " no "),

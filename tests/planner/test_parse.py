@@ -45,6 +45,8 @@ from scenecraft.shapesworld.prompts import parse_prompt
         ),
         ("Draw a star shape of green colour.", "a green star"),
         ("2x red circle", "two red circles"),
+        ("half a dozen yellow stars", "six yellow stars"),
+        ("a dozen yellow stars", "twelve yellow stars"),
         ("two red circles and two blue ones", "two red circles and two blue circles"),
         (
             "a green square and an orange circle side by side",
