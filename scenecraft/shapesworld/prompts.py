@@ -45,6 +45,19 @@ _COLOR_SYNONYMS = {
     "teal": "cyan",
     "scarlet": "red",
     "crimson": "red",
+    "maroon": "red",
+    "navy": "blue",
+    "azure": "blue",
+    "cobalt": "blue",
+    "lilac": "purple",
+    "lavender": "purple",
+    "mauve": "purple",
+    "indigo": "purple",
+    "emerald": "green",
+    "jade": "green",
+    "amber": "orange",
+    "tangerine": "orange",
+    "fuchsia": "pink",
 }
 _SIZE_SYNONYMS = {"big": "large", "huge": "large", "tiny": "small", "little": "small"}
 # colours a real detector knows but ShapesWorld does not draw; kept as plain attributes
@@ -297,6 +310,10 @@ class _Parser:
         self.both = False  # "both red": colour the last two objects (or the last pair)
         self.ignored: list[str] = []  # words not understood, in the order read
         self.unattached: list[str] = []  # counts and colours with no object to go with
+        # counted colours whose noun is still to come or was said before: "a red and a blue
+        # circle" (the circle's), "four stars, two red and two blue" (the stars' parts)
+        self.elided: list[tuple[int, str | None, list[str]]] = []  # (count, word, attributes)
+        self.parts: dict[int, range] = {}  # an object split into parts, by its last part
         self.typos: list[tuple[str, str]] = []  # (as typed, as read)
         self.warnings: list[str] = []
 
@@ -308,10 +325,15 @@ class _Parser:
                 t = "gray" if fixed == "grey" else fixed
             self.step(t)
         self.end_phrase(boundary=True)
+        if self.elided and not self.split_last():
+            self.unattached += [" ".join([w or "", *a]).strip() for _, w, a in self.elided]
+        self.elided = []
         p = self.pending
         if p and p.subject is None and len(p.refs) == p.refs_needed and p.refs[0] > 0:
-            # "X, to the left of Y": no subject followed, so it is the object before Y
-            self.add_relation(p.refs[0] - 1, p)
+            # "X, to the left of Y": no subject followed, so it is the object before Y (each
+            # part of it, when it was split: "four stars, two red and two blue, left of Y")
+            for subject in self.parts.get(p.refs[0] - 1, [p.refs[0] - 1]):
+                self.add_relation(subject, p)
         if self.pending:
             p = self.pending
             wanted = "two objects" if p.refs_needed == 2 else "an object"
@@ -392,11 +414,62 @@ class _Parser:
         self.ignored += [w for w in words if w not in self.ignored]
 
     def drop_unattached(self) -> None:
-        said = [self.count_word] if self.count_word else []
-        self.unattached.append(" ".join([*said, *self.attrs]))
+        if self.attrs and self.count is not None:  # kept for a noun said later or before
+            self.elided.append((self.count, self.count_word, list(self.attrs)))
+        else:
+            said = [self.count_word] if self.count_word else []
+            self.unattached.append(" ".join([*said, *self.attrs]))
         self.count, self.count_word, self.from_article, self.attrs = None, None, False, []
 
+    def split_last(self) -> bool:
+        """'four stars, two red and two blue': the elided phrases are parts of the last object
+        when there are two or more and their counts add up to its count; it becomes one object
+        a part, and a relation that named it names each part."""
+        i = len(self.objects) - 1
+        if len(self.elided) < 2 or self.last_idx != i or i < 0:
+            return False
+        whole = self.objects[i]
+        if whole.count != sum(c for c, _, _ in self.elided):
+            return False
+        self.objects[i:] = [
+            ObjectSpec(
+                name=whole.name, count=c, attributes=_canonical_attributes(whole.attributes + a)
+            )
+            for c, _, a in self.elided
+        ]
+        parts = range(i, len(self.objects))
+        relations = []
+        for r in self.relations:
+            named = [f for f in ("subject", "object", "object2") if getattr(r, f) == i]
+            relations += (
+                [r.model_copy(update={f: j for f in named}) for j in parts] if named else [r]
+            )
+        self.relations = relations
+        if self.pending and self.pending.subject == i:
+            self.pending.subject = parts[-1]
+        self.counted |= set(parts)
+        self.parts[parts[-1]] = parts
+        self.last_idx = parts[-1]
+        self.last = self.objects[-1]
+        self.elided = []
+        return True
+
     def emit(self, name: str, is_plural: bool) -> None:
+        # "a red and a blue circle": the phrases before this noun are of the same noun when
+        # it has colours of its own too ("and a blue circle") or they are no parts of the last
+        # object ("two hearts, one red and one blue, and a star" splits the hearts)
+        if self.elided and not self.negating and (self.attrs or not self.split_last()):
+            for count, _, attrs in self.elided:
+                self.objects.append(
+                    ObjectSpec(
+                        name=name,
+                        count=_checked_count(count, name),
+                        attributes=_canonical_attributes(attrs),
+                    )
+                )
+                self.counted.add(len(self.objects) - 1)
+                self.link(len(self.objects) - 1)
+            self.elided = []
         if is_plural:
             count = 2 if self.count is None or self.from_article else self.count
         else:

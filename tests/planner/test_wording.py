@@ -130,7 +130,27 @@ WORDING: dict[str, Meant] = {
     "one lonely triangle": Meant(((1, "triangle"),), warned=("'lonely'",)),
     "a blu circle": Meant(((1, "circle"),), warned=("'blu'",)),
     "a red dragon and a blue square": Meant(((1, "blue square"),), warned=("'dragon'",)),
-    "two circles: one red, one blue": Meant(((2, "circle"),), warned=("'one red'", "'one blue'")),
+    # a group told in parts, and colours whose noun comes once at the end
+    "two circles: one red, one blue": Meant(((1, "red circle"), (1, "blue circle"))),
+    "four stars, two red and two blue, left of a heart": Meant(
+        ((2, "red star"), (2, "blue star"), (1, "heart")), ((0, "left of", 2), (1, "left of", 2))
+    ),
+    "a heart right of 3 squares, 1 green and 2 pink": Meant(
+        ((1, "heart"), (1, "green square"), (2, "pink square")),
+        ((0, "right of", 1), (0, "right of", 2)),
+    ),
+    "a red and a blue circle": Meant(((1, "red circle"), (1, "blue circle"))),
+    "a big, a medium and a small hexagon": Meant(
+        ((1, "large hexagon"), (1, "medium hexagon"), (1, "small hexagon"))
+    ),
+    "two hearts, one red and one blue, and a star": Meant(
+        ((1, "red heart"), (1, "blue heart"), (1, "star"))
+    ),
+    "a lilac hexagon and a navy square": Meant(((1, "purple hexagon"), (1, "blue square"))),
+    "half a dozen stars": Meant(((6, "star"),)),
+    # parts that do not add up to the group stay unsaid, named in a warning
+    "three circles: two red": Meant(((3, "circle"),), warned=("'two red'",)),
+    "two red circles and a blue": Meant(((2, "red circle"),), warned=("'a blue'",)),
     "4 triangles, 2 of them green": Meant(((4, "triangle"),), warned=("'2 of them green'",)),
     "a blue circle between two red squares": Meant(
         ((1, "blue circle"), (2, "red square")), warned=("'between'",)
