@@ -313,7 +313,9 @@ class _Parser:
         # counted colours whose noun is still to come or was said before: "a red and a blue
         # circle" (the circle's), "four stars, two red and two blue" (the stars' parts)
         self.elided: list[tuple[int, str | None, list[str]]] = []  # (count, word, attributes)
-        self.parts: dict[int, range] = {}  # an object split into parts, by its last part
+        # objects said as one: a group's parts, or colours sharing a noun; relations are read
+        # for the last of them and given to every one at the end. By the last one's index.
+        self.groups: dict[int, range] = {}
         self.typos: list[tuple[str, str]] = []  # (as typed, as read)
         self.warnings: list[str] = []
 
@@ -330,14 +332,26 @@ class _Parser:
         self.elided = []
         p = self.pending
         if p and p.subject is None and len(p.refs) == p.refs_needed and p.refs[0] > 0:
-            # "X, to the left of Y": no subject followed, so it is the object before Y (each
-            # part of it, when it was split: "four stars, two red and two blue, left of Y")
-            for subject in self.parts.get(p.refs[0] - 1, [p.refs[0] - 1]):
-                self.add_relation(subject, p)
+            # "X, to the left of Y": no subject followed, so it is the object before Y
+            self.add_relation(p.refs[0] - 1, p)
         if self.pending:
             p = self.pending
             wanted = "two objects" if p.refs_needed == 2 else "an object"
             self.warnings.append(f"ignored '{p.relation}': it needs {wanted} to relate to")
+        self.relations = self.group_relations()
+
+    def group_relations(self) -> list[RelationSpec]:
+        """Each relation read for the last object of a group, given to every object of it ('a
+        star above a red and a blue circle': the star is above both circles)."""
+        out: list[RelationSpec] = []
+        for r in self.relations:
+            variants = [r]
+            for f in ("subject", "object", "object2"):
+                members = self.groups.get(getattr(r, f))
+                if members is not None:
+                    variants = [v.model_copy(update={f: j}) for v in variants for j in members]
+            out += [v for v in variants if v not in out]
+        return out
 
     def step(self, t: str) -> None:
         if t in _SHAPE_FORMS:
@@ -438,17 +452,21 @@ class _Parser:
             for c, _, a in self.elided
         ]
         parts = range(i, len(self.objects))
-        relations = []
-        for r in self.relations:
-            named = [f for f in ("subject", "object", "object2") if getattr(r, f) == i]
-            relations += (
-                [r.model_copy(update={f: j for f in named}) for j in parts] if named else [r]
+        # what named the whole names its last part now, and so, at the end, every part
+        self.relations = [
+            r.model_copy(
+                update={
+                    f: parts[-1] for f in ("subject", "object", "object2") if getattr(r, f) == i
+                }
             )
-        self.relations = relations
+            for r in self.relations
+        ]
         if self.pending and self.pending.subject == i:
             self.pending.subject = parts[-1]
+        if self.pending and i in self.pending.refs:
+            self.pending.refs = [parts[-1] if j == i else j for j in self.pending.refs]
         self.counted |= set(parts)
-        self.parts[parts[-1]] = parts
+        self.groups[parts[-1]] = parts
         self.last_idx = parts[-1]
         self.last = self.objects[-1]
         self.elided = []
@@ -468,8 +486,8 @@ class _Parser:
                     )
                 )
                 self.counted.add(len(self.objects) - 1)
-                self.link(len(self.objects) - 1)
-            self.elided = []
+            first, self.elided = len(self.objects) - len(self.elided), []
+            self.groups[len(self.objects)] = range(first, len(self.objects) + 1)  # with this one
         if is_plural:
             count = 2 if self.count is None or self.from_article else self.count
         else:

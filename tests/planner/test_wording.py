@@ -140,6 +140,13 @@ WORDING: dict[str, Meant] = {
         ((0, "right of", 1), (0, "right of", 2)),
     ),
     "a red and a blue circle": Meant(((1, "red circle"), (1, "blue circle"))),
+    "a star above a red and a blue circle": Meant(
+        ((1, "star"), (1, "red circle"), (1, "blue circle")), ((0, "above", 1), (0, "above", 2))
+    ),
+    "a red and a blue circle left of two squares, one green, one pink": Meant(
+        ((1, "red circle"), (1, "blue circle"), (1, "green square"), (1, "pink square")),
+        ((0, "left of", 2), (0, "left of", 3), (1, "left of", 2), (1, "left of", 3)),
+    ),
     "a big, a medium and a small hexagon": Meant(
         ((1, "large hexagon"), (1, "medium hexagon"), (1, "small hexagon"))
     ),
