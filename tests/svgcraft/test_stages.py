@@ -431,9 +431,13 @@ def test_repair_brings_back_an_object_the_fused_pass_lost(tiny_sd, repair):
     def detector(image, phrases):
         if len(phrases) == 1:  # a per-box draw: recognised in its box
             return [Detection(phrases[0], where[phrases[0]], 0.9)]
-        fused_checks.append(1)  # the fused raster: the star is lost the first time only
-        shown = phrases if len(fused_checks) > 1 else ["red circle"]
-        return [Detection(p, where[p], 0.9) for p in shown]
+        fused_checks.append(1)  # the fused raster: the star is lost the first time only,
+        if len(fused_checks) > 1:  # drawn low on the left instead of in its box
+            return [Detection(p, where[p], 0.9) for p in phrases]
+        return [
+            Detection("red circle", where["red circle"], 0.9),
+            Detection("blue star", STRAY, 0.8),
+        ]
 
     def pipe(repair: str) -> SVGCraftPipeline:
         seg = lambda image, boxes: [box_region(b, 64, 64) for b in boxes]  # noqa: E731
@@ -455,9 +459,14 @@ def test_repair_brings_back_an_object_the_fused_pass_lost(tiny_sd, repair):
 
         np.testing.assert_array_equal(out.raster[star], out.boxes[1].image[star])
         region = box_region(where["blue star"], 64, 64, MASK_MARGIN)
-        np.testing.assert_array_equal(out.raster[~region], paper.raster[~region])
-    else:  # a second fused pass, holding the star
+        # and where the fused pass drew it instead, cleared too: the star moved, not doubled
+        assert out.strays == [STRAY]
+        stray = box_region(STRAY, 64, 64, MASK_MARGIN) & ~out.boxes[0].mask
+        assert not np.array_equal(out.raster[stray], paper.raster[stray])
+        np.testing.assert_array_equal(out.raster[~region & ~stray], paper.raster[~region & ~stray])
+    else:  # a second fused pass, holding the star (which redraws the scene: no strays cleared)
         assert len(fused_checks) == 2 and not np.array_equal(out.raster, paper.raster)
+        assert out.strays == []
     # a redo that loses as much keeps the first raster
     if repair == "redo":
         never = lambda image, phrases: (  # noqa: E731
@@ -472,3 +481,4 @@ def test_repair_brings_back_an_object_the_fused_pass_lost(tiny_sd, repair):
 
 
 PROMPT_2 = "a red circle and a blue star"
+STRAY = (0.55, 0.7, 0.2, 0.2)  # where the repair test's fused pass first draws the star
