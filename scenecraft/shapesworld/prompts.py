@@ -145,6 +145,8 @@ _REWRITES = tuple(
         (r"\ba dozen\b", " twelve "),
         (r"\b(?:not|without) (?:a single|one|any)\b", " no "),
         (r"\bnone of the\b", " no "),
+        (r"\bneither\b", " no "),  # "neither hearts nor circles"
+        (r"\bnor\b", " , no "),
         (r"\b(?:circular|round) (?:shape|object|thing|figure)(s?)\b", r" circle\1 "),
         (r"\b(?:triangular|three sided) (?:shape|object|thing|figure)(s?)\b", r" triangle\1 "),
         (r"\b(?:hexagonal|six sided) (?:shape|object|thing|figure)(s?)\b", r" hexagon\1 "),
@@ -153,6 +155,15 @@ _REWRITES = tuple(
         (rf"\b({_SHAPE_ALT}) shape(s?)\b", r" \1\2 "),
         (r"\b(?:medium|mid) sized?\b", " medium "),
         (r"\b(?:to|on) (?:its|their) (left|right)\b", r" \1of it "),
+        # "to the upper left of": above (below) and left (right) of
+        (
+            r"\b(?:(?:to|on|at) the )?upper (left|right)(?: hand)?(?: side)? of\b",
+            r" above and \1of ",
+        ),
+        (
+            r"\b(?:(?:to|on|at) the )?lower (left|right)(?: hand)?(?: side)? of\b",
+            r" below and \1of ",
+        ),
         (r"\b(?:to|on|at) the (left|right)(?: hand)?(?: side)? of\b", r" \1of "),
         (r"\b(left|right)(?: hand)?(?: side)? of\b", r" \1of "),
         (r"\b(?:to|on|at) the (left|right)(?: hand)?(?: side)?\b", r" side\1 "),
@@ -277,6 +288,7 @@ class _Pending:
     relation: str
     subject: int | None  # None: the subject comes after the references ("left of X is Y")
     refs: list[int] = field(default_factory=list)
+    also: list[str] = field(default_factory=list)  # "below and to the right of": both hold
 
     @property
     def refs_needed(self) -> int:
@@ -571,7 +583,13 @@ class _Parser:
 
     def start_relation(self, relation: str) -> None:
         subject = self.last_idx if self.after_noun else None
-        self.pending = _Pending(relation, subject)
+        p = self.pending
+        if p and not p.refs and "between" not in (relation, p.relation):
+            # "below and to the right of": a second relation to the same reference
+            subject = p.subject if subject is None else subject
+            self.pending = _Pending(relation, subject, also=[*p.also, p.relation])
+        else:
+            self.pending = _Pending(relation, subject)
         self.negating = self.after_noun = False
 
     def resolve_pronoun(self) -> None:
@@ -600,9 +618,10 @@ class _Parser:
 
     def add_relation(self, subject: int, p: _Pending) -> None:
         object2 = p.refs[1] if p.relation == "between" else None
-        self.relations.append(
-            RelationSpec(subject=subject, relation=p.relation, object=p.refs[0], object2=object2)
-        )
+        self.relations += [
+            RelationSpec(subject=subject, relation=r, object=p.refs[0], object2=object2)
+            for r in [*p.also, p.relation]
+        ]
         self.pending = None
 
     def side_relations(self) -> list[RelationSpec]:

@@ -155,6 +155,13 @@ WORDING: dict[str, Meant] = {
     ),
     "a lilac hexagon and a navy square": Meant(((1, "purple hexagon"), (1, "blue square"))),
     "half a dozen stars": Meant(((6, "star"),)),
+    "neither hearts nor circles, only a star": Meant(((1, "star"),), negations=("heart", "circle")),
+    "an orange star below and to the right of a blue heart": Meant(
+        ((1, "orange star"), (1, "blue heart")), ((0, "below", 1), (0, "right of", 1))
+    ),
+    "a square to the upper left of a circle": Meant(
+        ((1, "square"), (1, "circle")), ((0, "above", 1), (0, "left of", 1))
+    ),
     # parts that do not add up to the group stay unsaid, named in a warning
     "three circles: two red": Meant(((3, "circle"),), warned=("'two red'",)),
     "two red circles and a blue": Meant(((2, "red circle"),), warned=("'a blue'",)),
