@@ -34,6 +34,21 @@ def _describe(obj: ObjectSpec) -> str:
     return " ".join([*[a for a in obj.attributes if a in COLORS], obj.name])
 
 
+def _colours(obj: ObjectSpec) -> set[str]:
+    return {a for a in obj.attributes if a in COLORS}
+
+
+def wanted(obj: ObjectSpec, spec: SceneSpec) -> int:
+    """How many detections matching ``obj`` the spec asks for: its own count plus those of the
+    objects the judge cannot tell from it ('a big and a small circle' is two circles; sizes are
+    not judged), and, for an object of no colour, every object of its shape."""
+    return sum(
+        o.count
+        for o in spec.objects
+        if o.name == obj.name and (not _colours(obj) or _colours(o) == _colours(obj))
+    )
+
+
 def judge(detections: list[Detection], spec: SceneSpec) -> Verdict:
     """Check detections against a spec. Unrequested extra objects are allowed (as in LMD)."""
     reasons: list[str] = []
@@ -47,9 +62,12 @@ def judge(detections: list[Detection], spec: SceneSpec) -> Verdict:
             checks[key] = False
             reasons.append(f"{obj.name!r} is not a ShapesWorld shape; it cannot be judged")
             continue
-        checks[key] = len(found) == obj.count
+        if key in checks:
+            continue  # one the judge cannot tell from an object checked already
+        n = wanted(obj, spec)
+        checks[key] = len(found) == n
         if not checks[key]:
-            reasons.append(f"wanted {obj.count} {_describe(obj)}, found {len(found)}")
+            reasons.append(f"wanted {n} {_describe(obj)}, found {len(found)}")
     for neg in spec.negations:
         found = [d for d in detections if matches(d.label, neg)]
         key = f"no {_describe(neg)}"

@@ -38,3 +38,23 @@ def test_judge_names_what_is_wrong():
     text = " ".join(verdict.reasons)
     assert "wanted 2 red circle, found 1" in text
     assert "wanted no heart, found 1" in text
+
+
+def test_scenes_drawn_from_other_wording_are_judged_correct():
+    # objects the judge cannot tell apart (sizes are not judged; a shape of no colour may be
+    # any colour) are counted together, so a scene with all of them passes
+    for text in (
+        "a big and a small circle",
+        "a red circle and a circle",
+        "two hearts: one red, one blue",
+        "four stars, two red and two blue, left of a heart",
+        "a star above a red and a blue circle",
+        "a square to the upper left of a circle",
+    ):
+        spec = parse_prompt(text)
+        scene = scene_from_spec(spec, 5)
+        verdict = judge(detect(render_scene(scene, 128).image), spec)
+        assert verdict.ok, (text, verdict.reasons)
+    one = scene_from_spec(parse_prompt("a big circle"), 5)
+    verdict = judge(detect(render_scene(one, 128).image), parse_prompt("a big and a small circle"))
+    assert not verdict.ok and verdict.reasons == ["wanted 2 circle, found 1"]
