@@ -80,13 +80,17 @@ class _Corrector:
         return self.objs
 
     def assign(self) -> None:
-        """Give each detection to the most specific kind it matches; drop the extras."""
+        """Give each detection (surest first) to the most specific kind it matches that still
+        wants one, else to the most specific (an extra); drop the extras. Kinds a detection
+        cannot tell apart ('a big and a small circle') so share the detections."""
         kinds = sorted(
             range(len(self.spec.objects)),
             key=lambda k: -len([a for a in self.spec.objects[k].attributes if a not in SIZES]),
         )
-        for o in self.objs:
-            o.kind = next((k for k in kinds if label_matches(o.phrase, self.spec.objects[k])), None)
+        for o in sorted(self.objs, key=lambda o: -o.score):
+            fits = [k for k in kinds if label_matches(o.phrase, self.spec.objects[k])]
+            room = [k for k in fits if len(self.of_kind(k)) < self.spec.objects[k].count]
+            o.kind = (room or fits or [None])[0]
         for k, want in enumerate(self.spec.objects):
             found = self.of_kind(k)
             if len(found) > want.count:

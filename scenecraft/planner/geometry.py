@@ -14,7 +14,7 @@ import numpy as np
 from scenecraft.core.contracts import Box, Layout, LayoutItem, ObjectSpec, SceneSpec
 from scenecraft.core.geometry import box_iou
 from scenecraft.shapesworld.grammar import SIZES
-from scenecraft.shapesworld.judge import NEXT_TO, RELATION_MARGIN, between, holds
+from scenecraft.shapesworld.judge import NEXT_TO, RELATION_MARGIN, between, counted, holds
 
 MAX_IOU = 0.1  # most overlap a planned layout allows between two boxes
 GAP = 0.01  # free space left around a box the planner places
@@ -52,9 +52,11 @@ def layout_problems(layout: Layout, spec: SceneSpec, max_iou: float = MAX_IOU) -
     construction (``LayoutItem`` validates them)."""
     problems = []
     groups = [[it for it in layout.items if label_matches(it.label, o)] for o in spec.objects]
-    for o, found in zip(spec.objects, groups, strict=True):
-        if len(found) != o.count:
-            problems.append(f"wanted {o.count} {o.phrase}, planned {len(found)}")
+    # objects one label can fit ('a big and a small circle') share the planned ones
+    numbers = counted([it.label for it in layout.items], spec.objects, label_matches)
+    for o, n in zip(spec.objects, numbers, strict=True):
+        if n != o.count:
+            problems.append(f"wanted {o.count} {o.phrase}, planned {n}")
     for n in spec.negations:
         found = [it for it in layout.items if label_matches(it.label, n)]
         if found:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from scenecraft.core.contracts import Detection, ObjectSpec, SceneSpec
-from scenecraft.shapesworld.grammar import COLORS, SHAPES
+from scenecraft.shapesworld.grammar import COLORS, SHAPES, SIZES
 
 RELATION_MARGIN = 0.02  # centres must differ by this much (fraction of the canvas)
 NEXT_TO = 0.45  # "next to": centres closer than this (fraction of the canvas)
@@ -34,19 +35,29 @@ def _describe(obj: ObjectSpec) -> str:
     return " ".join([*[a for a in obj.attributes if a in COLORS], obj.name])
 
 
-def _colours(obj: ObjectSpec) -> set[str]:
-    return {a for a in obj.attributes if a in COLORS}
+def counted(
+    labels: list[str], objects: list[ObjectSpec], fits: Callable[[str, ObjectSpec], bool]
+) -> list[int]:
+    """How many of ``labels`` each object of a spec finds, when objects that one label can fit
+    share them: each label goes to one object it fits (the more specific objects first, and to
+    each the labels that fit fewest others), and a label left over counts for every object it
+    fits. 'A big and a small circle' finds one circle each in two circles (sizes are not in a
+    label); 'a red circle and a circle' finds one each in two red circles."""
+    fitting = [[j for j, label in enumerate(labels) if fits(label, o)] for o in objects]
+    taken: set[int] = set()
+    got = [0] * len(objects)
+    specific = sorted(range(len(objects)), key=lambda k: -len(_judged(objects[k])))
+    for k in specific:
+        free = [j for j in fitting[k] if j not in taken]
+        free.sort(key=lambda j: sum(j in f for f in fitting))
+        mine = free[: objects[k].count]
+        taken |= set(mine)
+        got[k] = len(mine)
+    return [got[k] + sum(j not in taken for j in fitting[k]) for k in range(len(objects))]
 
 
-def wanted(obj: ObjectSpec, spec: SceneSpec) -> int:
-    """How many detections matching ``obj`` the spec asks for: its own count plus those of the
-    objects the judge cannot tell from it ('a big and a small circle' is two circles; sizes are
-    not judged), and, for an object of no colour, every object of its shape."""
-    return sum(
-        o.count
-        for o in spec.objects
-        if o.name == obj.name and (not _colours(obj) or _colours(o) == _colours(obj))
-    )
+def _judged(obj: ObjectSpec) -> list[str]:
+    return [a for a in obj.attributes if a not in SIZES]
 
 
 def judge(detections: list[Detection], spec: SceneSpec) -> Verdict:
@@ -54,7 +65,8 @@ def judge(detections: list[Detection], spec: SceneSpec) -> Verdict:
     reasons: list[str] = []
     checks: dict[str, bool] = {}
     groups: list[list[Detection]] = []
-    for obj in spec.objects:
+    numbers = counted([d.label for d in detections], spec.objects, matches)
+    for obj, n in zip(spec.objects, numbers, strict=True):
         found = [d for d in detections if matches(d.label, obj)]
         groups.append(found)
         key = f"count {_describe(obj)}"
@@ -62,12 +74,13 @@ def judge(detections: list[Detection], spec: SceneSpec) -> Verdict:
             checks[key] = False
             reasons.append(f"{obj.name!r} is not a ShapesWorld shape; it cannot be judged")
             continue
-        if key in checks:
-            continue  # one the judge cannot tell from an object checked already
-        n = wanted(obj, spec)
-        checks[key] = len(found) == n
-        if not checks[key]:
-            reasons.append(f"wanted {n} {_describe(obj)}, found {len(found)}")
+        # objects the judge reads alike ('a big and a small circle') share one check
+        if key not in checks:
+            checks[key] = True
+        if n != obj.count and checks[key]:
+            checks[key] = False
+            alike = sum(o.count for o in spec.objects if _describe(o) == _describe(obj))
+            reasons.append(f"wanted {alike} {_describe(obj)}, found {len(found)}")
     for neg in spec.negations:
         found = [d for d in detections if matches(d.label, neg)]
         key = f"no {_describe(neg)}"

@@ -53,6 +53,18 @@ def test_with_no_relation_at_stake_the_least_confident_extra_goes():
     assert _boxes(layout, "green star") == [[0.6, 0.6, 0.2, 0.2]]
 
 
+def test_objects_a_detector_cannot_tell_apart_share_the_detections():
+    # sizes are not in a detection's label, and a circle of no colour may be a red one: every
+    # circle found is kept where it is, none deleted and redrawn
+    for prompt, labels in (
+        ("a big and a small circle", ("red circle", "blue circle")),
+        ("a red circle and a circle", ("red circle", "red circle")),
+    ):
+        dets = [(labels[0], [0.1, 0.1, 0.3, 0.3], 0.9), (labels[1], [0.6, 0.6, 0.1, 0.1], 0.8)]
+        layout = _correct(prompt, dets)
+        assert sorted(it.box for it in layout.items) == sorted(d[1] for d in dets), prompt
+
+
 def test_a_wrong_colour_is_recoloured_in_place():
     layout = _correct(
         "a red circle and a blue star",
