@@ -416,7 +416,7 @@ def check_fusion(
 ) -> FusionCheck:
     """The objects the detector recognised in their per-box draw but does not find in the fused
     ``raster`` (no detection of their phrase centred in their slightly grown box), and the
-    detections of those objects' phrases that lie in no box asking for that phrase."""
+    detections of those objects' phrases that lie in the box of no object they could be."""
     if not any(b.recognised for b in boxes):
         return FusionCheck([], [])  # nothing was drawn right alone, so nothing can be lost
     found = detector(raster, sorted({item.phrase for item in layout.items}))
@@ -435,13 +435,13 @@ def check_fusion(
         if b.recognised and not any(matches(d, item.phrase) and in_box(d, item.box) for d in found)
     ]
     lost_phrases = {layout.items[i].phrase for i in lost}
+    # a detection in the box of any object it could be is that object, not a stray ('a big and
+    # a small circle': the small circle in its box is no misplaced big one)
     strays = [
         d.box
         for d in found
-        if any(
-            matches(d, p) and not any(in_box(d, it.box) for it in layout.items if it.phrase == p)
-            for p in lost_phrases
-        )
+        if any(matches(d, p) for p in lost_phrases)
+        and not any(matches(d, it.phrase) and in_box(d, it.box) for it in layout.items)
     ]
     return FusionCheck(lost, strays)
 

@@ -398,6 +398,17 @@ def test_check_fusion_finds_where_a_lost_object_was_drawn_and_paste_moves_it_fro
     found.append(Detection("blue star", low_left, 0.6))
     check = check_fusion(np.zeros((64, 64, 3), np.uint8), layout, boxes, lambda i, p: found)
     assert check.lost == [] and check.strays == []
+    # a big circle lost; the small circle in its own box is no misplaced big one
+    sizes = Layout(
+        items=[
+            LayoutItem(label="large circle #1", box=[0.05, 0.05, 0.4, 0.4]),
+            LayoutItem(label="small circle #1", box=[0.6, 0.6, 0.2, 0.2]),
+        ],
+        background="white",
+    )
+    small = [Detection("red circle", (0.62, 0.62, 0.15, 0.15), 0.9)]
+    check = check_fusion(np.zeros((64, 64, 3), np.uint8), sizes, boxes[:2], lambda i, p: small)
+    assert check.lost == [0] and check.strays == []
 
     # the raster: grey, with the top star and circle drawn where they belong and the lost star
     # drawn low on the left; pasting with the stray cleared leaves two stars, not three
