@@ -127,7 +127,9 @@ class _Corrector:
         subj, obj = self.of_kind(r.subject), self.of_kind(r.object)
         if r.relation == "between" and r.object2 is not None:
             obj2 = self.of_kind(r.object2)
-            return all(between(a.box, b.box, c.box) for a in subj for b in obj for c in obj2)
+            return all(
+                between(a.box, b.box, c.box) for a in subj for b in obj for c in obj2 if c is not b
+            )
         return all(holds(a.box, b.box, r.relation) for a in subj for b in obj)
 
     def others_mask(
@@ -153,6 +155,7 @@ class _Corrector:
             (centre(b.box)[0], centre(c.box)[0])
             for b in self.of_kind(r.object)
             for c in self.of_kind(r.object2)
+            if c is not b
         ]
         lo = max((min(p) for p in pairs), default=0.0) + RELATION_MARGIN
         hi = min((max(p) for p in pairs), default=1.0) - RELATION_MARGIN

@@ -133,5 +133,8 @@ def _relation_holds(
     a: Detection, b: Detection, relation: str, groups: list[list[Detection]], other: int | None
 ) -> bool:
     if relation == "between":
-        return other is not None and all(between(a.box, b.box, c.box) for c in groups[other])
+        # "a circle between two stars": b and c may be read alike; a star is not on both sides
+        return other is not None and all(
+            between(a.box, b.box, c.box) for c in groups[other] if c is not b
+        )
     return holds(a.box, b.box, relation)

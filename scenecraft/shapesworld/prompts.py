@@ -595,7 +595,12 @@ class _Parser:
     def resolve_pronoun(self) -> None:
         """'X with Y to its left' (Y left of X) or 'X, and to its left, Y' (Y left of X)."""
         p = self.pending
-        if p is None or p.relation == "between" or p.refs:
+        if p is None or p.refs:
+            return
+        if p.relation == "between":  # "two stars with a circle between them"
+            if p.subject is not None and p.subject > 0 and self.objects[p.subject - 1].count == 2:
+                p.refs = self.pair(p.subject - 1)
+                self.add_relation(p.subject, p)
             return
         if p.subject is not None:
             if p.subject > 0:  # the relation followed Y directly; "it" is the object before Y
@@ -609,12 +614,24 @@ class _Parser:
         p = self.pending
         if p is None:
             return
-        if len(p.refs) < p.refs_needed:
+        if p.relation == "between" and not p.refs and self.objects[idx].count == 2:
+            p.refs = self.pair(idx)  # "a circle between two stars": one star on each side
+            if p.subject is not None:
+                self.add_relation(p.subject, p)
+        elif len(p.refs) < p.refs_needed:
             p.refs.append(idx)
             if len(p.refs) == p.refs_needed and p.subject is not None:
                 self.add_relation(p.subject, p)
         elif p.subject is None:
             self.add_relation(idx, p)
+
+    def pair(self, idx: int) -> list[int]:
+        """Object ``idx``, two of a kind, as two objects of one each (the second appended)."""
+        one = self.objects[idx].model_copy(update={"count": 1})
+        self.objects[idx] = one
+        self.objects.append(one.model_copy())
+        self.counted |= {idx, len(self.objects) - 1}
+        return [idx, len(self.objects) - 1]
 
     def add_relation(self, subject: int, p: _Pending) -> None:
         object2 = p.refs[1] if p.relation == "between" else None

@@ -65,6 +65,16 @@ def test_objects_a_detector_cannot_tell_apart_share_the_detections():
         assert sorted(it.box for it in layout.items) == sorted(d[1] for d in dets), prompt
 
 
+def test_a_circle_outside_two_stars_moves_between_them_and_the_stars_stay():
+    stars = [("star", [0.4, 0.4, 0.2, 0.2], 0.9), ("star", [0.75, 0.4, 0.2, 0.2], 0.9)]
+    layout = _correct(
+        "a circle between two stars", [*stars, ("circle", [0.05, 0.4, 0.2, 0.2], 0.9)]
+    )
+    assert sorted(_boxes(layout, "star")) == sorted(b for _, b, _ in stars)
+    (circle,) = _boxes(layout, "circle")
+    assert 0.5 < centre(circle)[0] < 0.85
+
+
 def test_a_wrong_colour_is_recoloured_in_place():
     layout = _correct(
         "a red circle and a blue star",

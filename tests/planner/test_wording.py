@@ -166,8 +166,12 @@ WORDING: dict[str, Meant] = {
     "three circles: two red": Meant(((3, "circle"),), warned=("'two red'",)),
     "two red circles and a blue": Meant(((2, "red circle"),), warned=("'a blue'",)),
     "4 triangles, 2 of them green": Meant(((4, "triangle"),), warned=("'2 of them green'",)),
+    # between two of a kind: one on each side
     "a blue circle between two red squares": Meant(
-        ((1, "blue circle"), (2, "red square")), warned=("'between'",)
+        ((1, "blue circle"), (1, "red square"), (1, "red square")), ((0, "between", 1),)
+    ),
+    "two stars with a circle between them": Meant(
+        ((1, "star"), (1, "circle"), (1, "star")), ((1, "between", 0),)
     ),
     "a star on the left": Meant(((1, "star"),), warned=("'on the left'",)),
 }

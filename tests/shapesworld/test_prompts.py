@@ -50,6 +50,7 @@ def test_scenes_drawn_from_other_wording_are_judged_correct():
         "four stars, two red and two blue, left of a heart",
         "a star above a red and a blue circle",
         "a square to the upper left of a circle",
+        "a circle between two stars",
     ):
         spec = parse_prompt(text)
         scene = scene_from_spec(spec, 5)
@@ -58,3 +59,14 @@ def test_scenes_drawn_from_other_wording_are_judged_correct():
     one = scene_from_spec(parse_prompt("a big circle"), 5)
     verdict = judge(detect(render_scene(one, 128).image), parse_prompt("a big and a small circle"))
     assert not verdict.ok and verdict.reasons == ["wanted 2 circle, found 1"]
+
+
+def test_between_two_of_a_kind_wants_one_on_each_side():
+    from scenecraft.core.contracts import Detection
+
+    spec = parse_prompt("a circle between two stars")
+    star, circle = "red star", "blue circle"
+    at = lambda label, x: Detection(label, [x, 0.4, 0.2, 0.2], 0.9)  # noqa: E731
+    assert judge([at(star, 0.1), at(circle, 0.4), at(star, 0.7)], spec).ok
+    wrong = judge([at(circle, 0.1), at(star, 0.4), at(star, 0.7)], spec)
+    assert not wrong.ok and wrong.reasons == ["'circle between star' does not hold"]
