@@ -546,6 +546,14 @@ class _Parser:
             said = " ".join([self.part, *self.attrs])
             self.warnings.append(f"ignored '{said}': a part of a group is not described apart")
             self.part, self.attrs = None, []
+        elif self.attrs and self.count is None and self.last_idx is not None and self.negating:
+            # "a star that isn't yellow": no yellow star (the spec has no negated attribute); a
+            # size is not judged, so "not big" would forbid every star: it is reported instead
+            colours = [a for a in self.attrs if a not in SIZES]
+            for o in self.described() if colours else []:
+                self.negations.append(ObjectSpec(name=o.name, count=0, attributes=colours))
+            self.ignore(*(f"not {a}" for a in self.attrs if a in SIZES))
+            self.attrs, self.both = [], False
         elif self.attrs and self.count is None and self.last is not None:
             for o in self.described():
                 o.attributes = _canonical_attributes(o.attributes + self.attrs)
@@ -642,8 +650,9 @@ class _Parser:
         self.pending = None
 
     def side_relations(self) -> list[RelationSpec]:
-        """'X on the left and Y on the right' -> X left of Y (and likewise top and bottom); a
-        side with no object on the opposite side is reported (the spec has no absolute place)."""
+        """'X on the left and Y on the right' -> X left of Y (and likewise top and bottom); with
+        two objects, a side said of one is a side of the other ('a square and a circle, the
+        square on the left'); any other side is reported (the spec has no absolute place)."""
         out = []
         used: set[int] = set()
         for first, second, relation in (("left", "right", "left of"), ("top", "bottom", "above")):
@@ -652,6 +661,13 @@ class _Parser:
             if len(a) == 1 and len(b) == 1:
                 out.append(RelationSpec(subject=a[0], relation=relation, object=b[0]))
                 used |= {a[0], b[0]}
+        if len(self.objects) == 2:
+            for i in [i for i in self.sides if i not in used]:
+                relation = {"left": "left of", "right": "right of", "top": "above"}.get(
+                    self.sides[i], "below"
+                )
+                out.append(RelationSpec(subject=i, relation=relation, object=1 - i))
+                used.add(i)
         sides = [self.sides[i] for i in sorted(self.sides) if i not in used]
         if self.pending_side:
             sides.append(self.pending_side)

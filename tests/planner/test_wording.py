@@ -155,6 +155,11 @@ WORDING: dict[str, Meant] = {
     ),
     "a lilac hexagon and a navy square": Meant(((1, "purple hexagon"), (1, "blue square"))),
     "half a dozen stars": Meant(((6, "star"),)),
+    "a star that isn't yellow": Meant(((1, "star"),), negations=("yellow star",)),
+    "a red circle that is not big": Meant(((1, "red circle"),), warned=("'not large'",)),
+    "a blue square and a blue circle, the square on the left": Meant(
+        ((1, "blue square"), (1, "blue circle")), ((0, "left of", 1),)
+    ),
     "neither hearts nor circles, only a star": Meant(((1, "star"),), negations=("heart", "circle")),
     "an orange star below and to the right of a blue heart": Meant(
         ((1, "orange star"), (1, "blue heart")), ((0, "below", 1), (0, "right of", 1))
