@@ -73,6 +73,12 @@ _PLACE = (
 _STEP_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple(
     (kind, re.compile(p))
     for kind, p in (
+        (
+            "keep",
+            r"^(?:(?:remove|delete|erase|get rid of|take away|take out|clear) (?:everything|"
+            r"all(?: the)?(?: other)?(?: objects| shapes| things)?) (?:except|but|other than|"
+            r"apart from|save)(?: for)? (?P<a>.+)|(?:keep|leave) only (?P<b>.+))$",
+        ),
         ("remove", r"^(?:remove|delete|erase|get rid of|take away|take out) (?P<a>.+)$"),
         (
             "swap",
@@ -82,6 +88,14 @@ _STEP_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple(
         ("replace", r"^(?:replace|substitute) (?P<a>.+?) (?:with|by) (?P<b>.+)$"),
         ("replace", r"^(?:turn|change|transform|convert) (?P<a>.+?) into (?P<b>.+)$"),
         ("recolour", rf"^(?:change|set) the colou?r of (?P<a>.+?) to (?P<c>{_COLOR_ALT})$"),
+        (
+            "recolour",
+            rf"^(?:change|turn|make) (?P<a>.+?) (?:to|into) an? (?P<c>{_COLOR_ALT}) one$",
+        ),
+        (
+            "recolour",
+            rf"^(?P<a>.+?) should (?:be|become|turn|look) (?:colou?red )?(?P<c>{_COLOR_ALT})$",
+        ),
         (
             "recolour",
             rf"^(?:make|turn|paint|colou?r|recolou?r|change) (?P<a>.+?) "
@@ -140,10 +154,28 @@ class _Item:
     box: Box
 
 
+_VERBS = (
+    "move|shift|drag|push|slide|put|place|make|paint|colou?r|recolou?r|remove|delete|erase|"
+    "add|insert|draw|swap|switch|replace|turn|change|shrink|enlarge|grow|double|halve|keep"
+)
+
+
 def _steps(instruction: str) -> list[str]:
-    text = re.sub(r"[-_]", " ", instruction.lower()).strip(" .!")
+    text = re.sub(r"[-_]", " ", instruction.lower()).strip(" .!?")
     text = re.sub(r"\bplease\b", " ", text)
-    parts = re.split(r"\s*(?:;|\.\s|,?\s*\bthen\b|,?\s*\band then\b)\s*", text)
+    # a polite frame around the step: "could you ...", "i'd like you to ..."
+    text = re.sub(
+        r"^\s*(?:(?:could|can|would|will) you|i(?:'d| would) like you to|i want you to|"
+        r"(?:go ahead and|let's|lets))\s+",
+        "",
+        text,
+    )
+    text = re.sub(r"\bover to\b", "to", text)  # "move it over to the left" (not "over": above)
+    # steps: ';', '. ', 'then', or 'and' before a verb ("move the circle up and make it blue")
+    parts = re.split(
+        rf"\s*(?:;|\.\s|,?\s*\bthen\b|,?\s*\band then\b|,?\s*\band (?=(?:{_VERBS})\b))\s*",
+        text,
+    )
     return [re.sub(r"\s+", " ", p).strip(" ,") for p in parts if p.strip(" ,")]
 
 
@@ -157,9 +189,23 @@ def _object(phrase: str) -> ObjectSpec:
 class _Editor:
     def __init__(self, detections: list[Detection]):
         self.items = [_Item(" ".join(words_of(d.label)), list(d.box)) for d in detections]
+        self.named: list[_Item] = []  # what the last step named: "it" in the next one
 
     def select(self, phrase: str) -> list[_Item]:
-        """The items a noun phrase names: all for plurals/'all', one for a singular name."""
+        """The items a noun phrase names: all for plurals/'all', one for a singular name; 'it'
+        or 'them' is what an earlier step named."""
+        if phrase in ("it", "them", "they", "that", "those"):
+            if not self.named:
+                raise PlannerError(f"{phrase!r} names nothing: no earlier step named an object")
+            return [it for it in self.named if it in self.items]
+        return self._select(phrase)
+
+    def subject(self, phrase: str) -> list[_Item]:
+        """``select``, for the object a step acts on (which 'it' in a later step names)."""
+        self.named = self.select(phrase)
+        return self.named
+
+    def _select(self, phrase: str) -> list[_Item]:
         words = phrase.split()
         obj = _object(" ".join(w for w in words if w not in _PICKERS))
         found = [it for it in self.items if label_matches(it.phrase, obj)]
@@ -242,12 +288,25 @@ class _Editor:
             "remove, add or replace, e.g. 'move the red circle to the left of the star'"
         )
 
+    def keep(self, m: re.Match) -> None:
+        """'remove everything except the square', 'keep only the stars'."""
+        kept = self.subject(m["a"] or m["b"])
+        self.items = [it for it in self.items if it in kept]
+
     def remove(self, m: re.Match) -> None:
-        for it in self.select(m["a"]):
+        """'remove the hearts', 'remove all stars except the leftmost one'."""
+        which, *but = re.split(
+            r"\s(?:except|but|other than|apart from)(?: for)?\s", m["a"], maxsplit=1
+        )
+        gone = self.subject(which)
+        if but:  # "the leftmost one": one of those named first
+            kept = self.select(re.sub(r"\bones?\b", _object(which).name, but[0]))
+            gone = [it for it in gone if it not in kept]
+        for it in gone:
             self.items.remove(it)
 
     def swap(self, m: re.Match) -> None:
-        (a,), (b,) = self.select(m["a"])[:1], self.select(m["b"])[:1]
+        (a,), (b,) = self.subject(m["a"])[:1], self.select(m["b"])[:1]
         ca, cb = centre(a.box), centre(b.box)
         for it, target in ((a, cb), (b, ca)):
             it.box = _at(it.box, target)
@@ -256,17 +315,17 @@ class _Editor:
 
     def replace(self, m: re.Match) -> None:
         new = _object(m["b"])
-        for it in self.select(m["a"]):
+        for it in self.subject(m["a"]):
             it.phrase = new.phrase
 
     def recolour(self, m: re.Match) -> None:
-        for it in self.select(m["a"]):
+        for it in self.subject(m["a"]):
             kept = [w for w in it.phrase.split() if w not in COLORS]
             it.phrase = " ".join([m["c"], *kept])
 
     def resize(self, m: re.Match) -> None:
         groups = m.groupdict()
-        for it in self.select(m["a"]):
+        for it in self.subject(m["a"]):
             _, _, w, h = it.box
             if groups.get("s"):
                 factor = 2 * SIZES[groups["s"]] / max(w, h)
@@ -280,7 +339,7 @@ class _Editor:
 
     def move(self, m: re.Match) -> None:
         groups = m.groupdict()
-        for it in self.select(m["a"]):
+        for it in self.subject(m["a"]):
             if groups.get("dir"):
                 step = _NUDGE / 2 if groups.get("bit") else _NUDGE
                 dx, dy = {"up": (0, -step), "down": (0, step), "left": (-step, 0)}.get(
@@ -301,10 +360,12 @@ class _Editor:
         prefer, allowed = self.where(m) if placed else ((0.5, 0.5), None)
         sides = [max(it.box[2], it.box[3]) for it in self.items]
         side = float(np.median(sides)) if sides else 2 * SIZES["medium"]
+        self.named = []
         for _ in range(obj.count):
             it = _Item(obj.phrase, [0.0, 0.0, side, side])
             self.items.append(it)
             self.place(it, prefer, allowed)
+            self.named.append(it)
 
 
 def _at(box: Box, c: tuple[float, float]) -> Box:

@@ -74,3 +74,27 @@ def test_unclear_edits_are_clear_errors():
         _edit("remove the triangle")
     with pytest.raises(PlannerError, match="could not understand"):
         _edit("dance with the circle")
+
+
+def test_other_peoples_wording_of_edits():
+    # polite frames, 'over to', 'X should be red', 'a green one'
+    boxes = _edit("Could you move the red circle over to the right of the blue square?")
+    assert holds(boxes["red circle #1"], boxes["blue square #1"], "right of")
+    assert _edit("the circle should be pink")["pink circle #1"] == SCENE[0].box
+    assert _edit("change the red circle to a green one")["green circle #1"] == SCENE[0].box
+    # 'and' before a verb starts a step; 'it' is what the step before acted on, not its reference
+    boxes = _edit("move the circle to the right of the square and make it blue")
+    assert holds(boxes["blue circle #1"], boxes["blue square #1"], "right of")
+    assert boxes["blue square #1"] == SCENE[1].box
+    assert "red heart #1" in _edit("add a heart, then make it red")
+    with pytest.raises(PlannerError, match="'it' names nothing"):
+        _edit("make it red")
+
+
+def test_removing_all_but_some_keeps_those():
+    # it removed the one object named, the opposite of what was meant
+    assert set(_edit("delete everything except the square")) == {"blue square #1"}
+    assert set(_edit("keep only the star")) == {"green star #1"}
+    stars = [*SCENE, Detection("green star", [0.75, 0.05, 0.15, 0.15], 0.9)]
+    boxes = _edit("remove all stars except the leftmost one", stars)
+    assert list(boxes.values()).count(SCENE[2].box) == 1 and len(boxes) == 3
