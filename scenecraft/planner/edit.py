@@ -67,9 +67,16 @@ _PICKERS: dict[str, Callable[[Box], float]] = {
     "smallest": lambda b: b[2] * b[3],
 }
 _PLACE = (
-    r"(?P<rel>to the left of|left of|to the right of|right of|above|over|below|under|beneath|"
-    r"next to|beside|between)\s+(?P<ref>.+)"
+    r"(?P<rel>to the left of|left of|to the right of|right of|above|over|on top of|atop|below|"
+    r"under|underneath|beneath|next to|beside|between)\s+(?P<ref>.+)"
 )
+_WHERE = (
+    r"(?P<where>(?:top|bottom|upper|lower)?\s*(?:left|right|centre|center|middle|top|bottom)?)"
+    r"(?: (?:corner|side|edge))?"
+)
+# the object a move names: definite, or 'everything', or a pronoun for an earlier step's object
+_SUBJ = r"(?P<a>(?:(?:the|all|every|both|each) .+?|everything|it|them))"
+_BIT = r"(?P<bit>(?:by )?(?:a (?:bit|little|tad)|slightly|a little bit))"
 _STEP_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple(
     (kind, re.compile(p))
     for kind, p in (
@@ -85,16 +92,18 @@ _STEP_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple(
             r"^(?:swap|switch|exchange) (?:the (?:positions|places) of )?(?P<a>.+?) "
             r"(?:and|with) (?P<b>.+)$",
         ),
-        ("replace", r"^(?:replace|substitute) (?P<a>.+?) (?:with|by) (?P<b>.+)$"),
-        ("replace", r"^(?:turn|change|transform|convert) (?P<a>.+?) into (?P<b>.+)$"),
-        ("recolour", rf"^(?:change|set) the colou?r of (?P<a>.+?) to (?P<c>{_COLOR_ALT})$"),
         (
             "recolour",
             rf"^(?:change|turn|make) (?P<a>.+?) (?:to|into) an? (?P<c>{_COLOR_ALT}) one$",
         ),
+        ("replace", r"^(?:replace|substitute) (?P<a>.+?) (?:with|by) (?P<b>.+)$"),
+        ("replace", r"^(?:turn|change|transform|convert) (?P<a>.+?) into (?P<b>.+)$"),
+        ("recolour", rf"^(?:change|set) the colou?r of (?P<a>.+?) to (?P<c>{_COLOR_ALT})$"),
+        ("recolour", rf"^(?:change|set) (?P<a>.+?)'s colou?r to (?P<c>{_COLOR_ALT})$"),
         (
             "recolour",
-            rf"^(?P<a>.+?) should (?:be|become|turn|look) (?:colou?red )?(?P<c>{_COLOR_ALT})$",
+            rf"^(?:(?:i(?:'d| would) like|i want) (?P<a>.+?) to|(?P<b>.+?) should) "
+            rf"(?:be|become|turn|look) (?:colou?red )?(?P<c>{_COLOR_ALT})$",
         ),
         (
             "recolour",
@@ -106,30 +115,40 @@ _STEP_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple(
         ("resize", rf"^make (?P<a>.+?) (?P<s>{_SIZE_ALT})$"),
         ("resize", r"^(?P<f>enlarge|grow|shrink) (?P<a>.+)$"),
         ("resize", r"^(?P<f>double|halve) the size of (?P<a>.+)$"),
+        # a nudge: "move the star a bit to the left", "shift it up slightly"
         (
             "move",
-            rf"^(?:move|shift|put|place|drag|push|slide) (?P<a>(?:the|all|every) .+?) "
-            rf"{_PLACE}$",
+            rf"^(?:move|shift|drag|push|slide) (?P<a>.+?) {_BIT} (?:to the )?"
+            rf"(?P<dir>up|down|left|right)(?:wards?)?$",
         ),
         (
             "move",
-            r"^(?:move|shift|put|place|drag|push|slide) (?P<a>(?:the|all|every) .+?) "
-            r"(?:to|into|in|towards?) the (?P<where>(?:top|bottom|upper|lower)?\s*"
-            r"(?:left|right|centre|center|middle|top|bottom)?)(?: (?:corner|side|edge))?$",
+            rf"^(?:move|shift|drag|push|slide) (?P<a>.+?) (?:to the )?"
+            rf"(?P<dir>up|down|left|right)(?:wards?)? {_BIT}$",
         ),
         (
             "move",
-            r"^(?:move|shift|drag|push|slide) (?P<a>.+?) (?P<dir>up|down|left|right)"
-            r"(?P<bit> a bit| slightly| a little)?$",
+            rf"^(?:move|shift|put|place|drag|push|slide) {_SUBJ} {_PLACE}$",
+        ),
+        (
+            "move",
+            rf"^(?:move|shift|put|place|drag|push|slide) {_SUBJ} "
+            rf"(?:to|into|in|towards?) the {_WHERE}$",
+        ),
+        (
+            "move",
+            r"^(?:move|shift|drag|push|slide) (?P<a>.+?) (?P<dir>up|down|left|right)(?:wards?)?$",
+        ),
+        (
+            "move",
+            rf"^(?P<a>.+?) should (?:be|go|sit) (?:in|on|at|to) the {_WHERE}$",
         ),
         ("add", rf"^(?:add|insert|put|place|draw) (?P<a>.+?) {_PLACE}$"),
         (
             "add",
-            r"^(?:add|insert|put|place|draw) (?P<a>.+?) (?:to|into|in|at|on) the "
-            r"(?P<where>(?:top|bottom|upper|lower)?\s*(?:left|right|centre|center|middle|top|"
-            r"bottom)?)(?: (?:corner|side|edge))?$",
+            rf"^(?:add|insert|put|place|draw) (?P<a>.+?) (?:to|into|in|at|on) the {_WHERE}$",
         ),
-        ("add", r"^(?:add|insert|put|place|draw) (?P<a>.+)$"),
+        ("add", r"^(?:add|insert|draw|put|place) (?P<a>(?!the |all |every |it$|them$).+)$"),
     )
 )
 _RELATION_OF = {
@@ -139,6 +158,9 @@ _RELATION_OF = {
     "right of": "right of",
     "above": "above",
     "over": "above",
+    "on top of": "above",
+    "atop": "above",
+    "underneath": "below",
     "below": "below",
     "under": "below",
     "beneath": "below",
@@ -198,6 +220,16 @@ class _Editor:
             if not self.named:
                 raise PlannerError(f"{phrase!r} names nothing: no earlier step named an object")
             return [it for it in self.named if it in self.items]
+        if re.fullmatch(
+            r"everything|all(?: of)? (?:the )?(?:objects|shapes|things)|all of them|"
+            r"every (?:object|shape|thing)",
+            phrase,
+        ):
+            return list(self.items)
+        # "the circle and the star": each of them
+        parts = re.split(r"\s*(?:,\s*(?:and\s+)?|\band\s+)(?=(?:the|all|every|both)\b)", phrase)
+        if len(parts) > 1:
+            return [it for part in parts for it in self._select(part)]
         return self._select(phrase)
 
     def subject(self, phrase: str) -> list[_Item]:
@@ -319,7 +351,7 @@ class _Editor:
             it.phrase = new.phrase
 
     def recolour(self, m: re.Match) -> None:
-        for it in self.subject(m["a"]):
+        for it in self.subject(m["a"] or m.groupdict().get("b")):
             kept = [w for w in it.phrase.split() if w not in COLORS]
             it.phrase = " ".join([m["c"], *kept])
 

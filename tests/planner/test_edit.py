@@ -98,3 +98,22 @@ def test_removing_all_but_some_keeps_those():
     stars = [*SCENE, Detection("green star", [0.75, 0.05, 0.15, 0.15], 0.9)]
     boxes = _edit("remove all stars except the leftmost one", stars)
     assert list(boxes.values()).count(SCENE[2].box) == 1 and len(boxes) == 3
+
+
+def test_more_wording_of_edits():
+    # a nudge said with 'a little' before or after the side; it was read as a move into the side
+    assert _edit("move the red circle a little to the right")["red circle #1"][0] == pytest.approx(
+        SCENE[0].box[0] + 0.1
+    )
+    assert _edit("move the circle right by a bit")["red circle #1"][0] == pytest.approx(0.2)
+    # 'put the circle on top of the square' moves it; it added a second circle
+    boxes = _edit("put the circle on top of the square")
+    assert set(boxes) == {"red circle #1", "blue square #1", "green star #1"}
+    assert holds(boxes["red circle #1"], boxes["blue square #1"], "above")
+    # several objects, all of them, or a region said with 'should'
+    assert set(_edit("remove the circle and the star")) == {"blue square #1"}
+    assert set(_edit("make all shapes red")) == {"red circle #1", "red square #1", "red star #1"}
+    assert centre(_edit("the star should be on the left")["green star #1"])[0] <= 0.35
+    assert _edit("I'd like the square to be purple")["purple square #1"] == SCENE[1].box
+    assert _edit("turn the red circle into a blue one")["blue circle #1"] == SCENE[0].box
+    assert _edit("change the star's colour to cyan")["cyan star #1"] == SCENE[2].box
