@@ -188,9 +188,17 @@ _BACKGROUND_RES = (
 )
 
 
-def _normalise(text: str) -> tuple[str, str | None, list[str]]:
-    """Lower-case, cut out the background phrase and the placements the spec cannot say
-    (returned separately), rewrite idioms."""
+# A bound on a count, which a spec cannot say ("no more than three circles" read "no" as a
+# negation and drew none): the number is read as the exact count, and a warning says so.
+_LIMITS = re.compile(
+    r"\b(?:no|not) (?:more|fewer|less) than\b|\bat (?:most|least)\b|\bup to\b|"
+    r"\ba (?:minimum|maximum) of\b|\bor (?:more|fewer|less)\b"
+)
+
+
+def _normalise(text: str) -> tuple[str, str | None, list[str], list[str]]:
+    """Lower-case, cut out the background phrase, the placements and the bounds on a count
+    the spec cannot say (returned separately), rewrite idioms."""
     text = " " + re.sub(r"[-_/]", " ", text.lower().replace("\u2019", "'")) + " "
     text = re.sub(r"\bgrey\b", "gray", text)
     # contractions: "don't" negates, "i'd like" / "that's" are filler once the suffix is gone
@@ -206,9 +214,11 @@ def _normalise(text: str) -> tuple[str, str | None, list[str]]:
             break
     unplaceable = [m.group(0) for m in _UNPLACEABLE.finditer(text)]
     text = _UNPLACEABLE.sub(" , ", text)
+    limits = [m.group(0).strip() for m in _LIMITS.finditer(text)]
+    text = _LIMITS.sub(" ", text)
     for pattern, repl in _REWRITES:
         text = pattern.sub(repl, text)
-    return text, background, unplaceable
+    return text, background, unplaceable, limits
 
 
 def _tokens(text: str) -> list[str]:
@@ -684,7 +694,7 @@ def parse_prompt(text: str) -> SceneSpec:
     Words it does not understand never become objects: they are dropped, and the spec's
     ``warnings`` name them (and any one-letter typo read as a shape or colour word).
     """
-    norm, background, unplaceable = _normalise(text)
+    norm, background, unplaceable, limits = _normalise(text)
     parser = _Parser()
     parser.feed(_tokens(norm))
     relations = parser.relations + parser.side_relations()
@@ -696,6 +706,7 @@ def parse_prompt(text: str) -> SceneSpec:
         f"ignored '{p.strip()}': objects are placed only relative to each other"
         for p in unplaceable
     ]
+    warnings += [f"read '{b}' as an exact count: a spec holds exact counts" for b in limits]
     warnings += [f"ignored '{p}': no object named for it" for p in parser.unattached]
     warnings += parser.warnings
     warnings += [f"read '{typed}' as '{read}'" for typed, read in parser.typos]

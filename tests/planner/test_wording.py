@@ -155,6 +155,11 @@ WORDING: dict[str, Meant] = {
     ),
     "a lilac hexagon and a navy square": Meant(((1, "purple hexagon"), (1, "blue square"))),
     "half a dozen stars": Meant(((6, "star"),)),
+    # a bound on a count is read as the count, with a warning ("no more than" drew none)
+    "no more than three circles": Meant(((3, "circle"),), warned=("'no more than'",)),
+    "at least two stars and no hearts": Meant(
+        ((2, "star"),), negations=("heart",), warned=("'at least'",)
+    ),
     "a star that isn't yellow": Meant(((1, "star"),), negations=("yellow star",)),
     "a red circle that is not big": Meant(((1, "red circle"),), warned=("'not large'",)),
     "a blue square and a blue circle, the square on the left": Meant(
