@@ -694,6 +694,54 @@ def object_weighted_mse(
     return (err * weight).mean(dim=(1, 2, 3)) / weight.mean(dim=(1, 2, 3))
 
 
+def unet_loss(
+    unet,
+    text_encoder,
+    scheduler,
+    batch: dict,
+    z0: torch.Tensor,
+    cfg: WorldModelConfig,
+    tc: TrainConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The UNet stage's loss on one batch: (the min-SNR weighted mean, the per-sample MSE [B]).
+
+    ``batch`` comes from ``make_batch`` and ``z0`` [B, C, h, w] are its clean latents, on the
+    models' device. Captions (and, on grounded steps, GLIGEN box phrases) go through the text
+    encoder; noise and timesteps are drawn from torch's global generator; the loss is
+    v-prediction MSE (object cells weighted by ``tc.obj_weight``) with min-SNR weights.
+    """
+    device = z0.device
+    use_amp = tc.amp and device.type == "cuda"
+    with torch.autocast("cuda", torch.bfloat16, enabled=use_amp):  # a no-op on the CPU
+        ctx = text_encoder(batch["ids"].to(device)).last_hidden_state  # [B, T, D]
+        kwargs = None
+        b, _, h, w = z0.shape
+        layout = z0.new_zeros(b, cfg.text_hidden + 1, h, w) if cfg.layout_map else None
+        if batch["grounded"]:
+            emb = torch.zeros(b, tc.max_objs, cfg.text_hidden, device=device)
+            if batch["phrase_ids"] is not None:
+                pooled = text_encoder(batch["phrase_ids"].to(device)).pooler_output
+                where = (batch["box_b"].to(device), batch["box_k"].to(device))
+                rows = pooled[batch["box_phrase"].to(device)]  # [P, D]
+                emb = emb.index_put(where, rows.to(emb.dtype))
+            boxes, masks = batch["boxes"].to(device), batch["masks"].to(device)
+            kwargs = {"gligen": {"boxes": boxes, "positive_embeddings": emb, "masks": masks}}
+            if layout is not None:
+                layout = paint_layout(boxes, emb, masks, h, w)
+        noise = torch.randn_like(z0)
+        n_t = scheduler.config.num_train_timesteps
+        t = torch.randint(0, n_t, (b,), device=device)
+        zt = scheduler.add_noise(z0, noise, t)
+        target = scheduler.get_velocity(z0, noise, t)
+        x = zt if layout is None else torch.cat([zt, layout.to(zt.dtype)], dim=1)
+        pred = unet(x, t, ctx, cross_attention_kwargs=kwargs).sample
+    boxes = batch.get("obj_boxes")
+    if boxes is not None:
+        boxes = (boxes.to(device), batch["obj_masks"].to(device))
+    per = object_weighted_mse(pred.float(), target, boxes, tc.obj_weight)  # [B]
+    return (per * _min_snr_weight(scheduler, t, tc.min_snr_gamma)).mean(), per
+
+
 def unet_step(
     unet,
     text_encoder,
@@ -707,44 +755,12 @@ def unet_step(
     lr: float,
     ema_decay: float,
 ) -> torch.Tensor:
-    """One optimiser step of the UNet stage, as ``train_unet`` takes it (``bench/`` times it too).
-
-    ``batch`` comes from ``make_batch`` and ``z0`` [B, C, h, w] are its clean latents, on the
-    models' device. Captions (and, on grounded steps, GLIGEN box phrases) go through the text
-    encoder; the loss is v-prediction MSE with min-SNR weights; then backward, gradients clipped
-    to norm 1, AdamW at ``lr`` over ``opt``'s parameters and the EMA update. Returns the loss.
+    """One optimiser step of the UNet stage, as ``train_unet`` takes it (``bench/`` times it too):
+    ``unet_loss``, then backward, gradients clipped to norm 1, AdamW at ``lr`` over ``opt``'s
+    parameters and the EMA update. Returns the loss.
     """
-    device = z0.device
     params = [p for g in opt.param_groups for p in g["params"]]  # UNet + text encoder: EMA order
-    use_amp = tc.amp and device.type == "cuda"
-    with torch.autocast("cuda", torch.bfloat16, enabled=use_amp):  # a no-op on the CPU
-        ctx = text_encoder(batch["ids"].to(device)).last_hidden_state  # [B, T, D]
-        kwargs = None
-        b, _, h, w = z0.shape
-        layout = z0.new_zeros(b, cfg.text_hidden + 1, h, w) if cfg.layout_map else None
-        if batch["grounded"]:
-            emb = torch.zeros(tc.batch, tc.max_objs, cfg.text_hidden, device=device)
-            if batch["phrase_ids"] is not None:
-                pooled = text_encoder(batch["phrase_ids"].to(device)).pooler_output
-                where = (batch["box_b"].to(device), batch["box_k"].to(device))
-                rows = pooled[batch["box_phrase"].to(device)]  # [P, D]
-                emb = emb.index_put(where, rows.to(emb.dtype))
-            boxes, masks = batch["boxes"].to(device), batch["masks"].to(device)
-            kwargs = {"gligen": {"boxes": boxes, "positive_embeddings": emb, "masks": masks}}
-            if layout is not None:
-                layout = paint_layout(boxes, emb, masks, h, w)
-        noise = torch.randn_like(z0)
-        n_t = scheduler.config.num_train_timesteps
-        t = torch.randint(0, n_t, (tc.batch,), device=device)
-        zt = scheduler.add_noise(z0, noise, t)
-        target = scheduler.get_velocity(z0, noise, t)
-        x = zt if layout is None else torch.cat([zt, layout.to(zt.dtype)], dim=1)
-        pred = unet(x, t, ctx, cross_attention_kwargs=kwargs).sample
-    boxes = batch.get("obj_boxes")
-    if boxes is not None:
-        boxes = (boxes.to(device), batch["obj_masks"].to(device))
-    per = object_weighted_mse(pred.float(), target, boxes, tc.obj_weight)  # [B]
-    loss = (per * _min_snr_weight(scheduler, t, tc.min_snr_gamma)).mean()
+    loss, _ = unet_loss(unet, text_encoder, scheduler, batch, z0, cfg, tc)
     for g in opt.param_groups:
         g["lr"] = lr
     opt.zero_grad(set_to_none=True)
