@@ -83,6 +83,23 @@ def eval_world_model_history(
         raise typer.Exit(2) from e
 
 
+@eval_app.command("world-model-fit")
+def eval_world_model_fit(
+    model: Path | None = typer.Option(
+        None, help="exported model folder (default: the shipped one)"
+    ),
+    n: int = typer.Option(256, min=8, max=4096, help="scenes of each kind"),
+    batch: int = typer.Option(32, min=1, max=256),
+    out: Path = typer.Option(Path("eval/results/world_model_fit.json"), "--out", "-o"),
+) -> None:
+    """Training loss on the scenes the world model's latent cache held vs on unseen scenes of the
+    same kind (same noise and timesteps): does it fit its cache more than the world?"""
+    from scenecraft.core.settings import ASSETS
+    from scenecraft.eval.world_model_fit import main
+
+    main(model or ASSETS / "shapes-sd", out, n, batch)
+
+
 @eval_app.command("layout-fraction")
 def eval_layout_fraction(
     model: str = typer.Option("", "--model", help="diffusers folder (default: settings)"),

@@ -86,3 +86,21 @@ def test_grounded_layouts_on_fixed_seeds_stay_above_the_shipped_floor(model):
     report, _ = grounded(model, 8, 20, 3.0, quiet=True)
     assert report["placed_recall_iou50"] >= 0.4
     assert report["object_recall_iou50"] >= 0.2
+
+
+def test_the_fit_check_compares_seen_and_unseen_scenes_on_the_same_draws():
+    from dataclasses import replace
+
+    from scenecraft.eval.world_model_fit import UNSEEN_FROM, load, mean_loss
+    from scenecraft.training.scenes import training_scene
+    from scenecraft.training.world_model import TrainConfig
+
+    parts, record = load(SHIPPED)
+    assert record["train"]["n_latents"] < UNSEEN_FROM  # the unseen scenes were in no cache
+    tc = replace(TrainConfig(p_drop_text=0, p_drop_boxes=0), p_plain=0.0)
+    seen = [training_scene(i) for i in range(4)]
+    unseen = [training_scene(UNSEEN_FROM + i) for i in range(4)]
+    a = mean_loss(parts, seen, tc, batch=4)
+    assert a == mean_loss(parts, seen, tc, batch=4)  # the draws are fixed: a pair is comparable
+    b = mean_loss(parts, unseen, tc, batch=4)
+    assert a != b and 0 < a < 0.1 and 0 < b < 0.1  # a trained model's loss, on other scenes
