@@ -60,12 +60,12 @@ def load(model: Path) -> tuple[Parts, dict]:
     return parts, record
 
 
-def mean_loss(
+def batch_losses(
     parts: Parts, scenes: list[Scene], tc: TrainConfig, batch: int, seed: int = 0
-) -> float:
-    """The mean training loss over ``scenes`` in batches of ``batch``; batch ``k``'s captions,
+) -> list[float]:
+    """The training loss of each batch of ``batch`` of ``scenes``; batch ``k``'s captions,
     boxes, noise and timesteps depend on (``seed``, ``k``) alone, so two scene lists of one
-    length are compared on the same draws."""
+    length are compared batch by batch on the same draws."""
     tc = replace(tc, batch=batch)
     losses = []
     with torch.no_grad():
@@ -80,7 +80,14 @@ def mean_loss(
                 parts.unet, parts.text_encoder, parts.scheduler, b, z[b["idx"]], parts.cfg, tc
             )
             losses.append(float(loss))
-    return float(np.mean(losses))
+    return losses
+
+
+def mean_loss(
+    parts: Parts, scenes: list[Scene], tc: TrainConfig, batch: int, seed: int = 0
+) -> float:
+    """``batch_losses``' mean."""
+    return float(np.mean(batch_losses(parts, scenes, tc, batch, seed)))
 
 
 def evaluate(model: Path, n: int = 256, batch: int = 32, seed: int = 0) -> dict[str, Any]:
@@ -107,22 +114,40 @@ def evaluate(model: Path, n: int = 256, batch: int = 32, seed: int = 0) -> dict[
     }
     for mode, p_plain in (("grounded", 0.0), ("plain", 1.0)):
         tc = replace(base, p_plain=p_plain)
-        a = mean_loss(parts, seen, tc, batch, seed)
-        b = mean_loss(parts, unseen, tc, batch, seed)
-        report["modes"][mode] = {"seen": a, "unseen": b, "unseen_over_seen": b / a}
+        a = np.array(batch_losses(parts, seen, tc, batch, seed))
+        b = np.array(batch_losses(parts, unseen, tc, batch, seed))
+        ratio = b / a  # per batch: the same captions' shape, noise and timesteps on both sides
+        report["modes"][mode] = {
+            "seen": float(a.mean()),
+            "unseen": float(b.mean()),
+            "unseen_over_seen": float(b.mean() / a.mean()),
+            # the paired per-batch ratios: their spread says whether a gap is more than noise
+            "batch_ratio_median": float(np.median(ratio)),
+            "batch_ratio_se": float(ratio.std(ddof=1) / np.sqrt(len(ratio)))
+            if len(ratio) > 1
+            else None,
+            "batches_unseen_higher": int((ratio > 1).sum()),
+            "batches": len(ratio),
+        }
     return report
 
 
 def main(model: Path, out: Path, n: int = 256, batch: int = 32) -> dict[str, Any]:
     report = evaluate(model, n, batch)
     rows = [
-        [mode, r["seen"], r["unseen"], f"{r['unseen_over_seen']:.3f}"]
+        [
+            mode,
+            r["seen"],
+            r["unseen"],
+            f"{r['unseen_over_seen']:.3f}",
+            f"{r['batches_unseen_higher']} of {r['batches']}",
+        ]
         for mode, r in report["modes"].items()
     ]
     print_table(
         f"World model fit: training loss on {report['cached_scenes']:,} cached scenes vs unseen "
         f"ones (n={n} each)",
-        ["steps", "seen (cached)", "unseen", "unseen / seen"],
+        ["steps", "seen (cached)", "unseen", "unseen / seen", "batches unseen higher"],
         rows,
     )
     write_json(out, report)
