@@ -25,7 +25,13 @@ from scenecraft.models.world_model.architecture import WorldModelConfig, build_s
 from scenecraft.shapesworld.render import render_scene
 from scenecraft.shapesworld.scene import Scene
 from scenecraft.training.scenes import training_scene
-from scenecraft.training.world_model import TrainConfig, make_batch, model_config_from, unet_loss
+from scenecraft.training.world_model import (
+    TrainConfig,
+    encode_latents,
+    make_batch,
+    model_config_from,
+    unet_loss,
+)
 
 UNSEEN_FROM = 500_000  # training-split scenes from here on were in no latent cache
 
@@ -72,8 +78,7 @@ def batch_losses(
         for k in range(0, len(scenes) - batch + 1, batch):
             chunk = scenes[k : k + batch]
             images = np.stack([render_scene(s, parts.cfg.image_size).image for s in chunk])
-            x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
-            z = parts.vae.encode(x).latent_dist.mode() * parts.vae.config.scaling_factor
+            z = encode_latents(parts.vae, images)
             b = make_batch(chunk, parts.tokenizer, tc, seed * 100_003 + k)
             torch.manual_seed(seed * 100_003 + k)
             loss, _ = unet_loss(

@@ -406,7 +406,7 @@ class FusionCheck:
     """What the detector read in the fused raster against the layout."""
 
     lost: list[int]  # recognised per box, but not found in their (grown) box in the fused raster
-    # where the fused pass drew a lost object's phrase outside every box that asks for it: the
+    # where the fused pass drew a lost object's phrase in the box of no object it could be: the
     # lost object, misplaced. Pasting it into its box without clearing these makes two of it.
     strays: list[Box]
 

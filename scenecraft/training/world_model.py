@@ -150,6 +150,13 @@ def _to_input(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).movedim(-1, -3).float() / 127.5 - 1.0
 
 
+def encode_latents(vae, images: np.ndarray) -> torch.Tensor:
+    """uint8 images [B, H, W, 3] -> the latents the UNet stage trains on (posterior means,
+    scaled) [B, C, h, w], on the VAE's device."""
+    x = _to_input(images).to(vae.device)  # [B, 3, H, W]
+    return vae.encode(x).latent_dist.mode() * vae.config.scaling_factor
+
+
 def _image_tensor(scene: Scene, size: int) -> torch.Tensor:
     return _to_input(render_scene(scene, size).image)  # [3, H, W] in [-1, 1]
 
@@ -487,8 +494,7 @@ def cache_latents(
         while done < tc.n_latents:
             idx = range(done, min(done + chunk, tc.n_latents))
             scenes = [training_scene(i) for i in idx]
-            x = _to_input(images[idx.start : idx.stop]).to(device)  # [B, 3, H, W]
-            z = vae.encode(x).latent_dist.mode() * vae.config.scaling_factor  # [B, 4, h, w]
+            z = encode_latents(vae, images[idx.start : idx.stop])  # [B, C, h, w]
             st["latents"].append(z.half().cpu())
             st["scenes"].extend(s.to_dict() for s in scenes)
             done += len(scenes)
