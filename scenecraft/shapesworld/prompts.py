@@ -137,6 +137,12 @@ _REWRITES = tuple(
         # a count after its noun: "red circles x3", "hexagons, three of them"
         (r"(?:\bx|×) ?(\d+)\b", r" countis \1 "),
         (rf"\b({_COUNT_ALT}|\d+) of (?:them|those|these)\b", r" countis \1 "),
+        # a tally: "stars: 3, circles: 2", "hearts (4)"; not "two circles: one red, one blue"
+        (
+            rf"\b((?:{_SHAPE_ALT})(?:e?s)?) ?(?:[:=] ?|\( ?)({_COUNT_ALT}|\d+)"
+            r"(?: ?\)|(?= ?(?:[,;.!]|$|and\b)))",
+            r" \1 countis \2 ",
+        ),
         (r"\b(?:lots|loads|plenty|a lot|a bunch|a handful|a number) of\b", " several "),
         (r"\bside by side\b", " sidebyside "),
         (r"\b(?:a|one) (?:couple|pair)(?: of)?\b", " two "),

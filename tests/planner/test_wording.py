@@ -40,6 +40,8 @@ WORDING: dict[str, Meant] = {
     ),
     "stars x4, orange": Meant(((4, "orange star"),)),
     "red circles x3": Meant(((3, "red circle"),)),
+    "stars: 3, circles: 2": Meant(((3, "star"), (2, "circle"))),
+    "red hearts (4)": Meant(((4, "red heart"),)),
     "A BLUE STAR!!!": Meant(((1, "blue star"),)),
     "a square. a circle. a star.": Meant(((1, "square"), (1, "circle"), (1, "star"))),
     # chatty
