@@ -14,7 +14,8 @@ import numpy as np
 from scenecraft.core.contracts import Box, Layout, LayoutItem, ObjectSpec, SceneSpec
 from scenecraft.core.geometry import box_iou
 from scenecraft.shapesworld.grammar import SIZES
-from scenecraft.shapesworld.judge import NEXT_TO, RELATION_MARGIN, between, counted, holds
+from scenecraft.shapesworld.judge import NEXT_TO, RELATION_MARGIN, between, counted, related
+from scenecraft.shapesworld.judge import holds as holds  # the planner's modules import it here
 
 MAX_IOU = 0.1  # most overlap a planned layout allows between two boxes
 GAP = 0.01  # free space left around a box the planner places
@@ -73,7 +74,7 @@ def layout_problems(layout: Layout, spec: SceneSpec, max_iou: float = MAX_IOU) -
                 if c is not b  # "between two stars": the references may be read alike
             )
         else:
-            ok = all(holds(a.box, b.box, r.relation) for a in subj for b in obj)
+            ok = related([a.box for a in subj], [b.box for b in obj], r.relation)
         if not ok:
             problems.append(f"'{name}' does not hold")
     items = layout.items

@@ -96,9 +96,10 @@ def judge(detections: list[Detection], spec: SceneSpec) -> Verdict:
             checks[key] = False
             reasons.append(f"cannot check '{key}': an object is missing")
             continue
-        ok = all(
-            _relation_holds(a, b, rel.relation, groups, rel.object2) for a in subj for b in obj
-        )
+        if rel.relation == "between":
+            ok = all(_between(a, b, groups, rel.object2) for a in subj for b in obj)
+        else:
+            ok = related([d.box for d in subj], [d.box for d in obj], rel.relation)
         checks[key] = ok
         if not ok:
             reasons.append(f"'{key}' does not hold")
@@ -123,18 +124,24 @@ def holds(a: list[float], b: list[float], relation: str) -> bool:
     }[relation]
 
 
+def related(subj: list[list[float]], obj: list[list[float]], relation: str) -> bool:
+    """Does ``relation`` (not 'between') hold from the boxes ``subj`` to the boxes ``obj``? Every
+    pair must hold, a box never related to itself ('a red circle above a circle': the red one is
+    among the circles). When both sides are the same boxes, objects read alike ('two squares,
+    one above the other'), one of them must stand in the relation to another."""
+    pairs = [(a, b) for a in subj for b in obj if a is not b]
+    same = bool(subj) and {id(a) for a in subj} == {id(b) for b in obj}
+    return (any if same else all)(holds(a, b, relation) for a, b in pairs)
+
+
 def between(a: list[float], b: list[float], c: list[float]) -> bool:
     """Is box ``a``'s centre horizontally between those of ``b`` and ``c``?"""
     ax, bx, cx = _box_centre(a)[0], _box_centre(b)[0], _box_centre(c)[0]
     return min(bx, cx) < ax < max(bx, cx)
 
 
-def _relation_holds(
-    a: Detection, b: Detection, relation: str, groups: list[list[Detection]], other: int | None
-) -> bool:
-    if relation == "between":
-        # "a circle between two stars": b and c may be read alike; a star is not on both sides
-        return other is not None and all(
-            between(a.box, b.box, c.box) for c in groups[other] if c is not b
-        )
-    return holds(a.box, b.box, relation)
+def _between(a: Detection, b: Detection, groups: list[list[Detection]], other: int | None) -> bool:
+    # "a circle between two stars": b and c may be read alike; a star is not on both sides
+    return other is not None and all(
+        between(a.box, b.box, c.box) for c in groups[other] if c is not b
+    )

@@ -106,7 +106,7 @@ _IRREGULAR_PLURALS = {
 _MAX_COUNT = 20
 _NOUN_WORDS = frozenset(w for noun in COMMON_NOUNS for w in noun.split())
 # tokens the rewrites below produce, and words the parser reads by name
-_MARKERS = {"sidebyside", "countis", "both", "one", "ones"}
+_MARKERS = {"sidebyside", "countis", "pairedas", "both", "one", "ones"}
 _SCENE_NOUNS = (
     "park|forest|beach|kitchen|street|room|living room|bedroom|field|garden|desert|city|sky|"
     "ocean|sea|meadow|lake|snow|office|classroom|library|farm|jungle|countryside|space"
@@ -182,6 +182,15 @@ _REWRITES = tuple(
         ),
         (r"\b(?:next to|beside|alongside|near|close to|adjacent to|by the side of)\b", " nextto "),
         (r"\bin between\b", " between "),
+        # "two squares, one on top of the other": the pair, one related to the other
+        (
+            r"\b(?:with +)?one(?: +of +them)? +(above|below|leftof|rightof|nextto) +the +other"
+            r"(?: +one)?\b",
+            r" pairedas \1 ",
+        ),
+        (r"\b(above|below|nextto) +each +other\b", r" pairedas \1 "),
+        # terse sides: "blue triangle left, red triangle right"
+        (r"\b(left|right)\b(?= ?(?:[,;.!]|$))", r" side\1 "),
         (r"\b(?:as well as|along with|together with|in addition to)\b", " and "),
     )
 )
@@ -336,6 +345,7 @@ class _Parser:
         self.counted: set[int] = set()  # objects whose count was said in words or digits
         self.part: str | None = None  # "two of them" said of a group already counted
         self.both = False  # "both red": colour the last two objects (or the last pair)
+        self.pairing = False  # "one above the other": the next relation splits the last pair
         self.ignored: list[str] = []  # words not understood, in the order read
         self.unattached: list[str] = []  # counts and colours with no object to go with
         # counted colours whose noun is still to come or was said before: "a red and a blue
@@ -393,6 +403,12 @@ class _Parser:
             if len(self.objects) >= 2:  # "a square and a circle side by side"
                 n = len(self.objects)
                 self.relations.append(RelationSpec(subject=n - 2, relation="next to", object=n - 1))
+        elif t == "pairedas":
+            self.end_phrase(boundary=True)
+            self.pairing = True
+        elif self.pairing and t in _RELATIONS:
+            self.pairing = False
+            self.pair_up(_RELATIONS[t])
         elif t == "countis":
             self.end_phrase()
             self.recount = True
@@ -499,6 +515,28 @@ class _Parser:
         self.last = self.objects[-1]
         self.elided = []
         return True
+
+    def pair_up(self, relation: str) -> None:
+        """'two squares, one above the other': the last object, a pair, becomes two single
+        objects, the first related to the second; what named the pair names each of them."""
+        i = self.last_idx
+        if i is None or i != len(self.objects) - 1 or self.objects[i].count != 2:
+            self.warnings.append(f"ignored 'one {relation} the other': no pair said just before")
+            return
+        if relation == "between":
+            self.warnings.append("ignored 'one between the other': between needs two others")
+            return
+        whole = self.objects[i]
+        self.objects[i:] = [whole.model_copy(update={"count": 1}, deep=True) for _ in range(2)]
+        self.relations += [
+            r.model_copy(update={f: i + 1})
+            for r in self.relations
+            for f in ("subject", "object", "object2")
+            if getattr(r, f) == i
+        ]
+        self.relations.append(RelationSpec(subject=i, relation=relation, object=i + 1))
+        self.counted |= {i, i + 1}
+        self.last, self.last_idx = self.objects[i + 1], i + 1
 
     def emit(self, name: str, is_plural: bool) -> None:
         # "a red and a blue circle": the phrases before this noun are of the same noun when

@@ -22,7 +22,7 @@ _FILLER_TEXT = """
     like canvas image picture scene kindly thanks thank thx ok okay basically actually really
     maybe um uh yo lol gimme give get got let lets add put place start using use else more
     total altogether together again too now very love absolutely definitely literally simply
-    thats whats id im ive wanna see look
+    thats whats id im ive wanna see look whatsoever whatever
 """
 FILLER: frozenset[str] = frozenset(_FILLER_TEXT.split())
 

@@ -42,6 +42,20 @@ WORDING: dict[str, Meant] = {
     "red circles x3": Meant(((3, "red circle"),)),
     "stars: 3, circles: 2": Meant(((3, "star"), (2, "circle"))),
     "red hearts (4)": Meant(((4, "red heart"),)),
+    "blue triangle left, red triangle right": Meant(
+        ((1, "blue triangle"), (1, "red triangle")), ((0, "left of", 1),)
+    ),
+    "two squares, one on top of the other": Meant(
+        ((1, "square"), (1, "square")), ((0, "above", 1),)
+    ),
+    "two circles next to each other": Meant(((1, "circle"), (1, "circle")), ((0, "next to", 1),)),
+    "two blue hexagons, one to the left of the other, and a star": Meant(
+        ((1, "blue hexagon"), (1, "blue hexagon"), (1, "star")), ((0, "left of", 1),)
+    ),
+    "three hearts, one above the other": Meant(((3, "heart"),), warned=("'one above the other'",)),
+    "several green circles but no squares whatsoever": Meant(
+        ((2, "green circle"),), negations=("square",)
+    ),
     "A BLUE STAR!!!": Meant(((1, "blue star"),)),
     "a square. a circle. a star.": Meant(((1, "square"), (1, "circle"), (1, "star"))),
     # chatty
@@ -203,7 +217,7 @@ def test_wording_is_read_as_a_user_means_it(prompt):
 @pytest.mark.parametrize(
     ("prompt", "unknown"),
     [
-        ("two red circles and nothing else whatsoever", "whatsoever"),
+        ("two red circles and nothing else, capisce", "capisce"),
         ("a blue star, lol jk", "jk"),
         ("a heart with sparkles", "sparkles"),
         ("three wobbly squares", "wobbly"),

@@ -70,3 +70,25 @@ def test_between_two_of_a_kind_wants_one_on_each_side():
     assert judge([at(star, 0.1), at(circle, 0.4), at(star, 0.7)], spec).ok
     wrong = judge([at(circle, 0.1), at(star, 0.4), at(star, 0.7)], spec)
     assert not wrong.ok and wrong.reasons == ["'circle between star' does not hold"]
+
+
+def test_a_relation_between_objects_read_alike_relates_two_of_them():
+    from scenecraft.core.contracts import Detection
+    from scenecraft.planner.geometry import layout_problems
+    from scenecraft.planner.offline import OfflinePlanner
+
+    at = lambda label, x, y: Detection(label, [x, y, 0.2, 0.2], 0.9)  # noqa: E731
+    pair = parse_prompt("two squares, one on top of the other")
+    assert judge([at("red square", 0.4, 0.1), at("blue square", 0.4, 0.6)], pair).ok
+    assert judge([at("blue square", 0.4, 0.6), at("red square", 0.4, 0.1)], pair).ok
+    side = judge([at("red square", 0.1, 0.4), at("blue square", 0.6, 0.4)], pair)
+    assert not side.ok and side.reasons == ["'square above square' does not hold"]
+    # one side among the other's: the red circle is a circle too, but not above itself
+    sub = parse_prompt("a red circle above a circle")
+    assert judge([at("red circle", 0.4, 0.1), at("blue circle", 0.4, 0.6)], sub).ok
+    assert not judge([at("red circle", 0.4, 0.6), at("blue circle", 0.4, 0.1)], sub).ok
+    for text in ("two squares, one on top of the other", "a red circle above a circle"):
+        spec = parse_prompt(text)
+        assert layout_problems(OfflinePlanner().layout(text), spec) == [], text
+        verdict = judge(detect(render_scene(scene_from_spec(spec, 4), 128).image), spec)
+        assert verdict.ok, (text, verdict.reasons)
