@@ -11,7 +11,9 @@ variants in one table, on the same prompts and seeds:
   an object recognised per box that the fused raster lost over it (``repair='paste'``);
 - ``lost objects redrawn``: the fused pass runs again holding such objects (``repair='redo'``);
 - ``no layout``: plain text-to-image from the prompt, then vectorised (same path budget);
-- ``no attention fusion``: the whole pipeline with fusion strength 0.
+- ``no attention fusion``: the whole pipeline with fusion strength 0;
+- ``fit as it ends``: objects the fit lost are not given their named shape back
+  (``keep_shapes=False``).
 
 EVERY output is judged (no gating) on the PNG render of its final SVG by the ShapesWorld judge
 with its own settings: layout accuracy = every requested object present with the right colour
@@ -55,6 +57,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "lost objects redrawn": {"repair": "redo"},
     "no layout": {"layout": False},
     "no attention fusion": {"fusion": 0.0},
+    "fit as it ends": {"keep_shapes": False},
 }
 SPLITS = {"benchmark": "benchmark", "heldout": "heldout_prompts"}
 METRICS = ("accuracy", "psnr", "paths", "svg_bytes", "seconds")
@@ -117,6 +120,8 @@ def _one(prompt, params: dict, model: str | None, models: dict, store: Path, vae
         "repaired": result.metrics.get("repaired"),
         # with a paste: places the fused pass drew a lost object instead of its box, cleared
         "strays_cleared": result.metrics.get("strays_cleared"),
+        # objects the detector read in the raster but not in the fitted SVG, given their shape
+        "shapes_restored": result.metrics.get("shapes_restored"),
     }
 
 
@@ -144,6 +149,7 @@ def _summary(rows: list[dict]) -> dict:
         out["lost_objects"] = sum(r["lost_objects"] for r in checked)
         out["repaired"] = sum(r["repaired"] for r in checked)
         out["strays_cleared"] = sum(r.get("strays_cleared") or 0 for r in checked)
+    out["shapes_restored"] = sum(r.get("shapes_restored") or 0 for r in rows)
     return out
 
 

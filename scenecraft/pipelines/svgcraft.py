@@ -68,6 +68,11 @@ class SVGCraftParams(PromptParams):
         "per-box pixels over the raster, 'redo' runs the fused pass again holding it, 'none' "
         "keeps the paper's raster",
     )
+    keep_shapes: bool = Field(
+        True,
+        description="an object the detector reads in the raster but not in the fitted SVG takes "
+        "the outline of the shape its phrase names (contour starts; false: the fit as it ends)",
+    )
     layout: bool = Field(True, description="false: plain text-to-image, then vectorised (ablation)")
 
 
@@ -85,6 +90,7 @@ def config(params: SVGCraftParams) -> SVGCraftConfig:
         paths=params.paths,
         primitive=params.primitive,
         iters=params.iters,
+        keep_shapes=params.keep_shapes,
     )
 
 
@@ -199,6 +205,7 @@ def _write_vector(
             "paths": vector.paths,
             "pruned": vector.pruned,
             "svg_bytes": len(vector.svg.encode()),
+            "shapes_restored": len(vector.restored),
             "final_loss": vector.losses[-1] if vector.losses else None,
         },
         record={"layout": layout.model_dump() if layout else None, "primitive": vector.primitive},

@@ -25,9 +25,11 @@ import numpy as np
 import torch
 from scipy import ndimage
 from scipy.spatial import cKDTree
+from skimage.draw import polygon as draw_polygon
 from torch import Tensor
 
 from scenecraft.core.contracts import Box
+from scenecraft.shapesworld.grammar import SHAPES, transform, unit_outline
 from scenecraft.vector.initialise import blob_path, from_masks, vertical_gradient
 from scenecraft.vector.scene import Circle, LinearGradient, Rect, Scene, Shape, ShapeGroup
 
@@ -147,6 +149,33 @@ def _traced(
         shapes.extend(traced.shapes[s] for s in group.shape_ids)
         groups.append(ShapeGroup(list(range(first, len(shapes))), group.fill_color, True, id=ident))
     return shapes, groups
+
+
+def named_outline(shape: str, mask: np.ndarray) -> np.ndarray | None:
+    """The outline [K, 2] (x, y, pixels) of ShapesWorld's ``shape`` that best covers ``mask``
+    [H, W] bool (IoU over rotations in 3 degree steps and three scales about the mask's area,
+    centred on its centroid); None for a name that is no ShapesWorld shape or an empty mask."""
+    if shape not in SHAPES or not mask.any():
+        return None
+    ys, xs = np.nonzero(mask)
+    cx, cy = xs.mean() + 0.5, ys.mean() + 0.5
+    unit = unit_outline(shape)
+    area = 0.5 * abs(
+        float(np.dot(unit[:, 0], np.roll(unit[:, 1], 1)))
+        - float(np.dot(unit[:, 1], np.roll(unit[:, 0], 1)))
+    )
+    radius = math.sqrt(float(mask.sum()) / area)
+    best, best_iou = None, -1.0
+    for scale in (0.9, 1.0, 1.1):
+        for rotation in range(0, 360, 3):
+            pts = transform(unit, cx, cy, radius * scale, rotation)
+            rr, cc = draw_polygon(pts[:, 1] - 0.5, pts[:, 0] - 0.5, mask.shape)
+            drawn = np.zeros_like(mask)
+            drawn[rr, cc] = True
+            iou = float((drawn & mask).sum()) / max(float((drawn | mask).sum()), 1.0)
+            if iou > best_iou:
+                best, best_iou = pts, iou
+    return best
 
 
 def initialise_canvas(

@@ -22,7 +22,7 @@ from scipy import ndimage
 from torch import Tensor
 from torch.nn import functional as F
 
-from scenecraft.core.contracts import Box, Detection, Layout, ObjectSpec
+from scenecraft.core.contracts import Box, Detection, Layout, LayoutItem, ObjectSpec
 from scenecraft.core.fill import fill_from_around
 from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.diffusion import (
@@ -411,6 +411,20 @@ class FusionCheck:
     strays: list[Box]
 
 
+def in_grown_box(d: Detection, box: Box) -> bool:
+    """Is a detection centred in ``box`` grown by ``MASK_MARGIN`` of its size on every side?"""
+    (cx, cy), (x, y, w, h), m = centre(d.box), box, MASK_MARGIN
+    return x - m * w <= cx <= x + (1 + m) * w and y - m * h <= cy <= y + (1 + m) * h
+
+
+def found_in_box(image: np.ndarray, item: LayoutItem, detector: Detector) -> bool:
+    """Does the detector read ``item``'s phrase in ``image`` [H, W, 3] uint8, in its box?"""
+    return any(
+        label_matches(d.label, wanted(item.phrase)) and in_grown_box(d, item.box)
+        for d in detector(image, [item.phrase])
+    )
+
+
 def check_fusion(
     raster: np.ndarray, layout: Layout, boxes: list[BoxLatents], detector: Detector
 ) -> FusionCheck:
@@ -420,11 +434,7 @@ def check_fusion(
     if not any(b.recognised for b in boxes):
         return FusionCheck([], [])  # nothing was drawn right alone, so nothing can be lost
     found = detector(raster, sorted({item.phrase for item in layout.items}))
-    m = MASK_MARGIN
-
-    def in_box(d: Detection, box: Box) -> bool:
-        (cx, cy), (x, y, w, h) = centre(d.box), box
-        return x - m * w <= cx <= x + (1 + m) * w and y - m * h <= cy <= y + (1 + m) * h
+    in_box = in_grown_box
 
     def matches(d: Detection, phrase: str) -> bool:
         return label_matches(d.label, wanted(phrase))

@@ -97,7 +97,7 @@ def grid(
     return Scene(width, height, shapes, groups, torch.ones(4))
 
 
-def _polygon_as_cubics(corners: np.ndarray) -> Path:
+def polygon_as_cubics(corners: np.ndarray) -> Path:
     """Closed polygon [K, 2] -> a path of K straight cubics (controls at 1/3 and 2/3)."""
     nxt = np.roll(corners, -1, 0)
     pts = np.stack([corners, corners + (nxt - corners) / 3, corners + 2 * (nxt - corners) / 3], 1)
@@ -138,7 +138,7 @@ def from_masks(
         if largest_only:
             contours = [max(contours, key=_area)]
         first = len(shapes)
-        shapes.extend(_polygon_as_cubics(c) for c in contours)
+        shapes.extend(polygon_as_cubics(c) for c in contours)
         color = torch.cat([tgt[torch.from_numpy(mask)].mean(0), torch.ones(1)])
         groups.append(ShapeGroup(list(range(first, len(shapes))), color, True, id=f"object-{k}"))
     return Scene(w, h, shapes, groups, vertical_gradient(tgt, torch.from_numpy(masks == 0)))
