@@ -20,6 +20,7 @@ from torch import Tensor
 from scenecraft.core.contracts import Box, Layout
 from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.diffusion import DiffusionModel
+from scenecraft.shapesworld.grammar import SHAPES
 from scenecraft.svgcraft.attention import ObjectAttention, inside_share
 from scenecraft.svgcraft.canvas import Layer, Primitive, initialise_canvas, named_outline
 from scenecraft.svgcraft.latents import (
@@ -298,8 +299,8 @@ class SVGCraftPipeline:
         restored = []
         for i, item in enumerate(layout.items):
             group = next((g for g in scene.shape_groups if g.id == f"{ids[i]}.0"), None)
-            if group is None or len(group.shape_ids) != 1:
-                continue
+            if wanted(item.phrase).name not in SHAPES or group is None or len(group.shape_ids) != 1:
+                continue  # no named shape to give it (a real checkpoint's 'dog'), or no one path
             if not found_in_box(raster, item, self.detector) or found_in_box(
                 shown, item, self.detector
             ):
