@@ -88,7 +88,7 @@ def over_white(image: Tensor) -> Tensor:
     return image[..., :3] * image[..., 3:] + (1 - image[..., 3:])
 
 
-def _subset(scene: Scene, keep: list[int]) -> Scene:
+def keep_groups(scene: Scene, keep: list[int]) -> Scene:
     """The scene with only the groups ``keep`` (indices, in order) and the shapes they use."""
     groups = [scene.shape_groups[g] for g in keep]
     used = sorted({s for g in groups for s in g.shape_ids})
@@ -115,7 +115,7 @@ def prune(scene: Scene, min_pixels: int = 4) -> tuple[Scene, int]:
         if int(((with_it - without).abs().amax(-1) > CHANGED).sum()) < min_pixels:
             keep = trial
     pruned = len(scene.shape_groups) - len(keep)
-    return _subset(scene, keep), pruned
+    return keep_groups(scene, keep), pruned
 
 
 def _view(scene: Scene, keep: list[int]) -> Scene:

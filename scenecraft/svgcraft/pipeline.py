@@ -22,7 +22,13 @@ from scenecraft.core.progress import Progress, ProgressFn
 from scenecraft.models.diffusion import DiffusionModel
 from scenecraft.shapesworld.grammar import SHAPES
 from scenecraft.svgcraft.attention import ObjectAttention, inside_share
-from scenecraft.svgcraft.canvas import Layer, Primitive, initialise_canvas, named_outline
+from scenecraft.svgcraft.canvas import (
+    BACKGROUND,
+    Layer,
+    Primitive,
+    initialise_canvas,
+    named_outline,
+)
 from scenecraft.svgcraft.latents import (
     MASK_MARGIN,
     BoxLatents,
@@ -42,7 +48,7 @@ from scenecraft.svgcraft.latents import (
     wanted,
 )
 from scenecraft.svgcraft.layout import object_ids, phrase_groups
-from scenecraft.svgcraft.optimise import optimise, over_white, prune, write_svg
+from scenecraft.svgcraft.optimise import bounds, keep_groups, optimise, over_white, prune, write_svg
 from scenecraft.vector import render
 from scenecraft.vector.initialise import polygon_as_cubics
 from scenecraft.vector.losses import Loss
@@ -310,13 +316,33 @@ class SVGCraftPipeline:
                 continue
             shapes = list(scene.shapes)
             shapes[group.shape_ids[0]] = polygon_as_cubics(outline)
-            trial = dataclasses.replace(scene, shapes=shapes)
+            groups = [
+                dataclasses.replace(g, shape_ids=list(g.shape_ids)) for g in scene.shape_groups
+            ]
+            trial = dataclasses.replace(scene, shapes=shapes, shape_groups=groups)
+            # the strays traced around the lumpy drawing (a fringe of another colour, centred in
+            # its box) were part of it: drawn crisp beside the named shape they read as objects
+            fringe = {
+                k
+                for k, g in enumerate(groups)
+                if g.id.startswith(f"{BACKGROUND}.")
+                and _centred_in(bounds(shapes[g.shape_ids[0]]), item.box, raster.shape)
+            }
+            if fringe:
+                trial = keep_groups(trial, [k for k in range(len(groups)) if k not in fringe])
             with torch.no_grad():
                 trial_shown = to_uint8(over_white(render(trial)))
             if found_in_box(trial_shown, item, self.detector):
                 scene, shown = trial, trial_shown
                 restored.append(ids[i])
         return scene, restored
+
+
+def _centred_in(b: tuple[float, float, float, float], box: Box, shape: tuple[int, ...]) -> bool:
+    """Is the centre of pixel bounds ``b`` in ``box`` grown by ``MASK_MARGIN`` of its size?"""
+    (h, w), (x, y, bw, bh), m = shape[:2], box, MASK_MARGIN
+    cx, cy = (b[0] + b[2]) / 2 / w, (b[1] + b[3]) / 2 / h
+    return x - m * bw <= cx <= x + (1 + m) * bw and y - m * bh <= cy <= y + (1 + m) * bh
 
 
 def to_uint8(image: Tensor) -> np.ndarray:

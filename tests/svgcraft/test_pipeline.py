@@ -231,7 +231,10 @@ def test_shipped_world_model_end_to_end_is_read_as_the_prompt(tmp_path):
     colours = [sorted(d.label.split()[0] for d in detect(img)) for img in (final, fused)]
     assert colours[0] == colours[1]
     assert detect(fused), "the model drew nothing"
-    assert result.metrics["psnr"] >= 28
+    # an object given back its named shape (keep_shapes) follows the shape, not the lumpy
+    # raster, and costs its prompt PSNR (row 7, this prompt: 42.7 -> 26.4 dB, the star restored
+    # and its cyan fringe dropped); the fit itself stays faithful
+    assert result.metrics["psnr"] >= (25 if result.metrics["shapes_restored"] else 28)
 
 
 def test_missing_lpips_weights_fail_before_the_model_loads(tmp_path, monkeypatch):
