@@ -30,7 +30,7 @@ from torch import Tensor
 
 from scenecraft.core.contracts import Box
 from scenecraft.shapesworld.grammar import SHAPES, transform, unit_outline
-from scenecraft.vector.initialise import blob_path, from_masks, vertical_gradient
+from scenecraft.vector.initialise import blob_path, from_masks, polygon_area, vertical_gradient
 from scenecraft.vector.scene import Circle, LinearGradient, Rect, Scene, Shape, ShapeGroup
 
 Primitive = Literal["contour", "circles", "rects", "blobs"]
@@ -160,11 +160,7 @@ def named_outline(shape: str, mask: np.ndarray) -> np.ndarray | None:
     ys, xs = np.nonzero(mask)
     cx, cy = xs.mean() + 0.5, ys.mean() + 0.5
     unit = unit_outline(shape)
-    area = 0.5 * abs(
-        float(np.dot(unit[:, 0], np.roll(unit[:, 1], 1)))
-        - float(np.dot(unit[:, 1], np.roll(unit[:, 0], 1)))
-    )
-    radius = math.sqrt(float(mask.sum()) / area)
+    radius = math.sqrt(float(mask.sum()) / polygon_area(unit))
     best, best_iou = None, -1.0
     for scale in (0.9, 1.0, 1.1):
         for rotation in range(0, 360, 3):

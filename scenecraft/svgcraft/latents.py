@@ -411,16 +411,17 @@ class FusionCheck:
     strays: list[Box]
 
 
-def in_grown_box(d: Detection, box: Box) -> bool:
-    """Is a detection centred in ``box`` grown by ``MASK_MARGIN`` of its size on every side?"""
-    (cx, cy), (x, y, w, h), m = centre(d.box), box, MASK_MARGIN
+def in_grown_box(point: tuple[float, float], box: Box) -> bool:
+    """Is ``point`` (canvas fractions) in ``box`` grown by ``MASK_MARGIN`` of its size on every
+    side?"""
+    (cx, cy), (x, y, w, h), m = point, box, MASK_MARGIN
     return x - m * w <= cx <= x + (1 + m) * w and y - m * h <= cy <= y + (1 + m) * h
 
 
 def found_in_box(image: np.ndarray, item: LayoutItem, detector: Detector) -> bool:
     """Does the detector read ``item``'s phrase in ``image`` [H, W, 3] uint8, in its box?"""
     return any(
-        label_matches(d.label, wanted(item.phrase)) and in_grown_box(d, item.box)
+        label_matches(d.label, wanted(item.phrase)) and in_grown_box(centre(d.box), item.box)
         for d in detector(image, [item.phrase])
     )
 
@@ -434,7 +435,6 @@ def check_fusion(
     if not any(b.recognised for b in boxes):
         return FusionCheck([], [])  # nothing was drawn right alone, so nothing can be lost
     found = detector(raster, sorted({item.phrase for item in layout.items}))
-    in_box = in_grown_box
 
     def matches(d: Detection, phrase: str) -> bool:
         return label_matches(d.label, wanted(phrase))
@@ -442,7 +442,10 @@ def check_fusion(
     lost = [
         i
         for i, (item, b) in enumerate(zip(layout.items, boxes, strict=True))
-        if b.recognised and not any(matches(d, item.phrase) and in_box(d, item.box) for d in found)
+        if b.recognised
+        and not any(
+            matches(d, item.phrase) and in_grown_box(centre(d.box), item.box) for d in found
+        )
     ]
     lost_phrases = {layout.items[i].phrase for i in lost}
     # a detection in the box of any object it could be is that object, not a stray ('a big and
@@ -451,7 +454,9 @@ def check_fusion(
         d.box
         for d in found
         if any(matches(d, p) for p in lost_phrases)
-        and not any(matches(d, it.phrase) and in_box(d, it.box) for it in layout.items)
+        and not any(
+            matches(d, it.phrase) and in_grown_box(centre(d.box), it.box) for it in layout.items
+        )
     ]
     return FusionCheck(lost, strays)
 

@@ -40,6 +40,7 @@ from scenecraft.svgcraft.latents import (
     check_fusion,
     found_in_box,
     fused_denoise,
+    in_grown_box,
     lost_in_fusion,
     paint_order,
     paste_objects,
@@ -304,14 +305,15 @@ class SVGCraftPipeline:
             shown = to_uint8(over_white(render(scene)))
         restored = []
         for i, item in enumerate(layout.items):
+            name = wanted(item.phrase).name
             group = next((g for g in scene.shape_groups if g.id == f"{ids[i]}.0"), None)
-            if wanted(item.phrase).name not in SHAPES or group is None or len(group.shape_ids) != 1:
+            if name not in SHAPES or group is None or len(group.shape_ids) != 1:
                 continue  # no named shape to give it (a real checkpoint's 'dog'), or no one path
             if not found_in_box(raster, item, self.detector) or found_in_box(
                 shown, item, self.detector
             ):
                 continue
-            outline = named_outline(wanted(item.phrase).name, masks[i])
+            outline = named_outline(name, masks[i])
             if outline is None:
                 continue
             shapes = list(scene.shapes)
@@ -326,7 +328,7 @@ class SVGCraftPipeline:
                 k
                 for k, g in enumerate(groups)
                 if g.id.startswith(f"{BACKGROUND}.")
-                and _centred_in(bounds(shapes[g.shape_ids[0]]), item.box, raster.shape)
+                and in_grown_box(_centre_of(bounds(shapes[g.shape_ids[0]]), raster.shape), item.box)
             }
             if fringe:
                 trial = keep_groups(trial, [k for k in range(len(groups)) if k not in fringe])
@@ -338,11 +340,9 @@ class SVGCraftPipeline:
         return scene, restored
 
 
-def _centred_in(b: tuple[float, float, float, float], box: Box, shape: tuple[int, ...]) -> bool:
-    """Is the centre of pixel bounds ``b`` in ``box`` grown by ``MASK_MARGIN`` of its size?"""
-    (h, w), (x, y, bw, bh), m = shape[:2], box, MASK_MARGIN
-    cx, cy = (b[0] + b[2]) / 2 / w, (b[1] + b[3]) / 2 / h
-    return x - m * bw <= cx <= x + (1 + m) * bw and y - m * bh <= cy <= y + (1 + m) * bh
+def _centre_of(b: tuple[float, float, float, float], shape: tuple[int, ...]) -> tuple[float, float]:
+    """The centre of pixel bounds ``b`` in canvas fractions of an image of ``shape`` [H, W, ...]."""
+    return (b[0] + b[2]) / 2 / shape[1], (b[1] + b[3]) / 2 / shape[0]
 
 
 def to_uint8(image: Tensor) -> np.ndarray:

@@ -136,7 +136,7 @@ def from_masks(
         if not contours:
             continue
         if largest_only:
-            contours = [max(contours, key=_area)]
+            contours = [max(contours, key=polygon_area)]
         first = len(shapes)
         shapes.extend(polygon_as_cubics(c) for c in contours)
         color = torch.cat([tgt[torch.from_numpy(mask)].mean(0), torch.ones(1)])
@@ -162,6 +162,7 @@ def vertical_gradient(target: Tensor, where: Tensor) -> LinearGradient:
     return LinearGradient([0.0, 0.0], [0.0, float(h)], [0.0, 1.0], stops)
 
 
-def _area(poly: np.ndarray) -> float:
+def polygon_area(poly: np.ndarray) -> float:
+    """Area of a closed polygon [K, 2] (shoelace)."""
     x, y = poly[:, 0], poly[:, 1]
     return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
