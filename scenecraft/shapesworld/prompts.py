@@ -71,7 +71,16 @@ _RELATIONS = {
     "nextto": "next to",
     "between": "between",
 }
-_SIDES = {"sideleft": "left", "sideright": "right", "sidetop": "top", "sidebottom": "bottom"}
+_SIDES = {
+    "sideleft": "left",
+    "sideright": "right",
+    "sidetop": "top",
+    "sidebottom": "bottom",
+    "sidemiddle": "middle",
+    "sidecentre": "centre",
+    "sidecenter": "center",
+}
+_MIDDLES = {"middle", "centre", "center"}
 _PRONOUNS = {"it", "them"}
 # words that end a clause: a negation stops here, and the next word may start a noun phrase
 _BOUNDARIES = {",", "and", "but", "plus", "with", "while", "whereas", "just", "only", "then"}
@@ -106,7 +115,17 @@ _IRREGULAR_PLURALS = {
 _MAX_COUNT = 20
 _NOUN_WORDS = frozenset(w for noun in COMMON_NOUNS for w in noun.split())
 # tokens the rewrites below produce, and words the parser reads by name
-_MARKERS = {"sidebyside", "countis", "pairedas", "both", "one", "ones"}
+_MARKERS = {"sidebyside", "countis", "pairedas", "stacked", "both", "one", "ones"}
+# "three circles of different colours", "two squares of the same colour": colours the prompt
+# leaves to the parser, told apart or alike (the marker a rewrite leaves -> what was said)
+_COLOURINGS = {
+    "coloursdiffer": "different colours",
+    "colourssame": "the same colour",
+    "colourssameall": "the same colour",
+}
+# the order colours are chosen in: far apart first
+_CHOSEN_ORDER = ("red", "blue", "green", "yellow", "purple", "orange", "cyan", "pink")
+_MAX_CHAIN = 4  # "four squares stacked": a column of four fits one canvas, five do not
 _SCENE_NOUNS = (
     "park|forest|beach|kitchen|street|room|living room|bedroom|field|garden|desert|city|sky|"
     "ocean|sea|meadow|lake|snow|office|classroom|library|farm|jungle|countryside|space"
@@ -173,6 +192,31 @@ _REWRITES = tuple(
         (r"\b(?:to|on|at) the (left|right)(?: hand)?(?: side)? of\b", r" \1of "),
         (r"\b(left|right)(?: hand)?(?: side)? of\b", r" \1of "),
         (r"\b(?:to|on|at) the (left|right)(?: hand)?(?: side)?\b", r" side\1 "),
+        # "stacked": on top of each other, or of what follows
+        (
+            r"\b(?:stacked|piled)(?: up)? (?:on top of|on|upon|above|over) "
+            r"(?:each other|one another)\b",
+            " stacked ",
+        ),
+        (r"\b(?:stacked|piled)(?: up)? (?:on top of|on|upon|onto|above|over)\b", " above "),
+        (r"\b(?:stacked|piled)(?: up)?(?: vertically)?\b", " stacked "),
+        (r"\bone (?:on top of|above|over) (?:the )?another\b", " pairedas above "),
+        (
+            r"\b(?:(?:each|all)(?: one| of them)?(?: a)? )?"
+            rf"(?:(?:of|in|with) (?:(?:a|{_COUNT_ALT}|\d+) )?)?"
+            r"(?:different|distinct|varying|unique|differently) colou?r(?:s|ed)?\b",
+            " coloursdiffer ",
+        ),
+        (
+            r"\b(?:all|every one)(?: of them)? (?:(?:of|in|with|are) )?(?:the )?"
+            r"(?:same|matching|identical) colou?r(?:s|ed)?\b",
+            " colourssameall ",
+        ),
+        (
+            r"\b(?:(?:both|each)(?: of them)? )?(?:(?:of|in|with|are|is) )?(?:the )?"
+            r"(?:same|matching|identical) colou?r(?:s|ed)?\b",
+            " colourssame ",
+        ),
         (r"\b(?:on top of|atop|over|higher than|further up than)\b", " above "),
         (r"\b(?:under|underneath|beneath|lower than|further down than)\b", " below "),
         (r"\bon top\b", " sidetop "),
@@ -188,7 +232,7 @@ _REWRITES = tuple(
             r"(?: +one)?\b",
             r" pairedas \1 ",
         ),
-        (r"\b(above|below|nextto) +each +other\b", r" pairedas \1 "),
+        (r"\b(above|below|nextto) +(?:each +other|one +another)\b", r" pairedas \1 "),
         # terse sides: "blue triangle left, red triangle right"
         (r"\b(left|right)\b(?= ?(?:[,;.!]|$))", r" side\1 "),
         (r"\b(?:as well as|along with|together with|in addition to)\b", " and "),
@@ -202,6 +246,19 @@ _BACKGROUND_RES = (
     re.compile(rf"\b(?:in|at|on) (?:a |an |the )((?:[a-z]+ )?(?:{_SCENE_NOUNS}))$"),
 )
 
+
+_MIDDLE = r"(?:very )?(middle|centre|center)"
+_WHOLE = r"(?:picture|image|scene|canvas|page)"
+# "a star in the middle of two squares" is a star between them; "a circle in the middle, a star
+# on the left and a heart on the right" a circle between the two (a side, read with the others)
+_MIDDLE_REWRITES = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (rf"\b(?:right )?(?:in|at) the {_MIDDLE} (?=between\b)", " "),
+        (rf"\b(?:right )?(?:in|at) the {_MIDDLE} of\b(?! the {_WHOLE}\b)", " between "),
+        (rf"\b(?:right )?(?:in|at) the {_MIDDLE}(?: of the {_WHOLE})?\b", r" side\1 "),
+    )
+)
 
 # A bound on a count, which a spec cannot say ("no more than three circles" read "no" as a
 # negation and drew none): the number is read as the exact count, and a warning says so.
@@ -227,6 +284,8 @@ def _normalise(text: str) -> tuple[str, str | None, list[str], list[str]]:
             background = m.group(1)
             text = text[: m.start()] + " , " + text[m.end() :]
             break
+    for pattern, repl in _MIDDLE_REWRITES:
+        text = pattern.sub(repl, text)
     unplaceable = [m.group(0) for m in _UNPLACEABLE.finditer(text)]
     text = _UNPLACEABLE.sub(" , ", text)
     limits = [m.group(0).strip() for m in _LIMITS.finditer(text)]
@@ -302,7 +361,7 @@ def _canonical_attributes(attrs: list[str]) -> list[str]:
         [a for a in attrs if a in COLORS],
         [a for a in attrs if a not in SIZES and a not in COLORS],
     ):
-        out += [a for a in group if a not in out]
+        out += [a for a in dict.fromkeys(group) if a not in out]
     return out
 
 
@@ -346,6 +405,11 @@ class _Parser:
         self.part: str | None = None  # "two of them" said of a group already counted
         self.both = False  # "both red": colour the last two objects (or the last pair)
         self.pairing = False  # "one above the other": the next relation splits the last pair
+        # relations among the members of a group ("two squares, one above the other"), kept out
+        # of what is given to every member at the end
+        self.inner: list[RelationSpec] = []
+        self.colouring: str | None = None  # "three differently coloured circles": for the noun
+        self.palettes: list[str] = []  # what each colour placeholder ("%0.1") was said as
         self.ignored: list[str] = []  # words not understood, in the order read
         self.unattached: list[str] = []  # counts and colours with no object to go with
         # counted colours whose noun is still to come or was said before: "a red and a blue
@@ -376,7 +440,7 @@ class _Parser:
             p = self.pending
             wanted = "two objects" if p.refs_needed == 2 else "an object"
             self.warnings.append(f"ignored '{p.relation}': it needs {wanted} to relate to")
-        self.relations = self.group_relations()
+        self.relations = self.group_relations() + self.inner
 
     def group_relations(self) -> list[RelationSpec]:
         """Each relation read for the last object of a group, given to every object of it ('a
@@ -408,7 +472,16 @@ class _Parser:
             self.pairing = True
         elif self.pairing and t in _RELATIONS:
             self.pairing = False
-            self.pair_up(_RELATIONS[t])
+            self.pair_up(_RELATIONS[t], said=f"one {_RELATIONS[t]} the other")
+        elif t == "stacked":
+            self.end_phrase(boundary=True)
+            self.pair_up("above", said="stacked")
+        elif t in _COLOURINGS:
+            if self.count is not None or self.attrs or self.words:
+                self.colouring = t  # "three differently coloured circles": for the noun to come
+            else:
+                self.end_phrase()
+                self.recolour(t, self.last_idx)
         elif t == "countis":
             self.end_phrase()
             self.recount = True
@@ -489,54 +562,113 @@ class _Parser:
         whole = self.objects[i]
         if whole.count != sum(c for c, _, _ in self.elided):
             return False
-        self.objects[i:] = [
-            ObjectSpec(
-                name=whole.name, count=c, attributes=_canonical_attributes(whole.attributes + a)
-            )
-            for c, _, a in self.elided
-        ]
-        parts = range(i, len(self.objects))
-        # what named the whole names its last part now, and so, at the end, every part
+        self.replace_last(
+            [
+                ObjectSpec(
+                    name=whole.name,
+                    count=c,
+                    attributes=_canonical_attributes(whole.attributes + a),
+                )
+                for c, _, a in self.elided
+            ]
+        )
+        self.elided = []
+        return True
+
+    def replace_last(self, parts: list[ObjectSpec]) -> range:
+        """The last object becomes ``parts``, said as one group: what named it names its last
+        part now, and so, at the end, every part."""
+        i = len(self.objects) - 1
+        self.objects[i:] = parts
+        members = range(i, len(self.objects))
         self.relations = [
             r.model_copy(
                 update={
-                    f: parts[-1] for f in ("subject", "object", "object2") if getattr(r, f) == i
+                    f: members[-1] for f in ("subject", "object", "object2") if getattr(r, f) == i
                 }
             )
             for r in self.relations
         ]
         if self.pending and self.pending.subject == i:
-            self.pending.subject = parts[-1]
+            self.pending.subject = members[-1]
         if self.pending and i in self.pending.refs:
-            self.pending.refs = [parts[-1] if j == i else j for j in self.pending.refs]
-        self.counted |= set(parts)
-        self.groups[parts[-1]] = parts
-        self.last_idx = parts[-1]
+            self.pending.refs = [members[-1] if j == i else j for j in self.pending.refs]
+        self.counted |= set(members)
+        self.groups[members[-1]] = members
+        self.last_idx = members[-1]
         self.last = self.objects[-1]
-        self.elided = []
-        return True
+        return members
 
-    def pair_up(self, relation: str) -> None:
-        """'two squares, one above the other': the last object, a pair, becomes two single
-        objects, the first related to the second; what named the pair names each of them."""
-        i = self.last_idx
-        if i is None or i != len(self.objects) - 1 or self.objects[i].count != 2:
-            self.warnings.append(f"ignored 'one {relation} the other': no pair said just before")
-            return
+    def pair_up(self, relation: str, said: str) -> None:
+        """'two squares, one above the other', 'three circles stacked': the last object, two to
+        four of a kind, becomes single objects in a chain, each related to the next; what named
+        the group names each of them. A pair said before ('two stars left of a heart, one above
+        the other') is split where it is, when it is the only pair."""
         if relation == "between":
-            self.warnings.append("ignored 'one between the other': between needs two others")
+            self.warnings.append(f"ignored '{said}': between needs two others")
             return
-        whole = self.objects[i]
-        self.objects[i:] = [whole.model_copy(update={"count": 1}, deep=True) for _ in range(2)]
-        self.relations += [
-            r.model_copy(update={f: i + 1})
-            for r in self.relations
-            for f in ("subject", "object", "object2")
-            if getattr(r, f) == i
+        i = self.last_idx
+        n = self.objects[i].count if i is not None else 0
+        if i is not None and i == len(self.objects) - 1 and 2 <= n <= _MAX_CHAIN:
+            one = self.objects[i].model_copy(update={"count": 1})
+            members = list(self.replace_last([one.model_copy(deep=True) for _ in range(n)]))
+        elif len(pairs := [j for j, o in enumerate(self.objects) if o.count == 2]) == 1:
+            j = pairs[0]
+            members = self.pair(j)
+            self.relations += [
+                r.model_copy(update={f: members[1]})
+                for r in self.relations
+                for f in ("subject", "object", "object2")
+                if getattr(r, f) == j
+            ]
+        else:
+            why = f"more than {_MAX_CHAIN} in a chain" if n > _MAX_CHAIN else "no pair said"
+            self.warnings.append(f"ignored '{said}': {why}")
+            return
+        self.inner += [
+            RelationSpec(subject=a, relation=relation, object=b)
+            for a, b in zip(members, members[1:], strict=False)
         ]
-        self.relations.append(RelationSpec(subject=i, relation=relation, object=i + 1))
-        self.counted |= {i, i + 1}
-        self.last, self.last_idx = self.objects[i + 1], i + 1
+
+    def recolour(self, marker: str, i: int | None) -> None:
+        """'three circles of different colours' (a colour each), 'two squares of the same colour',
+        'a circle and a star of the same colour' (one colour for both; 'all the same colour':
+        for every object said): a placeholder stands for each colour until the whole prompt is
+        read, so a colour it names or forbids is not chosen."""
+        said = _COLOURINGS[marker]
+        last = self.objects[i] if i is not None else None
+        tag = f"%{len(self.palettes)}"
+        if last is None:
+            self.warnings.append(f"ignored '{said}': no object named for it")
+        elif marker == "coloursdiffer":
+            if last.count < 2 or i != len(self.objects) - 1:
+                self.warnings.append(f"ignored '{said}': said of one object")
+            elif any(a in COLORS for a in last.attributes):
+                self.warnings.append(f"ignored '{said}': its colour is said")
+            else:
+                self.palettes.append(said)
+                self.replace_last(
+                    [
+                        last.model_copy(
+                            update={"count": 1, "attributes": [*last.attributes, f"{tag}.{k}"]}
+                        )
+                        for k in range(last.count)
+                    ]
+                )
+        else:
+            if last.count >= 2:
+                alike = [i]
+            elif marker == "colourssameall":
+                alike = list(range(len(self.objects)))
+            else:
+                alike = [i - 1, i] if i > 0 else []
+            if not alike:
+                self.warnings.append(f"ignored '{said}': said of one object")
+                return
+            self.palettes.append(said)
+            for j in alike:
+                o = self.objects[j]
+                o.attributes = [*o.attributes, f"{tag}.0"]
 
     def emit(self, name: str, is_plural: bool) -> None:
         # "a red and a blue circle": the phrases before this noun are of the same noun when
@@ -583,12 +715,16 @@ class _Parser:
         if self.pending_side:
             self.sides[idx] = self.pending_side
             self.pending_side = None
+        colouring, self.colouring = self.colouring, None
         self.reset_phrase()
+        if colouring:
+            self.recolour(colouring, idx)
 
     def reset_phrase(self) -> None:
         self.count, self.count_word, self.from_article = None, None, False
         self.attrs, self.words = [], []
         self.open, self.after_noun, self.definite, self.both = False, True, False, False
+        self.colouring = None
 
     def end_phrase(self, boundary: bool = False) -> None:
         """Close a noun phrase of words that are not shapes. Attributes with no noun of their
@@ -715,18 +851,33 @@ class _Parser:
             if len(a) == 1 and len(b) == 1:
                 out.append(RelationSpec(subject=a[0], relation=relation, object=b[0]))
                 used |= {a[0], b[0]}
+                middle = [i for i, s in self.sides.items() if s in _MIDDLES]
+                if relation == "left of" and len(middle) == 1:
+                    # "a circle in the middle, a star on the left and a heart on the right"
+                    out.append(
+                        RelationSpec(
+                            subject=middle[0], relation="between", object=a[0], object2=b[0]
+                        )
+                    )
+                    used.add(middle[0])
         if len(self.objects) == 2:
             for i in [i for i in self.sides if i not in used]:
+                if self.sides[i] in _MIDDLES:
+                    continue
                 relation = {"left": "left of", "right": "right of", "top": "above"}.get(
                     self.sides[i], "below"
                 )
                 out.append(RelationSpec(subject=i, relation=relation, object=1 - i))
                 used.add(i)
+            # "a star on the left and a circle in the middle": the middle is right of the star
+            used |= {i for i in self.sides if self.sides[i] in _MIDDLES and used - {i}}
         sides = [self.sides[i] for i in sorted(self.sides) if i not in used]
         if self.pending_side:
             sides.append(self.pending_side)
         self.warnings += [
-            f"ignored 'on the {side}': a side is read only opposite another object's side"
+            f"ignored 'in the {side}': read only between an object on the left and one on the right"
+            if side in _MIDDLES
+            else f"ignored 'on the {side}': a side is read only opposite another object's side"
             for side in sides
         ]
         return out
@@ -742,6 +893,7 @@ def parse_prompt(text: str) -> SceneSpec:
     parser = _Parser()
     parser.feed(_tokens(norm))
     relations = parser.relations + parser.side_relations()
+    objects, chosen = _choose_colours(parser.objects, parser.negations, parser.palettes)
     warnings = []
     if parser.ignored:
         words = ", ".join(f"'{w}'" for w in parser.ignored)
@@ -753,14 +905,66 @@ def parse_prompt(text: str) -> SceneSpec:
     warnings += [f"read '{b}' as an exact count: a spec holds exact counts" for b in limits]
     warnings += [f"ignored '{p}': no object named for it" for p in parser.unattached]
     warnings += parser.warnings
+    warnings += chosen
     warnings += [f"read '{typed}' as '{read}'" for typed, read in parser.typos]
     return SceneSpec(
-        objects=parser.objects,
+        objects=objects,
         relations=relations,
         negations=parser.negations,
         background=background,
         warnings=warnings,
     )
+
+
+def _choose_colours(
+    objects: list[ObjectSpec], negations: list[ObjectSpec], palettes: list[str]
+) -> tuple[list[ObjectSpec], list[str]]:
+    """Colours for the placeholders ``recolour`` left ('%0.1': palette 0, colour 1): the colour
+    the objects holding a placeholder already have ('a red circle and a star of the same
+    colour'), else the first of ``_CHOSEN_ORDER`` not forbidden for their shapes, not taken in
+    the palette, and not named elsewhere in the prompt while one is left. Returns the objects
+    and a note per palette saying what was chosen (or why nothing was)."""
+    said = {a for o in objects for a in o.attributes if a in COLORS}
+    chosen: dict[str, str | None] = {}
+    notes = []
+    for p, what in enumerate(palettes):
+        holders: dict[str, list[ObjectSpec]] = {}
+        for o in objects:
+            for a in o.attributes:
+                if a.startswith(f"%{p}."):
+                    holders.setdefault(a, []).append(o)
+        taken: list[str] = []
+        for tag, alike in holders.items():
+            own = sorted({a for o in alike for a in o.attributes if a in COLORS})
+            forbidden = {
+                c for o in alike for n in negations if n.name == o.name for c in _colors_of(n)
+            }
+            free = [c for c in _CHOSEN_ORDER if c not in forbidden and c not in taken]
+            if len(own) > 1:
+                notes.append(f"ignored '{what}': {' and '.join(own)} are said")
+                chosen[tag] = None
+                continue
+            if own:
+                chosen[tag] = own[0]
+                continue
+            colour = next((c for c in free if c not in said), free[0] if free else None)
+            if colour is None:
+                raise InvalidParams.single("prompt", f"no colour is left for '{what}'")
+            chosen[tag] = colour
+            taken.append(colour)
+        if taken:
+            notes.append(f"chose {', '.join(taken)} for '{what}'")
+    out = [
+        o.model_copy(
+            update={
+                "attributes": _canonical_attributes(
+                    [c for a in o.attributes if (c := chosen.get(a, a)) is not None]
+                )
+            }
+        )
+        for o in objects
+    ]
+    return out, notes
 
 
 def _checked_count(count: int, name: str) -> int:

@@ -13,11 +13,15 @@ import pytest
 
 import scenecraft
 from scenecraft.core.errors import InvalidParams, PlannerError
+from scenecraft.planner.geometry import layout_problems
 from scenecraft.planner.offline import OfflinePlanner
 from scenecraft.planner.paraphrase import paraphrase
 from scenecraft.shapesworld.benchmark import CATEGORIES, prompt_set
+from scenecraft.shapesworld.detect import detect
 from scenecraft.shapesworld.grammar import SHAPES
-from scenecraft.shapesworld.prompts import parse_prompt
+from scenecraft.shapesworld.judge import judge
+from scenecraft.shapesworld.prompts import parse_prompt, scene_from_spec
+from scenecraft.shapesworld.render import render_scene
 from scenecraft.shapesworld.words import COMMON_NOUNS
 
 
@@ -52,7 +56,65 @@ WORDING: dict[str, Meant] = {
     "two blue hexagons, one to the left of the other, and a star": Meant(
         ((1, "blue hexagon"), (1, "blue hexagon"), (1, "star")), ((0, "left of", 1),)
     ),
-    "three hearts, one above the other": Meant(((3, "heart"),), warned=("'one above the other'",)),
+    "three hearts, one above the other": Meant(
+        ((1, "heart"), (1, "heart"), (1, "heart")), ((0, "above", 1), (1, "above", 2))
+    ),
+    "six hearts, one above the other": Meant(((6, "heart"),), warned=("'one above the other'",)),
+    # stacked: a column, or on top of what follows
+    "two squares stacked": Meant(((1, "square"), (1, "square")), ((0, "above", 1),)),
+    "3 circles stacked up": Meant(
+        ((1, "circle"), (1, "circle"), (1, "circle")), ((0, "above", 1), (1, "above", 2))
+    ),
+    "a red square stacked on a blue square": Meant(
+        ((1, "red square"), (1, "blue square")), ((0, "above", 1),)
+    ),
+    "two hexagons stacked on top of one another, right of a star": Meant(
+        ((1, "hexagon"), (1, "hexagon"), (1, "star")),
+        ((0, "above", 1), (0, "right of", 2), (1, "right of", 2)),
+    ),
+    # a pair told apart after what it relates to
+    "two red stars left of a heart, one above the other": Meant(
+        ((1, "red star"), (1, "heart"), (1, "red star")),
+        ((0, "left of", 1), (2, "left of", 1), (0, "above", 2)),
+    ),
+    "a square and a triangle, one on top of another": Meant(
+        ((1, "square"), (1, "triangle")), warned=("'one above the other'",)
+    ),
+    # the middle: between two objects, or between the sides said of others
+    "a star in the middle of two squares": Meant(
+        ((1, "star"), (1, "square"), (1, "square")), ((0, "between", 1),)
+    ),
+    "a circle in the middle, a star on the left and a heart on the right": Meant(
+        ((1, "circle"), (1, "star"), (1, "heart")), ((1, "left of", 2), (0, "between", 1))
+    ),
+    "heart on the left, hexagon in the centre": Meant(
+        ((1, "heart"), (1, "hexagon")), ((0, "left of", 1),)
+    ),
+    # colours left to the parser: told apart or alike, chosen from those the prompt leaves free
+    "three circles of different colours": Meant(
+        ((1, "red circle"), (1, "blue circle"), (1, "green circle")), warned=("chose red, blue",)
+    ),
+    "two differently coloured stars above a red square": Meant(
+        ((1, "blue star"), (1, "green star"), (1, "red square")),
+        ((0, "above", 2), (1, "above", 2)),
+        warned=("chose blue, green for 'different colours'",),
+    ),
+    "a pair of hearts, each a different colour, but no blue hearts": Meant(
+        ((1, "red heart"), (1, "green heart")),
+        negations=("blue heart",),
+        warned=("chose red, green",),
+    ),
+    "two squares of the same colour": Meant(((2, "red square"),), warned=("chose red",)),
+    "a purple circle and a star of the same colour": Meant(
+        ((1, "purple circle"), (1, "purple star"))
+    ),
+    "a circle, a star and a heart, all the same colour": Meant(
+        ((1, "red circle"), (1, "red star"), (1, "red heart")), warned=("chose red",)
+    ),
+    "a red circle and a blue star, both the same colour": Meant(
+        ((1, "red circle"), (1, "blue star")), warned=("'the same colour'",)
+    ),
+    "a star of different colours": Meant(((1, "star"),), warned=("'different colours'",)),
     "several green circles but no squares whatsoever": Meant(
         ((2, "green circle"),), negations=("square",)
     ),
@@ -143,6 +205,7 @@ WORDING: dict[str, Meant] = {
     "three blue stars in a row": Meant(((3, "blue star"),), warned=("'in a row'",)),
     "five stars in a circle": Meant(((5, "star"),), warned=("'in a circle'",)),
     "a triangle in the middle": Meant(((1, "triangle"),), warned=("'in the middle'",)),
+    "a star in the middle of the picture": Meant(((1, "star"),), warned=("'in the middle'",)),
     "one lonely triangle": Meant(((1, "triangle"),), warned=("'lonely'",)),
     "a blu circle": Meant(((1, "circle"),), warned=("'blu'",)),
     "a red dragon and a blue square": Meant(((1, "blue square"),), warned=("'dragon'",)),
@@ -274,3 +337,22 @@ def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
         OfflinePlanner().layout("a dragon")
     with pytest.raises(InvalidParams, match="'dragon'"):
         scenecraft.run("world.render", prompt="a dragon", seed=1, size=64)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "three hearts, one above the other",
+        "3 circles stacked up",
+        "two red stars left of a heart, one above the other",
+        "a circle in the middle, a star on the left and a heart on the right",
+        "a star in the middle of two squares",
+        "two differently coloured stars above a red square",
+        "a circle, a star and a heart, all the same colour",
+    ],
+)
+def test_what_is_read_of_new_wording_can_be_laid_out_drawn_and_judged(prompt):
+    spec = parse_prompt(prompt)
+    assert layout_problems(OfflinePlanner().layout(prompt), spec) == []
+    verdict = judge(detect(render_scene(scene_from_spec(spec, 4), 128).image), spec)
+    assert verdict.ok, verdict.reasons
