@@ -152,6 +152,9 @@ _REWRITES = tuple(
             " ",
         ),
         (r"&", " and "),
+        # "on the far left": a side; "left: a red star. right: a blue heart."
+        (r"\b(?:far|very|extreme) (left|right|top|bottom)\b", r"\1"),
+        (r"(?:^|(?<=[.;,]))\s*(left|right|top|bottom) ?: ", r" side\1 "),
         (r"\b(\d+) ?x\b", r" \1 "),
         # a count after its noun: "red circles x3", "hexagons, three of them"
         (r"(?:\bx|×) ?(\d+)\b", r" countis \1 "),
@@ -201,6 +204,7 @@ _REWRITES = tuple(
         (r"\b(?:stacked|piled)(?: up)? (?:on top of|on|upon|onto|above|over)\b", " above "),
         (r"\b(?:stacked|piled)(?: up)?(?: vertically)?\b", " stacked "),
         (r"\bone (?:on top of|above|over) (?:the )?another\b", " pairedas above "),
+        (r"\b(?:of |in )?(?:various|varied|assorted|mixed|many) colou?rs\b", " coloursdiffer "),
         (
             r"\b(?:(?:each|all)(?: one| of them)?(?: a)? )?"
             rf"(?:(?:of|in|with) (?:(?:a|{_COUNT_ALT}|\d+) )?)?"
@@ -276,6 +280,8 @@ def _normalise(text: str) -> tuple[str, str | None, list[str], list[str]]:
     # contractions: "don't" negates, "i'd like" / "that's" are filler once the suffix is gone
     text = re.sub(r"\b(ca|wo)n't\b", lambda m: {"ca": "can", "wo": "will"}[m[1]] + " not", text)
     text = re.sub(r"n't\b", " not", text)
+    # "a star to the circle's right": right of the circle
+    text = re.sub(r"\b(?:to|on|at) the (\w+)'s (left|right)\b", r" \2 of the \1 ", text)
     text = re.sub(r"'(?:s|d|ll|ve|re|m)\b", " ", text)
     background = None
     for pattern in _BACKGROUND_RES:
@@ -409,6 +415,8 @@ class _Parser:
         # of what is given to every member at the end
         self.inner: list[RelationSpec] = []
         self.colouring: str | None = None  # "three differently coloured circles": for the noun
+        self.previous = ","  # the token read before this one
+        self.count_after: str | None = None  # the token before the count being read
         self.palettes: list[str] = []  # what each colour placeholder ("%0.1") was said as
         self.ignored: list[str] = []  # words not understood, in the order read
         self.unattached: list[str] = []  # counts and colours with no object to go with
@@ -456,10 +464,30 @@ class _Parser:
         return out
 
     def step(self, t: str) -> None:
+        self.read(t)
+        self.previous = t
+
+    def parts_of_last(self) -> bool:
+        """Is the phrase being read ('a big one') a part of the last object, a group said with its
+        count ('two stars, a big one and a small one'), not a new object ('and a blue one')?"""
+        i = self.last_idx
+        told_apart = self.count_after == "," or (self.elided and self.count_after == "and")
+        return (
+            told_apart
+            and i is not None
+            and i == len(self.objects) - 1
+            and i in self.counted
+            and self.objects[i].count >= 2
+            and self.pending is None
+        )
+
+    def read(self, t: str) -> None:
         if t in _SHAPE_FORMS:
             shape, is_plural = _SHAPE_FORMS[t]
             self.ignore(*self.words)  # "a lonely star": ShapesWorld draws no loneliness
             self.emit(shape, is_plural)
+        elif t == "one" and self.attrs and self.parts_of_last():
+            self.drop_unattached()  # "two stars, a big one and a small one": parts of the stars
         elif t in ("one", "ones") and self.attrs and self.last is not None:
             self.emit(self.last.name, is_plural=t == "ones")  # "a red circle and a blue one"
         elif t == "sidebyside":
@@ -497,6 +525,7 @@ class _Parser:
             self.end_phrase()
             if self.count is not None and self.attrs:  # "one red one blue": "one red" is dangling
                 self.drop_unattached()
+            self.count_after = self.previous
             self.count = int(t) if t.isdigit() else _COUNTS.get(t, 1)
             self.count_word = t
             self.from_article = t in _ARTICLES
@@ -512,7 +541,13 @@ class _Parser:
             self.end_phrase()
             self.negating = self.open = True
         elif t in _RELATIONS:
+            both = self.both and not (self.words or self.attrs) and self.count is None
             self.end_phrase(boundary=True)
+            i = self.last_idx
+            if both and i is not None and i > 0 and i not in self.groups:
+                # "a red triangle and a red square, both to the left of a blue circle"
+                self.groups[i] = range(i - 1, i + 1)
+                self.after_noun = True
             self.start_relation(_RELATIONS[t])
         elif t in _SIDES:
             self.end_phrase(boundary=True)

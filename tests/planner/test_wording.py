@@ -115,6 +115,33 @@ WORDING: dict[str, Meant] = {
         ((1, "red circle"), (1, "blue star")), warned=("'the same colour'",)
     ),
     "a star of different colours": Meant(((1, "star"),), warned=("'different colours'",)),
+    "five circles of various colours": Meant(
+        tuple((1, f"{c} circle") for c in ("red", "blue", "green", "yellow", "purple")),
+        warned=("'different colours'",),
+    ),
+    # parts told with "one", sides said "far" or as a heading, "both" before a relation
+    "two stars, a big one and a small one": Meant(((1, "large star"), (1, "small star"))),
+    "two red circles and a blue one": Meant(((2, "red circle"), (1, "blue circle"))),
+    "two squares, a red one and a blue one, left of a star": Meant(
+        ((1, "red square"), (1, "blue square"), (1, "star")),
+        ((0, "left of", 2), (1, "left of", 2)),
+    ),
+    "a tiny purple heart far left of a huge green star": Meant(
+        ((1, "small purple heart"), (1, "large green star")), ((0, "left of", 1),)
+    ),
+    "a blue circle on the far left and a red square on the far right": Meant(
+        ((1, "blue circle"), (1, "red square")), ((0, "left of", 1),)
+    ),
+    "left: a red star. right: a blue heart.": Meant(
+        ((1, "red star"), (1, "blue heart")), ((0, "left of", 1),)
+    ),
+    "a square, then a circle to its right, then a star to the circle's right": Meant(
+        ((1, "square"), (1, "circle"), (1, "star")), ((1, "right of", 0), (2, "right of", 1))
+    ),
+    "a red triangle and a red square, both to the left of a blue circle": Meant(
+        ((1, "red triangle"), (1, "red square"), (1, "blue circle")),
+        ((0, "left of", 2), (1, "left of", 2)),
+    ),
     "several green circles but no squares whatsoever": Meant(
         ((2, "green circle"),), negations=("square",)
     ),
@@ -349,6 +376,8 @@ def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
         "a star in the middle of two squares",
         "two differently coloured stars above a red square",
         "a circle, a star and a heart, all the same colour",
+        "a red triangle and a red square, both to the left of a blue circle",
+        "a square, then a circle to its right, then a star to the circle's right",
     ],
 )
 def test_what_is_read_of_new_wording_can_be_laid_out_drawn_and_judged(prompt):
