@@ -26,7 +26,7 @@ import numpy as np
 
 from scenecraft.core.contracts import Box, Detection, Layout, SceneSpec
 from scenecraft.eval.common import print_table, write_json
-from scenecraft.planner.geometry import free_box, holds, layout_problems, relation_mask
+from scenecraft.planner.geometry import free_box, layout_problems, relation_mask
 from scenecraft.planner.offline import OfflinePlanner
 from scenecraft.planner.paraphrase import equivalent, paraphrase_set
 from scenecraft.shapesworld.benchmark import (
@@ -37,7 +37,7 @@ from scenecraft.shapesworld.benchmark import (
     prompt_set,
 )
 from scenecraft.shapesworld.grammar import COLORS
-from scenecraft.shapesworld.judge import matches
+from scenecraft.shapesworld.judge import holds, matches
 from scenecraft.shapesworld.prompts import scene_from_spec
 
 PARAPHRASE_OFFSET = 90_000  # seeds heldout_prompts + 90_000 + category * 100_000 + i

@@ -189,13 +189,12 @@ def _write_vector(
     """The raster, the SVG, its render and the loss curve as artifacts, and their metrics."""
     from scenecraft.pipelines.draw import loss_plot
     from scenecraft.shapesworld.render import to_png
+    from scenecraft.vector.render import to_uint8
 
     a = ctx.artifacts
     a.put("fused.png", to_png(raster), "image/png")
     a.put("final.svg", vector.svg.encode(), "image/svg+xml")
-    a.put(
-        "final.png", to_png((vector.render.clamp(0, 1) * 255).round().byte().numpy()), "image/png"
-    )
+    a.put("final.png", to_png(to_uint8(vector.render)), "image/png")
     a.put("loss.png", loss_plot(vector.losses), "image/png")
     a.put("losses.json", json.dumps(vector.losses).encode(), "application/json")
     return Result(

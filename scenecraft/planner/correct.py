@@ -21,7 +21,6 @@ from scenecraft.planner.geometry import (
     between,
     centre,
     free_box,
-    holds,
     label_matches,
     layout_problems,
     negative_prompt,
@@ -31,7 +30,7 @@ from scenecraft.planner.geometry import (
 )
 from scenecraft.planner.layout import place_kinds, plan_layout
 from scenecraft.shapesworld.grammar import SIZES
-from scenecraft.shapesworld.judge import RELATION_MARGIN
+from scenecraft.shapesworld.judge import RELATION_MARGIN, holds
 
 log = logging.getLogger(__name__)
 

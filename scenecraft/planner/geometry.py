@@ -15,7 +15,6 @@ from scenecraft.core.contracts import Box, Layout, LayoutItem, ObjectSpec, Scene
 from scenecraft.core.geometry import box_iou
 from scenecraft.shapesworld.grammar import SIZES
 from scenecraft.shapesworld.judge import NEXT_TO, RELATION_MARGIN, between, counted, related
-from scenecraft.shapesworld.judge import holds as holds  # the planner's modules import it here
 
 MAX_IOU = 0.1  # most overlap a planned layout allows between two boxes
 GAP = 0.01  # free space left around a box the planner places

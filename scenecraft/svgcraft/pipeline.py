@@ -53,6 +53,7 @@ from scenecraft.svgcraft.optimise import bounds, keep_groups, optimise, over_whi
 from scenecraft.vector import render
 from scenecraft.vector.initialise import polygon_as_cubics
 from scenecraft.vector.losses import Loss
+from scenecraft.vector.render import to_uint8
 from scenecraft.vector.scene import Scene
 from scenecraft.vector.svg_read import read_svg
 
@@ -343,11 +344,6 @@ class SVGCraftPipeline:
 def _centre_of(b: tuple[float, float, float, float], shape: tuple[int, ...]) -> tuple[float, float]:
     """The centre of pixel bounds ``b`` in canvas fractions of an image of ``shape`` [H, W, ...]."""
     return (b[0] + b[2]) / 2 / shape[1], (b[1] + b[3]) / 2 / shape[0]
-
-
-def to_uint8(image: Tensor) -> np.ndarray:
-    """[H, W, 3] in [0, 1] -> uint8."""
-    return (image.clamp(0, 1) * 255).round().byte().numpy()
 
 
 def attention_in_mask(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from torch import Tensor
 
 from scenecraft.core.errors import InvalidParams
@@ -62,9 +63,13 @@ def render(
     return render_torch(scene, width, height)
 
 
+def to_uint8(image: Tensor) -> np.ndarray:
+    """An image [H, W, C] in [0, 1] as uint8."""
+    return (image.detach().clamp(0, 1) * 255).round().byte().cpu().numpy()
+
+
 def png_over_white(image: Tensor) -> bytes:
     """A straight-RGBA render [H, W, 4] in [0, 1], composited over white, as PNG bytes."""
     from scenecraft.shapesworld.render import to_png
 
-    rgb = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])
-    return to_png((rgb.detach().clamp(0, 1) * 255).round().byte().cpu().numpy())
+    return to_png(to_uint8(image[..., :3] * image[..., 3:] + (1 - image[..., 3:])))

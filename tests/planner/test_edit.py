@@ -6,8 +6,9 @@ import pytest
 
 from scenecraft.core.contracts import Detection, Layout
 from scenecraft.core.errors import PlannerError
-from scenecraft.planner.geometry import centre, holds
+from scenecraft.planner.geometry import centre
 from scenecraft.planner.offline import OfflinePlanner
+from scenecraft.shapesworld.judge import holds
 
 SCENE = [
     Detection("red circle", [0.1, 0.4, 0.2, 0.2], 0.9),

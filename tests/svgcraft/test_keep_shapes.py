@@ -23,6 +23,7 @@ from scenecraft.shapesworld.render import render_scene
 from scenecraft.svgcraft.canvas import named_outline
 from scenecraft.svgcraft.optimise import make_fit_loss
 from scenecraft.svgcraft.pipeline import SVGCraftConfig, SVGCraftPipeline
+from scenecraft.vector.render import to_uint8
 
 DATA = Path(__file__).parents[1] / "data" / "svgcraft_flip"
 PROMPT = "a yellow heart and a blue star"
@@ -54,7 +55,7 @@ def _vectorise(keep: bool):
         SVGCraftConfig(keep_shapes=keep),
     )
     v = pipe.vectorise(raster, layout, PROMPT, 0)
-    shown = (v.render.clamp(0, 1) * 255).round().byte().numpy()
+    shown = to_uint8(v.render)
     return v, judge(detect(shown), parse_prompt(PROMPT))
 
 

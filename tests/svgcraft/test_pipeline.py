@@ -26,6 +26,7 @@ from scenecraft.shapesworld.judge import judge
 from scenecraft.shapesworld.prompts import parse_prompt, scene_from_spec
 from scenecraft.shapesworld.render import render_scene
 from scenecraft.svgcraft.optimise import bounds, make_fit_loss
+from scenecraft.vector.render import to_uint8
 from scenecraft.vector.sanitize import SVG_NS, sanitize_svg
 from scenecraft.vector.svg_read import read_svg
 
@@ -205,7 +206,7 @@ def test_one_group_per_object_makes_moving_or_recolouring_an_object_an_edit_of_o
     edited = ET.tostring(root, encoding="unicode")
     assert sanitize_svg(edited) == sanitize_svg(sanitize_svg(edited))  # still a clean SVG
     with torch.no_grad():
-        img = (over_white(render(read_svg(edited))) * 255).round().byte().numpy()
+        img = to_uint8(over_white(render(read_svg(edited))))
     found = {d.label: d.box for d in detect(img)}
     assert set(found) == {"red circle", "green star"}, found
     assert found["red circle"][1] == pytest.approx(before["red circle"][1] + dy / 128, abs=0.05)
