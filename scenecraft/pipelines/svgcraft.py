@@ -71,7 +71,8 @@ class SVGCraftParams(PromptParams):
     keep_shapes: bool = Field(
         True,
         description="an object the detector reads in the raster but not in the fitted SVG takes "
-        "the outline of the shape its phrase names (contour starts; false: the fit as it ends)",
+        "the outline of the shape its phrase names, and the SVG is fitted on while the detector "
+        "still reads every object it read (contour starts; false: the fit as it ends)",
     )
     layout: bool = Field(True, description="false: plain text-to-image, then vectorised (ablation)")
 
