@@ -59,7 +59,35 @@ _COLOR_SYNONYMS = {
     "tangerine": "orange",
     "fuchsia": "pink",
 }
-_SIZE_SYNONYMS = {"big": "large", "huge": "large", "tiny": "small", "little": "small"}
+_SIZE_SYNONYMS = {
+    "big": "large",
+    "huge": "large",
+    "massive": "large",
+    "giant": "large",
+    "enormous": "large",
+    "gigantic": "large",
+    "tiny": "small",
+    "little": "small",
+    "lil": "small",
+    "mini": "small",
+    "teeny": "small",
+    "wee": "small",
+}
+# a colour said near enough ("pinkish") and its shades ("dark blue") read as the colour, reported
+_COLOUR_NEAR = {
+    "reddish": "red",
+    "bluish": "blue",
+    "blueish": "blue",
+    "greenish": "green",
+    "yellowish": "yellow",
+    "purplish": "purple",
+    "pinkish": "pink",
+    "orangish": "orange",
+    "orangey": "orange",
+    "greyish": "gray",
+    "grayish": "gray",
+}
+_SHADES = "dark|light|pale|bright|deep|vivid|pastel|neon"
 # colours a real detector knows but ShapesWorld does not draw; kept as plain attributes
 _OTHER_COLORS = {"black", "white", "gray", "brown", "gold", "silver", "beige", "golden"}
 _NEGATORS = {"without", "no", "not", "none", "zero", "excluding", "dont"}
@@ -71,6 +99,13 @@ _RELATIONS = {
     "nextto": "next to",
     "between": "between",
 }
+# "from left to right: a, b, c": each object said in that order stands so to the next
+_ORDERS = {
+    "orderleftright": "left of",
+    "orderrightleft": "right of",
+    "ordertopbottom": "above",
+    "orderbottomtop": "below",
+}
 _SIDES = {
     "sideleft": "left",
     "sideright": "right",
@@ -79,6 +114,11 @@ _SIDES = {
     "sidemiddle": "middle",
     "sidecentre": "centre",
     "sidecenter": "center",
+    # a corner is two sides
+    "sidetopleft": "top left",
+    "sidetopright": "top right",
+    "sidebottomleft": "bottom left",
+    "sidebottomright": "bottom right",
 }
 _MIDDLES = {"middle", "centre", "center"}
 _PRONOUNS = {"it", "them"}
@@ -115,7 +155,7 @@ _IRREGULAR_PLURALS = {
 _MAX_COUNT = 20
 _NOUN_WORDS = frozenset(w for noun in COMMON_NOUNS for w in noun.split())
 # tokens the rewrites below produce, and words the parser reads by name
-_MARKERS = {"sidebyside", "countis", "pairedas", "stacked", "both", "one", "ones"}
+_MARKERS = {"sidebyside", "countis", "pairedas", "stacked", "both", "one", "ones", *_ORDERS}
 # "three circles of different colours", "two squares of the same colour": colours the prompt
 # leaves to the parser, told apart or alike (the marker a rewrite leaves -> what was said)
 _COLOURINGS = {
@@ -152,6 +192,14 @@ _REWRITES = tuple(
             " ",
         ),
         (r"&", " and "),
+        (r"\bfrom (left|right|top|bottom) to (left|right|top|bottom)\b", r" order\1\2 "),
+        # "at the top left", "in the bottom right corner": a corner, two sides
+        (
+            r"\b(?:at|in|on|to) the (?:very )?(?:(top|bottom)|(?:upper|lower))[ ]?(left|right)"
+            r"(?: hand)?(?: corner| side)?\b(?! of)",
+            lambda m: f" side{m[1] or ('top' if 'upper' in m[0] else 'bottom')}{m[2]} ",
+        ),
+        (r"\bright (?=next to|beside|above|below|under|over|on top)", " "),
         # "on the far left": a side; "left: a red star. right: a blue heart."
         (r"\b(?:far|very|extreme) (left|right|top|bottom)\b", r"\1"),
         (r"(?:^|(?<=[.;,]))\s*(left|right|top|bottom) ?: ", r" side\1 "),
@@ -237,6 +285,11 @@ _REWRITES = tuple(
             r" pairedas \1 ",
         ),
         (r"\b(above|below|nextto) +(?:each +other|one +another)\b", r" pairedas \1 "),
+        # "a couple of circles, one red, the other blue"
+        (
+            rf"\bthe other(?: one)?(?: is| being)? (?=(?:{'|'.join([*COLORS, *SIZES])})\b)",
+            " one ",
+        ),
         # terse sides: "blue triangle left, red triangle right"
         (r"\b(left|right)\b(?= ?(?:[,;.!]|$))", r" side\1 "),
         (r"\b(?:as well as|along with|together with|in addition to)\b", " and "),
@@ -259,6 +312,12 @@ _MIDDLE_REWRITES = tuple(
     (re.compile(p), r)
     for p, r in (
         (rf"\b(?:right )?(?:in|at) the {_MIDDLE} (?=between\b)", " "),
+        (
+            rf"\b(with (?:a|an|one) (?:[a-z]+ ){{0,2}}?[a-z]+) (?:in the {_MIDDLE}|in between)"
+            r"(?= ?(?:[,;.!]|$))",
+            r" \1 between them ",
+        ),
+        (r"\bin between(?= ?(?:[,;.!]|$))", " between them "),
         (rf"\b(?:right )?(?:in|at) the {_MIDDLE} of\b(?! the {_WHOLE}\b)", " between "),
         (rf"\b(?:right )?(?:in|at) the {_MIDDLE}(?: of the {_WHOLE})?\b", r" side\1 "),
     )
@@ -272,9 +331,15 @@ _LIMITS = re.compile(
 )
 
 
-def _normalise(text: str) -> tuple[str, str | None, list[str], list[str]]:
+_COLOUR_WORDS = "|".join([*COLORS, *_COLOR_SYNONYMS, *_OTHER_COLORS])
+_SHADE_RE = re.compile(rf"\b(?:{_SHADES}) ({_COLOUR_WORDS})\b")
+_NEAR_RE = re.compile(rf"\b({'|'.join(_COLOUR_NEAR)})\b")
+
+
+def _normalise(text: str) -> tuple[str, str | None, list[str], list[str], list[str]]:
     """Lower-case, cut out the background phrase, the placements and the bounds on a count
-    the spec cannot say (returned separately), rewrite idioms."""
+    the spec cannot say (returned separately), read shades as their colour (returned as
+    notes), rewrite idioms."""
     text = " " + re.sub(r"[-_/]", " ", text.lower().replace("\u2019", "'")) + " "
     text = re.sub(r"\bgrey\b", "gray", text)
     # contractions: "don't" negates, "i'd like" / "that's" are filler once the suffix is gone
@@ -290,6 +355,10 @@ def _normalise(text: str) -> tuple[str, str | None, list[str], list[str]]:
             background = m.group(1)
             text = text[: m.start()] + " , " + text[m.end() :]
             break
+    # after the background, whose names hold shades ("light gray", "pale blue")
+    notes = [f"read '{m[0]}' as '{m[1]}'" for m in _SHADE_RE.finditer(text)]
+    notes += [f"read '{m[1]}' as '{_COLOUR_NEAR[m[1]]}'" for m in _NEAR_RE.finditer(text)]
+    text = _SHADE_RE.sub(r" \1 ", _NEAR_RE.sub(lambda m: f" {_COLOUR_NEAR[m[1]]} ", text))
     for pattern, repl in _MIDDLE_REWRITES:
         text = pattern.sub(repl, text)
     unplaceable = [m.group(0) for m in _UNPLACEABLE.finditer(text)]
@@ -298,7 +367,7 @@ def _normalise(text: str) -> tuple[str, str | None, list[str], list[str]]:
     text = _LIMITS.sub(" ", text)
     for pattern, repl in _REWRITES:
         text = pattern.sub(repl, text)
-    return text, background, unplaceable, limits
+    return text, background, unplaceable, limits, notes
 
 
 def _tokens(text: str) -> list[str]:
@@ -392,7 +461,8 @@ class _Parser:
         self.objects: list[ObjectSpec] = []
         self.negations: list[ObjectSpec] = []
         self.relations: list[RelationSpec] = []
-        self.sides: dict[int, str] = {}
+        self.sides: list[tuple[int, str]] = []  # (object, side said of it: 'left', 'top left')
+        self.order: tuple[int, str] | None = None  # "from left to right": (objects before, how)
         self.count: int | None = None
         self.from_article = False
         self.attrs: list[str] = []
@@ -448,7 +518,7 @@ class _Parser:
             p = self.pending
             wanted = "two objects" if p.refs_needed == 2 else "an object"
             self.warnings.append(f"ignored '{p.relation}': it needs {wanted} to relate to")
-        self.relations = self.group_relations() + self.inner
+        self.relations = self.group_relations() + self.inner + self.ordered()
 
     def group_relations(self) -> list[RelationSpec]:
         """Each relation read for the last object of a group, given to every object of it ('a
@@ -501,6 +571,9 @@ class _Parser:
         elif self.pairing and t in _RELATIONS:
             self.pairing = False
             self.pair_up(_RELATIONS[t], said=f"one {_RELATIONS[t]} the other")
+        elif t in _ORDERS:
+            self.end_phrase(boundary=True)
+            self.order = (len(self.objects), _ORDERS[t])
         elif t == "stacked":
             self.end_phrase(boundary=True)
             self.pair_up("above", said="stacked")
@@ -552,7 +625,7 @@ class _Parser:
         elif t in _SIDES:
             self.end_phrase(boundary=True)
             if self.after_noun and self.last_idx is not None:
-                self.sides[self.last_idx] = _SIDES[t]
+                self.sides.append((self.last_idx, _SIDES[t]))
             else:
                 self.pending_side = _SIDES[t]
         elif t in _PRONOUNS:
@@ -748,7 +821,7 @@ class _Parser:
         self.last, self.last_idx = self.objects[idx], idx
         self.link(idx)
         if self.pending_side:
-            self.sides[idx] = self.pending_side
+            self.sides.append((idx, self.pending_side))
             self.pending_side = None
         colouring, self.colouring = self.colouring, None
         self.reset_phrase()
@@ -874,39 +947,62 @@ class _Parser:
         ]
         self.pending = None
 
+    def ordered(self) -> list[RelationSpec]:
+        """'from left to right: a red circle, a blue square and a green star' (or the objects
+        said before it): each object stands so to the next one said."""
+        if self.order is None:
+            return []
+        start, relation = self.order
+        chain = range(start, len(self.objects)) if len(self.objects) > start else range(start)
+        if len(chain) < 2:
+            self.warnings.append(f"ignored the order '{relation}': it needs two objects")
+        return [
+            RelationSpec(subject=a, relation=relation, object=b)
+            for a, b in zip(chain, chain[1:], strict=False)
+        ]
+
     def side_relations(self) -> list[RelationSpec]:
-        """'X on the left and Y on the right' -> X left of Y (and likewise top and bottom); with
-        two objects, a side said of one is a side of the other ('a square and a circle, the
-        square on the left'); any other side is reported (the spec has no absolute place)."""
+        """'X on the left and Y on the right' -> X left of Y (and likewise top and bottom; a
+        corner is two sides, 'at the top left'); a middle between a left and a right is between
+        them; with two objects, a side said of one is a side of the other ('a square and a
+        circle, the square on the left'); any other side is reported (the spec has no absolute
+        place)."""
+        said = [(i, part) for i, side in self.sides for part in side.split()]
         out = []
-        used: set[int] = set()
+        used: set[tuple[int, str]] = set()
         for first, second, relation in (("left", "right", "left of"), ("top", "bottom", "above")):
-            a = [i for i, s in self.sides.items() if s == first]
-            b = [i for i, s in self.sides.items() if s == second]
-            if len(a) == 1 and len(b) == 1:
-                out.append(RelationSpec(subject=a[0], relation=relation, object=b[0]))
+            a = [e for e in said if e[1] == first]
+            b = [e for e in said if e[1] == second]
+            if len(a) == 1 and len(b) == 1 and a[0][0] != b[0][0]:
+                out.append(RelationSpec(subject=a[0][0], relation=relation, object=b[0][0]))
                 used |= {a[0], b[0]}
-                middle = [i for i, s in self.sides.items() if s in _MIDDLES]
+                middle = [e for e in said if e[1] in _MIDDLES]
                 if relation == "left of" and len(middle) == 1:
                     # "a circle in the middle, a star on the left and a heart on the right"
                     out.append(
                         RelationSpec(
-                            subject=middle[0], relation="between", object=a[0], object2=b[0]
+                            subject=middle[0][0],
+                            relation="between",
+                            object=a[0][0],
+                            object2=b[0][0],
                         )
                     )
                     used.add(middle[0])
         if len(self.objects) == 2:
-            for i in [i for i in self.sides if i not in used]:
-                if self.sides[i] in _MIDDLES:
-                    continue
+            for i, side in [e for e in said if e not in used and e[1] not in _MIDDLES]:
                 relation = {"left": "left of", "right": "right of", "top": "above"}.get(
-                    self.sides[i], "below"
+                    side, "below"
                 )
                 out.append(RelationSpec(subject=i, relation=relation, object=1 - i))
-                used.add(i)
+                used.add((i, side))
             # "a star on the left and a circle in the middle": the middle is right of the star
-            used |= {i for i in self.sides if self.sides[i] in _MIDDLES and used - {i}}
-        sides = [self.sides[i] for i in sorted(self.sides) if i not in used]
+            used |= {e for e in said if e[1] in _MIDDLES and any(u[0] != e[0] for u in used)}
+        # what is left of each side said ("the top right corner" unread is one warning)
+        sides = [
+            " ".join(left)
+            for i, side in self.sides
+            if (left := [part for part in side.split() if (i, part) not in used])
+        ]
         if self.pending_side:
             sides.append(self.pending_side)
         self.warnings += [
@@ -915,7 +1011,7 @@ class _Parser:
             else f"ignored 'on the {side}': a side is read only opposite another object's side"
             for side in sides
         ]
-        return out
+        return [r for k, r in enumerate(out) if r not in out[:k]]
 
 
 def parse_prompt(text: str) -> SceneSpec:
@@ -924,7 +1020,7 @@ def parse_prompt(text: str) -> SceneSpec:
     Words it does not understand never become objects: they are dropped, and the spec's
     ``warnings`` name them (and any one-letter typo read as a shape or colour word).
     """
-    norm, background, unplaceable, limits = _normalise(text)
+    norm, background, unplaceable, limits, notes = _normalise(text)
     parser = _Parser()
     parser.feed(_tokens(norm))
     relations = parser.relations + parser.side_relations()
@@ -941,6 +1037,7 @@ def parse_prompt(text: str) -> SceneSpec:
     warnings += [f"ignored '{p}': no object named for it" for p in parser.unattached]
     warnings += parser.warnings
     warnings += chosen
+    warnings += notes
     warnings += [f"read '{typed}' as '{read}'" for typed, read in parser.typos]
     return SceneSpec(
         objects=objects,

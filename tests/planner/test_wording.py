@@ -142,6 +142,41 @@ WORDING: dict[str, Meant] = {
         ((1, "red triangle"), (1, "red square"), (1, "blue circle")),
         ((0, "left of", 2), (1, "left of", 2)),
     ),
+    # sizes and shades said loosely, orders, corners, "in between" at the end, "the other"
+    "could you pls do a lil red heart next to a massive yellow star": Meant(
+        ((1, "small red heart"), (1, "large yellow star")), ((0, "next to", 1),)
+    ),
+    "a hexagon that's green, positioned below a pinkish square": Meant(
+        ((1, "green hexagon"), (1, "pink square")), ((0, "below", 1),), warned=("'pinkish'",)
+    ),
+    "a dark blue square and a light green circle": Meant(
+        ((1, "blue square"), (1, "green circle")), warned=("'dark blue'", "'light green'")
+    ),
+    "a star on a light gray background": Meant(((1, "star"),)),
+    "two purple hexagons with an orange circle in between": Meant(
+        ((1, "purple hexagon"), (1, "orange circle"), (1, "purple hexagon")),
+        ((1, "between", 0),),
+    ),
+    "two stars with a circle in the middle": Meant(
+        ((1, "star"), (1, "circle"), (1, "star")), ((1, "between", 0),)
+    ),
+    "a star, a heart, and a circle, from left to right": Meant(
+        ((1, "star"), (1, "heart"), (1, "circle")), ((0, "left of", 1), (1, "left of", 2))
+    ),
+    "from top to bottom: a red circle, a blue square and a green star": Meant(
+        ((1, "red circle"), (1, "blue square"), (1, "green star")),
+        ((0, "above", 1), (1, "above", 2)),
+    ),
+    "a red heart at the top left and a blue star at the bottom right": Meant(
+        ((1, "red heart"), (1, "blue star")), ((0, "left of", 1), (0, "above", 1))
+    ),
+    "a red square in the top right corner": Meant(
+        ((1, "red square"),), warned=("'on the top right'",)
+    ),
+    "a green circle, with a red square placed right next to it": Meant(
+        ((1, "green circle"), (1, "red square")), ((1, "next to", 0),)
+    ),
+    "a couple of circles, one red, the other blue": Meant(((1, "red circle"), (1, "blue circle"))),
     "several green circles but no squares whatsoever": Meant(
         ((2, "green circle"),), negations=("square",)
     ),
@@ -378,6 +413,9 @@ def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
         "a circle, a star and a heart, all the same colour",
         "a red triangle and a red square, both to the left of a blue circle",
         "a square, then a circle to its right, then a star to the circle's right",
+        "two purple hexagons with an orange circle in between",
+        "from top to bottom: a red circle, a blue square and a green star",
+        "a red heart at the top left and a blue star at the bottom right",
     ],
 )
 def test_what_is_read_of_new_wording_can_be_laid_out_drawn_and_judged(prompt):
