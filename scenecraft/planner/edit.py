@@ -9,6 +9,7 @@ One instruction may hold several steps separated by ';' or 'then'. Each step is 
 - remove:   "remove the hearts" / "delete the leftmost star"
 - add:      "add two green stars below the circle" / "add a heart in the top left corner"
 - replace:  "replace the red circle with a blue star" / "turn the square into a heart"
+- copy:     "duplicate the star" / "double the hearts": another of each, next to it
 
 Objects are named as in prompts ("the red circle", "the stars", "all hearts"); when several
 match a singular name, a position word picks one ("the leftmost star", "the top circle").
@@ -86,11 +87,29 @@ _STEP_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple(
             r"all(?: the)?(?: other)?(?: objects| shapes| things)?) (?:except|but|other than|"
             r"apart from|save)(?: for)? (?P<a>.+)|(?:keep|leave) only (?P<b>.+))$",
         ),
-        ("remove", r"^(?:remove|delete|erase|get rid of|take away|take out) (?P<a>.+)$"),
+        (
+            "remove",
+            r"^(?:remove|delete|erase|get rid of|take away|take out|lose|drop|ditch|eliminate|"
+            r"scrap) (?P<a>.+)$",
+        ),
         (
             "swap",
-            r"^(?:swap|switch|exchange) (?:the (?:positions|places) of )?(?P<a>.+?) "
-            r"(?:and|with) (?P<b>.+)$",
+            r"^(?:swap|switch|exchange|flip|trade|interchange) (?:the (?:positions|places) of )?"
+            r"(?P<a>.+?) (?:and|with) (?P<b>.+?)(?: around)?$",
+        ),
+        (
+            "swap",
+            r"^(?P<a>(?:the|all|both) .+?) and (?P<b>.+?) (?:should )?(?:swap|switch|trade|"
+            r"exchange) (?:places|positions)$",
+        ),
+        (
+            "recolour_like",
+            r"^(?:make|turn|paint|colou?r|recolou?r|change) (?P<a>.+?) (?:to )?the same colou?r "
+            r"as (?P<r>.+)$",
+        ),
+        (
+            "recolour",
+            rf"^(?:can|could) (?P<a>.+?) (?:be|become|turn) (?:colou?red )?(?P<c>{_COLOR_ALT})$",
         ),
         (
             "recolour",
@@ -115,6 +134,7 @@ _STEP_PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple(
         ("resize", rf"^make (?P<a>.+?) (?P<s>{_SIZE_ALT})$"),
         ("resize", r"^(?P<f>enlarge|grow|shrink) (?P<a>.+)$"),
         ("resize", r"^(?P<f>double|halve) the size of (?P<a>.+)$"),
+        ("copy", r"^(?:duplicate|copy|clone|double) (?P<a>.+)$"),
         # a nudge: "move the star a bit to the left", "shift it up slightly"
         (
             "move",
@@ -193,6 +213,7 @@ def _steps(instruction: str) -> list[str]:
         text,
     )
     text = re.sub(r"\bover to\b", "to", text)  # "move it over to the left" (not "over": above)
+    text = re.sub(r"\s+instead\b", "", text)  # "can the circle be yellow instead"
     # steps: ';', '. ', 'then', or 'and' before a verb ("move the circle up and make it blue")
     parts = re.split(
         rf"\s*(?:;|\.\s|,?\s*\bthen\b|,?\s*\band then\b|,?\s*\band (?=(?:{_VERBS})\b))\s*",
@@ -239,8 +260,16 @@ class _Editor:
 
     def _select(self, phrase: str) -> list[_Item]:
         words = phrase.split()
-        obj = _object(" ".join(w for w in words if w not in _PICKERS))
-        found = [it for it in self.items if label_matches(it.phrase, obj)]
+        named = " ".join(w for w in words if w not in _PICKERS)
+        if one := re.fullmatch(rf"(?:(?:the|all|both) )?(?P<c>{_COLOR_ALT}) (?P<n>ones?)", named):
+            # "the red one", "the blue ones": whatever is of that colour
+            obj = ObjectSpec(
+                name="object", count=1 if one["n"] == "one" else 2, attributes=[one["c"]]
+            )
+            found = [it for it in self.items if one["c"] in it.phrase.split()]
+        else:
+            obj = _object(named)
+            found = [it for it in self.items if label_matches(it.phrase, obj)]
         if not found:
             seen = ", ".join(it.phrase for it in self.items) or "nothing"
             raise PlannerError(f"nothing in the image matches {obj.phrase!r}; it shows {seen}")
@@ -346,14 +375,38 @@ class _Editor:
             self.place(it, target)
 
     def replace(self, m: re.Match) -> None:
+        """'replace the circle with a star'; with more than one ('with two triangles'), the
+        others stand next to the first, in the nearest free spots."""
         new = _object(m["b"])
         for it in self.subject(m["a"]):
             it.phrase = new.phrase
+            for _ in range(new.count - 1):
+                self.copy_of(it)
 
-    def recolour(self, m: re.Match) -> None:
-        for it in self.subject(m["a"] or m.groupdict().get("b")):
+    def recolour_like(self, m: re.Match) -> None:
+        """'make the star the same colour as the circle'."""
+        (ref,) = self.select(m["r"])[:1]
+        colour = next((w for w in ref.phrase.split() if w in COLORS), None)
+        if colour is None:
+            raise PlannerError(f"the {ref.phrase} has no colour to give")
+        self.recolour({"a": m["a"], "c": colour})
+
+    def copy(self, m: re.Match) -> None:
+        """'duplicate the star', 'double the hearts': one more of each, next to it."""
+        made = [self.copy_of(it) for it in self.subject(m["a"])]
+        self.named = made
+
+    def copy_of(self, item: _Item) -> _Item:
+        new = _Item(item.phrase, list(item.box))
+        self.items.append(new)
+        self.place(new, centre(item.box))
+        return new
+
+    def recolour(self, m: re.Match | dict[str, str]) -> None:
+        groups = m if isinstance(m, dict) else m.groupdict()
+        for it in self.subject(groups["a"] or groups.get("b")):
             kept = [w for w in it.phrase.split() if w not in COLORS]
-            it.phrase = " ".join([m["c"], *kept])
+            it.phrase = " ".join([groups["c"], *kept])
 
     def resize(self, m: re.Match) -> None:
         groups = m.groupdict()

@@ -118,3 +118,29 @@ def test_more_wording_of_edits():
     assert _edit("I'd like the square to be purple")["purple square #1"] == SCENE[1].box
     assert _edit("turn the red circle into a blue one")["blue circle #1"] == SCENE[0].box
     assert _edit("change the star's colour to cyan")["cyan star #1"] == SCENE[2].box
+
+
+def test_edits_worded_apart_from_the_grammar_session_24():
+    # each of these was refused ("could not understand") or did something else
+    assert _edit("can the circle be yellow instead")["yellow circle #1"] == SCENE[0].box
+    assert set(_edit("let's lose the circle")) == {"blue square #1", "green star #1"}
+    assert set(_edit("remove the red one")) == {"blue square #1", "green star #1"}
+    assert _edit("make the blue one bigger")["blue square #1"][2] == pytest.approx(0.3)
+    assert _edit("make the star the same colour as the circle")["red star #1"] == SCENE[2].box
+    for swap in (
+        "flip the positions of the circle and the square",
+        "the circle and the square should switch places",
+    ):
+        boxes = _edit(swap)
+        assert boxes["red circle #1"] == pytest.approx(SCENE[1].box), swap
+        assert boxes["blue square #1"] == pytest.approx(SCENE[0].box), swap
+    # one more of each, next to it, where nothing stands
+    boxes = _edit("double the stars")
+    assert set(boxes) == {"red circle #1", "blue square #1", "green star #1", "green star #2"}
+    assert holds(boxes["green star #2"], boxes["green star #1"], "next to")
+    # 'with two triangles' made one
+    boxes = _edit("replace the circle with two triangles")
+    assert boxes["triangle #1"] == SCENE[0].box and "triangle #2" in boxes
+    assert "red circle #1" not in boxes
+    with pytest.raises(PlannerError, match="nothing in the image matches 'purple object'"):
+        _edit("remove the purple one")
