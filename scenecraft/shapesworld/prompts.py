@@ -221,6 +221,12 @@ _REWRITES = tuple(
         (r"\ba dozen\b", " twelve "),
         (r"\b(?:not|without) (?:a single|one|any)\b", " no "),
         (r"\bnone of the\b", " no "),
+        # "everything but hearts: a star and a square" drew two hearts
+        (
+            r"\b(?:everything|anything|any shape|all shapes) (?:but|except|other than|apart from)"
+            r"(?: for)?\b",
+            " no ",
+        ),
         (r"\bneither\b", " no "),  # "neither hearts nor circles"
         (r"\bnor\b", " , no "),
         (r"\b(?:circular|round) (?:shape|object|thing|figure)(s?)\b", r" circle\1 "),

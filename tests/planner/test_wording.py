@@ -142,6 +142,9 @@ WORDING: dict[str, Meant] = {
         ((1, "red triangle"), (1, "red square"), (1, "blue circle")),
         ((0, "left of", 2), (1, "left of", 2)),
     ),
+    "everything but hearts: a star and a square": Meant(
+        ((1, "star"), (1, "square")), negations=("heart",)
+    ),
     # sizes and shades said loosely, orders, corners, "in between" at the end, "the other"
     "could you pls do a lil red heart next to a massive yellow star": Meant(
         ((1, "small red heart"), (1, "large yellow star")), ((0, "next to", 1),)
