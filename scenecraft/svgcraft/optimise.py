@@ -67,16 +67,18 @@ def optimise(
     progress: ProgressFn | None = None,
     preview_every: int = 0,
     cancelled: Callable[[], bool] | None = None,
+    point_lr_scale: float = 1.0,
 ) -> FitResult:
     """Fit ``scene`` to ``raster`` [H, W, 3] in [0, 1] (contour starts hold their opacity);
-    ``progress`` and ``preview_every`` as ``vector.fit.fit`` takes them."""
+    ``progress`` and ``preview_every`` as ``vector.fit.fit`` takes them; the control points'
+    learning rate is scaled by ``point_lr_scale``."""
     return fit(
         raster.float(),
         scene,
         iters,
         loss,
         None if contour else MODULATION,
-        lr_points=0.5 if contour else 1.0,
+        lr_points=(0.5 if contour else 1.0) * point_lr_scale,
         progress=progress,
         preview_every=preview_every,
         cancelled=cancelled,
