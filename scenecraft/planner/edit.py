@@ -381,7 +381,7 @@ class _Editor:
         for it in self.subject(m["a"]):
             it.phrase = new.phrase
             for _ in range(new.count - 1):
-                self.copy_of(it)
+                self.put(it.phrase, it.box, centre(it.box))
 
     def recolour_like(self, m: re.Match) -> None:
         """'make the star the same colour as the circle'."""
@@ -389,24 +389,29 @@ class _Editor:
         colour = next((w for w in ref.phrase.split() if w in COLORS), None)
         if colour is None:
             raise PlannerError(f"the {ref.phrase} has no colour to give")
-        self.recolour({"a": m["a"], "c": colour})
+        self.paint(self.subject(m["a"]), colour)
 
     def copy(self, m: re.Match) -> None:
         """'duplicate the star', 'double the hearts': one more of each, next to it."""
-        made = [self.copy_of(it) for it in self.subject(m["a"])]
-        self.named = made
+        self.named = [self.put(it.phrase, it.box, centre(it.box)) for it in self.subject(m["a"])]
 
-    def copy_of(self, item: _Item) -> _Item:
-        new = _Item(item.phrase, list(item.box))
-        self.items.append(new)
-        self.place(new, centre(item.box))
-        return new
+    def put(
+        self, phrase: str, box: Box, prefer: tuple[float, float], allowed: Allowed | None = None
+    ) -> _Item:
+        """A new item of ``box``'s size at the free spot nearest ``prefer`` (see ``place``)."""
+        it = _Item(phrase, list(box))
+        self.items.append(it)
+        self.place(it, prefer, allowed)
+        return it
 
-    def recolour(self, m: re.Match | dict[str, str]) -> None:
-        groups = m if isinstance(m, dict) else m.groupdict()
-        for it in self.subject(groups["a"] or groups.get("b")):
+    def recolour(self, m: re.Match) -> None:
+        self.paint(self.subject(m["a"] or m.groupdict().get("b")), m["c"])
+
+    @staticmethod
+    def paint(items: list[_Item], colour: str) -> None:
+        for it in items:
             kept = [w for w in it.phrase.split() if w not in COLORS]
-            it.phrase = " ".join([groups["c"], *kept])
+            it.phrase = " ".join([colour, *kept])
 
     def resize(self, m: re.Match) -> None:
         groups = m.groupdict()
@@ -445,12 +450,9 @@ class _Editor:
         prefer, allowed = self.where(m) if placed else ((0.5, 0.5), None)
         sides = [max(it.box[2], it.box[3]) for it in self.items]
         side = float(np.median(sides)) if sides else 2 * SIZES["medium"]
-        self.named = []
-        for _ in range(obj.count):
-            it = _Item(obj.phrase, [0.0, 0.0, side, side])
-            self.items.append(it)
-            self.place(it, prefer, allowed)
-            self.named.append(it)
+        self.named = [
+            self.put(obj.phrase, [0.0, 0.0, side, side], prefer, allowed) for _ in range(obj.count)
+        ]
 
 
 def _at(box: Box, c: tuple[float, float]) -> Box:

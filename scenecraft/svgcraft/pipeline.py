@@ -312,8 +312,7 @@ class SVGCraftPipeline:
         those objects' ids."""
         assert self.detector is not None
         ids = object_ids(layout)
-        with torch.no_grad():
-            shown = to_uint8(over_white(render(scene)))
+        shown = _shown(scene)
         restored = []
         for i, item in enumerate(layout.items):
             name = wanted(item.phrase).name
@@ -343,8 +342,7 @@ class SVGCraftPipeline:
             }
             if fringe:
                 trial = keep_groups(trial, [k for k in range(len(groups)) if k not in fringe])
-            with torch.no_grad():
-                trial_shown = to_uint8(over_white(render(trial)))
+            trial_shown = _shown(trial)
             if found_in_box(trial_shown, item, self.detector):
                 scene, shown = trial, trial_shown
                 restored.append(ids[i])
@@ -359,8 +357,7 @@ class SVGCraftPipeline:
         detector = self.detector
 
         def read(s: Scene) -> list[bool]:
-            with torch.no_grad():
-                shown = to_uint8(over_white(render(s)))
+            shown = _shown(s)
             return [found_in_box(shown, item, detector) for item in layout.items]
 
         before, kept, losses = read(scene), scene, []
@@ -375,6 +372,12 @@ class SVGCraftPipeline:
             kept, losses = trial, fitted.losses
             iters *= 2
         return kept, losses
+
+
+def _shown(scene: Scene) -> np.ndarray:
+    """What ``scene`` shows over white, [H, W, 3] uint8: what the detector is asked about."""
+    with torch.no_grad():
+        return to_uint8(over_white(render(scene)))
 
 
 _REFIT_FIRST = 20  # refits are tried 20, 40, 80, ... steps long
