@@ -40,6 +40,11 @@ from scenecraft.svgcraft.layout import box_prompt, phrase_groups, scene_prompt
 Segmenter = Callable[[np.ndarray, list[Box]], list[np.ndarray]]  # image, boxes -> [H, W] masks
 Detector = Callable[[np.ndarray, list[str]], list[Detection]]  # image, phrases -> detections
 MASK_MARGIN = 0.15  # a refined mask may reach this share of its box's size beyond the box
+# A detection in the fused raster is an object recognised in its per-box draw only when it keeps
+# at least this share of the draw's pixels: a fused pass that redrew a yellow triangle green but
+# for a yellow tip left a tiny "yellow triangle" beside a large green one (row 7, sheet row 6),
+# which counted as kept, and the SVG fit then dropped the tip.
+MIN_KEPT = 0.35
 
 
 @dataclass
@@ -430,22 +435,33 @@ def check_fusion(
     raster: np.ndarray, layout: Layout, boxes: list[BoxLatents], detector: Detector
 ) -> FusionCheck:
     """The objects the detector recognised in their per-box draw but does not find in the fused
-    ``raster`` (no detection of their phrase centred in their slightly grown box), and the
+    ``raster`` (no detection of their phrase centred in their slightly grown box with at least
+    ``MIN_KEPT`` of the per-box draw's pixels), and the
     detections of those objects' phrases that lie in the box of no object they could be."""
     if not any(b.recognised for b in boxes):
         return FusionCheck([], [])  # nothing was drawn right alone, so nothing can be lost
     found = detector(raster, sorted({item.phrase for item in layout.items}))
 
+    h, w = raster.shape[:2]
+
     def matches(d: Detection, phrase: str) -> bool:
         return label_matches(d.label, wanted(phrase))
+
+    def pixels(d: Detection) -> float:
+        if d.mask is not None and d.mask.shape == (h, w):
+            return float(d.mask.sum())
+        return d.box[2] * d.box[3] * h * w
+
+    def kept(d: Detection, item: LayoutItem, b: BoxLatents) -> bool:
+        if not (matches(d, item.phrase) and in_grown_box(centre(d.box), item.box)):
+            return False
+        # a fallback mask is the box, not the object: no size to hold the detection to
+        return b.fallback or pixels(d) >= MIN_KEPT * float(b.mask.sum())
 
     lost = [
         i
         for i, (item, b) in enumerate(zip(layout.items, boxes, strict=True))
-        if b.recognised
-        and not any(
-            matches(d, item.phrase) and in_grown_box(centre(d.box), item.box) for d in found
-        )
+        if b.recognised and not any(kept(d, item, b) for d in found)
     ]
     lost_phrases = {layout.items[i].phrase for i in lost}
     # a detection in the box of any object it could be is that object, not a stray ('a big and

@@ -407,7 +407,8 @@ def test_check_fusion_finds_where_a_lost_object_was_drawn_and_paste_moves_it_fro
         background="white",
     )
     small = [Detection("red circle", (0.62, 0.62, 0.15, 0.15), 0.9)]
-    check = check_fusion(np.zeros((64, 64, 3), np.uint8), sizes, boxes[:2], lambda i, p: small)
+    drawn = [box((0.05, 0.05, 0.4, 0.4), 30), box((0.62, 0.62, 0.15, 0.15), 30)]
+    check = check_fusion(np.zeros((64, 64, 3), np.uint8), sizes, drawn, lambda i, p: small)
     assert check.lost == [0] and check.strays == []
 
     # the raster: grey, with the top star and circle drawn where they belong and the lost star
@@ -493,3 +494,40 @@ def test_repair_brings_back_an_object_the_fused_pass_lost(tiny_sd, repair):
 
 PROMPT_2 = "a red circle and a blue star"
 STRAY = (0.55, 0.7, 0.2, 0.2)  # where the repair test's fused pass first draws the star
+
+
+def test_check_fusion_does_not_count_a_tip_left_in_the_wanted_colour_as_the_object():
+    """Row 7's sheet: the fused pass redrew a yellow triangle green but for its tip; the detector
+    read the tip as a small yellow triangle, so the object counted as kept, and the SVG dropped
+    the tip. The real detector on a rendered triangle, the tip in the wanted colour."""
+    from scenecraft.models.detect import ShapesDetector
+    from scenecraft.shapesworld.render import render_scene
+    from scenecraft.shapesworld.scene import Scene as World
+    from scenecraft.shapesworld.scene import ShapeObject
+    from scenecraft.svgcraft.latents import BoxLatents, check_fusion
+
+    def draw(colour: str) -> tuple[np.ndarray, np.ndarray]:
+        out = render_scene(World([ShapeObject("triangle", colour, "large", 0.5, 0.5)]), 128)
+        return np.asarray(out.image).copy(), out.coverage[0] > 0.5
+
+    alone, mask = draw("yellow")
+    ys, xs = np.nonzero(mask)
+    box = [xs.min() / 128, ys.min() / 128, (xs.max() + 1 - xs.min()) / 128,
+           (ys.max() + 1 - ys.min()) / 128]  # fmt: skip
+    layout = Layout(items=[LayoutItem(label="yellow triangle #1", box=box)], background="white")
+    z = torch.zeros(1, 4, 16, 16)
+    boxes = [BoxLatents(alone, mask, torch.zeros(16, 16), [z], z, {}, False, recognised=True)]
+    detector = ShapesDetector()
+    assert check_fusion(alone, layout, boxes, detector).lost == []
+
+    fused, _ = draw("green")
+    # the tip: the eighth of the triangle's pixels nearest its corner farthest from the centre
+    d2 = (ys - ys.mean()) ** 2 + (xs - xs.mean()) ** 2
+    corner = np.argmax(d2)
+    near = np.argsort((ys - ys[corner]) ** 2 + (xs - xs[corner]) ** 2)[: len(ys) // 8]
+    fused[ys[near], xs[near]] = alone[ys[near], xs[near]]  # green but for a yellow tip
+    assert any(d.label == "yellow triangle" for d in detector(fused, ["yellow triangle"]))
+    assert check_fusion(fused, layout, boxes, detector).lost == [0]
+    # a fallback mask (the box, not the object) holds no detection to a size
+    boxes[0].fallback = True
+    assert check_fusion(fused, layout, boxes, detector).lost == []
