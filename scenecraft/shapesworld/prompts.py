@@ -155,7 +155,12 @@ _IRREGULAR_PLURALS = {
 _MAX_COUNT = 20
 _NOUN_WORDS = frozenset(w for noun in COMMON_NOUNS for w in noun.split())
 # tokens the rewrites below produce, and words the parser reads by name
-_MARKERS = {"sidebyside", "countis", "pairedas", "stacked", "both", "one", "ones", *_ORDERS}
+# "in a row", "lined up" / "in a column": the group said last in a chain, or else every object
+# said before it in the order said (as "from left to right" / "from top to bottom" after them)
+_LINES = {"inarow": "left of", "inacolumn": "above"}
+_MARKERS = {
+    "sidebyside", "countis", "pairedas", "stacked", "both", "one", "ones", *_ORDERS, *_LINES
+}  # fmt: skip
 # "three circles of different colours", "two squares of the same colour": colours the prompt
 # leaves to the parser, told apart or alike (the marker a rewrite leaves -> what was said)
 _COLOURINGS = {
@@ -314,6 +319,22 @@ _MIDDLE = r"(?:very )?(middle|centre|center)"
 _WHOLE = r"(?:picture|image|scene|canvas|page)"
 # "a star in the middle of two squares" is a star between them; "a circle in the middle, a star
 # on the left and a heart on the right" a circle between the two (a side, read with the others)
+_LINE_REWRITES = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (
+            r"\b(?:(?:in|into|forming) (?:a|one) (?:neat |straight |single )?vertical (?:row|line)"
+            r"|(?:in|into|forming) (?:a|one) (?:neat |straight |single |vertical )*column"
+            r"|lined up vertically)\b",
+            " inacolumn ",
+        ),
+        (
+            r"\b(?:(?:in|into|forming) (?:a|one) (?:neat |straight |single |horizontal )*"
+            r"(?:row|line)|lined up(?: horizontally)?)\b",
+            " inarow ",
+        ),
+    )
+)
 _MIDDLE_REWRITES = tuple(
     (re.compile(p), r)
     for p, r in (
@@ -366,6 +387,8 @@ def _normalise(text: str) -> tuple[str, str | None, list[str], list[str], list[s
     notes += [f"read '{m[1]}' as '{_COLOUR_NEAR[m[1]]}'" for m in _NEAR_RE.finditer(text)]
     text = _SHADE_RE.sub(r" \1 ", _NEAR_RE.sub(lambda m: f" {_COLOUR_NEAR[m[1]]} ", text))
     for pattern, repl in _MIDDLE_REWRITES:
+        text = pattern.sub(repl, text)
+    for pattern, repl in _LINE_REWRITES:
         text = pattern.sub(repl, text)
     unplaceable = [m.group(0) for m in _UNPLACEABLE.finditer(text)]
     text = _UNPLACEABLE.sub(" , ", text)
@@ -568,9 +591,13 @@ class _Parser:
             self.emit(self.last.name, is_plural=t == "ones")  # "a red circle and a blue one"
         elif t == "sidebyside":
             self.end_phrase(boundary=True)
-            if len(self.objects) >= 2:  # "a square and a circle side by side"
+            if self.last is not None and self.last.count >= 2:  # "three circles side by side"
+                self.line_up("left of", said="side by side")
+            elif len(self.objects) >= 2:  # "a square and a circle side by side"
                 n = len(self.objects)
                 self.relations.append(RelationSpec(subject=n - 2, relation="next to", object=n - 1))
+            else:
+                self.warnings.append("ignored 'side by side': it needs two objects")
         elif t == "pairedas":
             self.end_phrase(boundary=True)
             self.pairing = True
@@ -583,6 +610,9 @@ class _Parser:
         elif t == "stacked":
             self.end_phrase(boundary=True)
             self.pair_up("above", said="stacked")
+        elif t in _LINES:
+            self.end_phrase(boundary=True)
+            self.line_up(_LINES[t], said="in a row" if t == "inarow" else "in a column")
         elif t in _COLOURINGS:
             if self.count is not None or self.attrs or self.words:
                 self.colouring = t  # "three differently coloured circles": for the noun to come
@@ -712,6 +742,17 @@ class _Parser:
         self.last_idx = members[-1]
         self.last = self.objects[-1]
         return members
+
+    def line_up(self, relation: str, said: str) -> None:
+        """'three circles in a row' (the group said last, in a chain), 'a circle, a star and a
+        heart in a column' (every object said so far, in the order said)."""
+        i = self.last_idx
+        if i is not None and i == len(self.objects) - 1 and self.objects[i].count >= 2:
+            self.pair_up(relation, said=said)
+        elif len(self.objects) >= 2 and self.order is None:
+            self.order = (len(self.objects), relation)
+        else:
+            self.warnings.append(f"ignored '{said}': it needs two objects")
 
     def pair_up(self, relation: str, said: str) -> None:
         """'two squares, one above the other', 'three circles stacked': the last object, two to

@@ -23,9 +23,9 @@ def test_plan_parse_prints_the_spec():
         "no heart",
     ]
     # words it could not use are said, not silently dropped
-    result = runner.invoke(app, ["plan", "parse", "three stars in a row"])
+    result = runner.invoke(app, ["plan", "parse", "three stars in a ring"])
     assert result.stdout.splitlines()[0] == "[0] 3 x star"
-    assert "warning: ignored 'in a row'" in result.stdout
+    assert "warning: ignored 'in a ring'" in result.stdout
     result = runner.invoke(app, ["plan", "parse", "a couple of discs", "--json"])
     spec = SceneSpec.model_validate_json(result.stdout)
     assert [(o.name, o.count) for o in spec.objects] == [("circle", 2)]

@@ -60,6 +60,38 @@ WORDING: dict[str, Meant] = {
         ((1, "heart"), (1, "heart"), (1, "heart")), ((0, "above", 1), (1, "above", 2))
     ),
     "six hearts, one above the other": Meant(((6, "heart"),), warned=("'one above the other'",)),
+    # a row or a column: the group said last in a chain, or else what was said, in order
+    "three blue stars in a row": Meant(
+        ((1, "blue star"), (1, "blue star"), (1, "blue star")),
+        ((0, "left of", 1), (1, "left of", 2)),
+    ),
+    "two squares lined up": Meant(((1, "square"), (1, "square")), ((0, "left of", 1),)),
+    "4 hearts in a straight line": Meant(
+        ((1, "heart"),) * 4, ((0, "left of", 1), (1, "left of", 2), (2, "left of", 3))
+    ),
+    "three circles side by side": Meant(
+        ((1, "circle"),) * 3, ((0, "left of", 1), (1, "left of", 2))
+    ),
+    "a red circle, a blue square and a green star in a row": Meant(
+        ((1, "red circle"), (1, "blue square"), (1, "green star")),
+        ((0, "left of", 1), (1, "left of", 2)),
+    ),
+    "put a heart and a star in a vertical line": Meant(
+        ((1, "heart"), (1, "star")), ((0, "above", 1),)
+    ),
+    "three triangles in a column, right of a square": Meant(
+        ((1, "triangle"), (1, "triangle"), (1, "triangle"), (1, "square")),
+        (
+            (0, "above", 1),
+            (1, "above", 2),
+            (0, "right of", 3),
+            (1, "right of", 3),
+            (2, "right of", 3),
+        ),
+    ),
+    "seven stars in a row": Meant(((7, "star"),), warned=("'in a row'",)),
+    "a lone star in a row": Meant(((1, "star"),), warned=("'in a row'",)),
+    "a star side by side": Meant(((1, "star"),), warned=("'side by side'",)),
     # stacked: a column, or on top of what follows
     "two squares stacked": Meant(((1, "square"), (1, "square")), ((0, "above", 1),)),
     "3 circles stacked up": Meant(
@@ -267,7 +299,6 @@ WORDING: dict[str, Meant] = {
         ((1, "small yellow star"), (1, "large green hexagon")), ((0, "above", 1),)
     ),
     # what the spec cannot say, or words the parser cannot know: named in a warning
-    "three blue stars in a row": Meant(((3, "blue star"),), warned=("'in a row'",)),
     "five stars in a circle": Meant(((5, "star"),), warned=("'in a circle'",)),
     "a triangle in the middle": Meant(((1, "triangle"),), warned=("'in the middle'",)),
     "a star in the middle of the picture": Meant(((1, "star"),), warned=("'in the middle'",)),
@@ -389,12 +420,12 @@ def test_the_grammar_s_own_wording_needs_no_warning():
 
 
 def test_warnings_reach_the_layout_and_a_run_s_record():
-    prompt = "three blue stars in a row and nothing else"
+    prompt = "three blue stars in a ring and nothing else"
     layout = OfflinePlanner().layout(prompt)
     assert len(layout.items) == 3
-    assert any("'in a row'" in w for w in layout.warnings)
+    assert any("'in a ring'" in w for w in layout.warnings)
     record = scenecraft.run("world.render", prompt=prompt, seed=1, size=64).record
-    assert any("'in a row'" in w for w in record["spec"]["warnings"])
+    assert any("'in a ring'" in w for w in record["spec"]["warnings"])
 
 
 def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
@@ -409,6 +440,8 @@ def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
     [
         "three hearts, one above the other",
         "3 circles stacked up",
+        "four blue hearts in a row",
+        "a red circle, a blue square and a green star in a column",
         "two red stars left of a heart, one above the other",
         "a circle in the middle, a star on the left and a heart on the right",
         "a star in the middle of two squares",
