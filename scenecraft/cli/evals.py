@@ -48,6 +48,12 @@ def eval_world_model(
     steps: int = typer.Option(25, min=1, help="DDIM steps"),
     guidance: float = typer.Option(3.0, help="classifier-free guidance"),
     device: str = typer.Option("cpu", help="torch device"),
+    draw: int = typer.Option(
+        0,
+        min=0,
+        max=9,
+        help="0: the card's set of seeds and layouts; 1-9: a fresh set (a recheck)",
+    ),
 ) -> None:
     """Judge the diffusion world model: single objects, grounding, LMD prompts, inversion."""
     from scenecraft.core.settings import get_settings
@@ -63,6 +69,7 @@ def eval_world_model(
         steps=steps,
         guidance=guidance,
         device=device,
+        draw=draw,
     )
 
 

@@ -25,6 +25,31 @@ def test_eval_writes_every_section_a_verdict_per_target_and_a_grid(tiny_sd, tmp_
     assert 0 <= report["single_object"]["accuracy"] <= 1
     assert all(isinstance(v, bool) for v in report["targets"].values())
     assert out.with_suffix(".png").stat().st_size > 0
+    assert report["draw"] == 0
+
+
+def test_another_draw_asks_about_other_layouts_and_noise(monkeypatch):
+    """A recheck draw judges fresh layouts and seeds, and draw 0 stays the card's set."""
+    import numpy as np
+
+    import scenecraft.eval.world_model as W
+    from scenecraft.models import diffusion as D
+
+    asked = []
+
+    def fake_sample(model, prompt, **kw):
+        asked.append((tuple(kw["grounding"].phrases), kw["generator"].initial_seed()))
+        return D.SampleOut(images=np.zeros((1, 64, 64, 3), np.uint8), latents=None)
+
+    monkeypatch.setattr(W.D, "sample", fake_sample)
+    W.grounded(None, 6, steps=1, guidance=1.0, quiet=True)
+    W.grounded(None, 6, steps=1, guidance=1.0, quiet=True)
+    card = asked[:6]
+    assert asked[6:] == card  # the same draw asks the same
+    asked.clear()
+    W.grounded(None, 6, steps=1, guidance=1.0, seed=10_000, quiet=True, first_scene=51_000)
+    assert {s for _, s in asked}.isdisjoint({s for _, s in card})
+    assert [p for p, _ in asked] != [p for p, _ in card]
 
 
 def test_eval_refuses_an_empty_section_naming_the_option():
