@@ -98,6 +98,11 @@ _RELATIONS = {
     "below": "below",
     "nextto": "next to",
     "between": "between",
+    # read into "between" when complete (``_Parser.surround``): a pair around an object, or on
+    # either side of it, holds it between them
+    "aroundrel": "around",
+    "surroundedby": "surrounded by",
+    "flanking": "flanking",
 }
 # "from left to right: a, b, c": each object said in that order stands so to the next
 _ORDERS = {
@@ -335,6 +340,22 @@ _LINE_REWRITES = tuple(
         ),
     )
 )
+# around, surrounded by, on either side: before "on the left" and counts read "around" as about
+_AROUND_REWRITES = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"\b(?:surrounded|encircled|ringed|circled|framed) by\b", " surroundedby "),
+        (r"\bflanked (?:by|with)\b", " between "),
+        (r"\b(?:on|at) (?:either|each|both) sides? of\b", " flanking "),
+        # "a star with two circles on either side (of it)": the pair flanks what it is with
+        (r"\b(?:on|at) (?:either|each|both) sides?(?: of (?:it|them))?\b", " flanking it "),
+        (
+            rf"\b(?:all )?(?:around|surrounding|encircling|circling)\b"
+            rf"(?! (?:{_COUNT_ALT}|\d|about|roughly))",
+            " aroundrel ",
+        ),
+    )
+)
 _MIDDLE_REWRITES = tuple(
     (re.compile(p), r)
     for p, r in (
@@ -388,7 +409,7 @@ def _normalise(text: str) -> tuple[str, str | None, list[str], list[str], list[s
     text = _SHADE_RE.sub(r" \1 ", _NEAR_RE.sub(lambda m: f" {_COLOUR_NEAR[m[1]]} ", text))
     for pattern, repl in _MIDDLE_REWRITES:
         text = pattern.sub(repl, text)
-    for pattern, repl in _LINE_REWRITES:
+    for pattern, repl in (*_LINE_REWRITES, *_AROUND_REWRITES):
         text = pattern.sub(repl, text)
     unplaceable = [m.group(0) for m in _UNPLACEABLE.finditer(text)]
     text = _UNPLACEABLE.sub(" , ", text)
@@ -987,12 +1008,31 @@ class _Parser:
         return [idx, len(self.objects) - 1]
 
     def add_relation(self, subject: int, p: _Pending) -> None:
+        if p.relation in ("around", "surrounded by", "flanking"):
+            self.surround(subject, p)
+            return
         object2 = p.refs[1] if p.relation == "between" else None
         self.relations += [
             RelationSpec(subject=subject, relation=r, object=p.refs[0], object2=object2)
             for r in [*p.also, p.relation]
         ]
         self.pending = None
+
+    def surround(self, subject: int, p: _Pending) -> None:
+        """'two circles around a star', 'a star surrounded by two circles', 'two circles on
+        either side of a star': the star between them. Three or four around one are reported:
+        the judge tells objects read alike apart only by what holds for all of them, and each
+        of those would stand on another side."""
+        group, middle = (
+            (p.refs[0], subject) if p.relation == "surrounded by" else (subject, p.refs[0])
+        )
+        self.pending = None
+        said = "on either side" if p.relation == "flanking" else p.relation
+        if self.objects[group].count != 2 or group == middle:
+            self.warnings.append(f"ignored '{said}': read only of two objects and a third")
+            return
+        a, b = self.pair(group)
+        self.relations.append(RelationSpec(subject=middle, relation="between", object=a, object2=b))
 
     def ordered(self) -> list[RelationSpec]:
         """'from left to right: a red circle, a blue square and a green star' (or the objects

@@ -92,6 +92,36 @@ WORDING: dict[str, Meant] = {
     "seven stars in a row": Meant(((7, "star"),), warned=("'in a row'",)),
     "a lone star in a row": Meant(((1, "star"),), warned=("'in a row'",)),
     "a star side by side": Meant(((1, "star"),), warned=("'side by side'",)),
+    # around, surrounded by, flanked by, on either side: a pair with the object between them
+    "a blue star with two yellow circles around it": Meant(
+        ((1, "blue star"), (1, "yellow circle"), (1, "yellow circle")), ((0, "between", 1),)
+    ),
+    "a green square surrounded by 2 red circles": Meant(
+        ((1, "green square"), (1, "red circle"), (1, "red circle")), ((0, "between", 1),)
+    ),
+    "two hearts encircling a star": Meant(
+        ((1, "heart"), (1, "star"), (1, "heart")), ((1, "between", 0),)
+    ),
+    "a star flanked by two hearts": Meant(
+        ((1, "star"), (1, "heart"), (1, "heart")), ((0, "between", 1),)
+    ),
+    "a pink circle with two squares on either side of it": Meant(
+        ((1, "pink circle"), (1, "square"), (1, "square")), ((0, "between", 1),)
+    ),
+    "two circles on each side of a star": Meant(
+        ((1, "circle"), (1, "star"), (1, "circle")), ((1, "between", 0),)
+    ),
+    "a purple hexagon with a square on each side": Meant(
+        ((1, "purple hexagon"), (1, "square")), warned=("'on either side'",)
+    ),
+    "a green square surrounded by four red circles": Meant(
+        ((1, "green square"), (4, "red circle")), warned=("'surrounded by'",)
+    ),
+    "a star surrounded by a circle": Meant(
+        ((1, "star"), (1, "circle")), warned=("'surrounded by'",)
+    ),
+    "around 3 circles": Meant(((3, "circle"),), warned=("'around'",)),
+    "a round shape of purple colour": Meant(((1, "purple circle"),)),
     # stacked: a column, or on top of what follows
     "two squares stacked": Meant(((1, "square"), (1, "square")), ((0, "above", 1),)),
     "3 circles stacked up": Meant(
@@ -441,6 +471,8 @@ def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
         "three hearts, one above the other",
         "3 circles stacked up",
         "four blue hearts in a row",
+        "a green square surrounded by two red circles",
+        "a star with two circles on either side",
         "a red circle, a blue square and a green star in a column",
         "two red stars left of a heart, one above the other",
         "a circle in the middle, a star on the left and a heart on the right",
