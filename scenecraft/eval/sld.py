@@ -36,6 +36,8 @@ class Case:
     # rounds that tried ops, the image changed or not (every added object's attempts failed):
     # what a round's cost is counted over, so failed attempts are not hidden
     attempted: int = 0
+    prompt: str = ""
+    reasons: list[str] | None = None  # the judge's reasons on the final image (empty: right)
 
 
 def _pipeline(model: str, device: str, steps: int, rounds: int, **config):
@@ -87,7 +89,19 @@ def run_sld_benchmark(
         verdicts += [verdicts[-1]] * (4 - len(verdicts))
         ok = {"base": verdicts[0].ok, "round1": verdicts[1].ok, "round3": verdicts[3].ok}
         attempted = sum(bool(rnd.ops) for rnd in rounds)
-        cases.append(Case(p.category, ok, t1 - t0, t2 - t1, len(ran), worse, attempted))
+        cases.append(
+            Case(
+                p.category,
+                ok,
+                t1 - t0,
+                t2 - t1,
+                len(ran),
+                worse,
+                attempted,
+                prompt=p.prompt,
+                reasons=verdicts[-1].reasons,
+            )
+        )
     return cases
 
 
@@ -115,6 +129,17 @@ def summarise(cases: list[Case]) -> dict:
         "rounds_run": sum(c.rounds for c in cases),
         "rounds_made_worse": sum(c.worse for c in cases) / max(sum(c.rounds for c in cases), 1),
         "images_made_worse": float(np.mean([c.worse > 0 for c in cases])),
+        # every prompt's verdicts, so a miss can be looked up (and rerun) by its prompt
+        "prompts": [
+            {
+                "prompt": c.prompt,
+                "category": c.category,
+                **c.ok,
+                "rounds": c.rounds,
+                "reasons": c.reasons or [],
+            }
+            for c in cases
+        ],
     }
 
 

@@ -37,6 +37,12 @@ def test_rounds_are_costed_one_by_one_and_worse_rounds_counted():
     assert s["rounds_run"] == 5
     assert s["rounds_made_worse"] == pytest.approx(2 / 5)
     assert s["images_made_worse"] == pytest.approx(0.5)
+    assert [(r["category"], r["base"], r["round3"]) for r in s["prompts"]] == [
+        ("negation", True, True),
+        ("negation", False, True),
+        ("spatial", False, False),
+        ("spatial", True, False),
+    ]
 
 
 def test_a_round_whose_ops_all_failed_still_counts_in_the_cost():
