@@ -168,7 +168,11 @@ _MARKERS = {
 }  # fmt: skip
 # "three circles of different colours", "two squares of the same colour": colours the prompt
 # leaves to the parser, told apart or alike (the marker a rewrite leaves -> what was said)
+_PARTS_SAID = {"2": "two", "3": "three", "4": "four"}
 _COLOURINGS = {
+    "colourstwo": "two colours",
+    "coloursthree": "three colours",
+    "coloursfour": "four colours",
     "coloursdiffer": "different colours",
     "colourssame": "the same colour",
     "colourssameall": "the same colour",
@@ -268,6 +272,11 @@ _REWRITES = tuple(
         (r"\b(?:stacked|piled)(?: up)? (?:on top of|on|upon|onto|above|over)\b", " above "),
         (r"\b(?:stacked|piled)(?: up)?(?: vertically)?\b", " stacked "),
         (r"\bone (?:on top of|above|over) (?:the )?another\b", " pairedas above "),
+        # "four squares in two colours": the group split into that many parts, a colour each
+        (
+            r"\b(?:in|of|with) (two|three|four|2|3|4) (?:different |distinct )?colou?rs\b",
+            lambda m: f" colours{_PARTS_SAID.get(m[1], m[1])} ",
+        ),
         (r"\b(?:of |in )?(?:various|varied|assorted|mixed|many) colou?rs\b", " coloursdiffer "),
         (
             r"\b(?:(?:each|all)(?: one| of them)?(?: a)? )?"
@@ -816,6 +825,27 @@ class _Parser:
         tag = f"%{len(self.palettes)}"
         if last is None:
             self.warnings.append(f"ignored '{said}': no object named for it")
+        elif marker in ("colourstwo", "coloursthree", "coloursfour"):
+            parts = ("two", "three", "four").index(marker[7:]) + 2
+            if last.count < parts or i != len(self.objects) - 1:
+                self.warnings.append(f"ignored '{said}': said of fewer than {parts} objects")
+            elif any(a in COLORS for a in last.attributes):
+                self.warnings.append(f"ignored '{said}': its colour is said")
+            else:
+                # as even as the count allows, the larger parts first: 5 in two colours is 3 + 2
+                self.palettes.append(said)
+                q, r = divmod(last.count, parts)
+                self.replace_last(
+                    [
+                        last.model_copy(
+                            update={
+                                "count": q + (k < r),
+                                "attributes": [*last.attributes, f"{tag}.{k}"],
+                            }
+                        )
+                        for k in range(parts)
+                    ]
+                )
         elif marker == "coloursdiffer":
             if last.count < 2 or i != len(self.objects) - 1:
                 self.warnings.append(f"ignored '{said}': said of one object")

@@ -92,6 +92,23 @@ WORDING: dict[str, Meant] = {
     "seven stars in a row": Meant(((7, "star"),), warned=("'in a row'",)),
     "a lone star in a row": Meant(((1, "star"),), warned=("'in a row'",)),
     "a star side by side": Meant(((1, "star"),), warned=("'side by side'",)),
+    # a group in so many colours: parts as even as the count allows, the colours chosen
+    "four squares in two colours": Meant(
+        ((2, "red square"), (2, "blue square")), warned=("chose red, blue for 'two colours'",)
+    ),
+    "5 stars in 2 different colours": Meant(
+        ((3, "red star"), (2, "blue star")), warned=("chose red, blue",)
+    ),
+    "six circles in three colors, no red": Meant(
+        ((2, "blue circle"), (2, "green circle"), (2, "yellow circle")),
+        negations=("red circle",),
+        warned=("chose blue, green, yellow",),
+    ),
+    "two hearts in two colours": Meant(
+        ((1, "red heart"), (1, "blue heart")), warned=("chose red, blue",)
+    ),
+    "a heart in two colours": Meant(((1, "heart"),), warned=("'two colours'",)),
+    "four red squares in two colours": Meant(((4, "red square"),), warned=("'two colours'",)),
     # around, surrounded by, flanked by, on either side: a pair with the object between them
     "a blue star with two yellow circles around it": Meant(
         ((1, "blue star"), (1, "yellow circle"), (1, "yellow circle")), ((0, "between", 1),)
@@ -471,6 +488,7 @@ def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
         "three hearts, one above the other",
         "3 circles stacked up",
         "four blue hearts in a row",
+        "four squares in two colours",
         "a green square surrounded by two red circles",
         "a star with two circles on either side",
         "a red circle, a blue square and a green star in a column",
