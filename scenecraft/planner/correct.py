@@ -18,7 +18,6 @@ import numpy as np
 from scenecraft.core.contracts import Box, Detection, Layout, ObjectSpec, RelationSpec, SceneSpec
 from scenecraft.planner.geometry import (
     Allowed,
-    between,
     centre,
     free_box,
     label_matches,
@@ -30,7 +29,7 @@ from scenecraft.planner.geometry import (
 )
 from scenecraft.planner.layout import place_kinds, plan_layout
 from scenecraft.shapesworld.grammar import SIZES
-from scenecraft.shapesworld.judge import RELATION_MARGIN, holds
+from scenecraft.shapesworld.judge import RELATION_MARGIN, between, holds
 
 log = logging.getLogger(__name__)
 

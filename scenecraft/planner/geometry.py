@@ -14,7 +14,12 @@ import numpy as np
 from scenecraft.core.contracts import Box, Layout, LayoutItem, ObjectSpec, SceneSpec
 from scenecraft.core.geometry import box_iou
 from scenecraft.shapesworld.grammar import SIZES
-from scenecraft.shapesworld.judge import NEXT_TO, RELATION_MARGIN, between, counted, related
+from scenecraft.shapesworld.judge import (
+    NEXT_TO,
+    RELATION_MARGIN,
+    counted,
+    relations_hold,
+)
 
 MAX_IOU = 0.1  # most overlap a planned layout allows between two boxes
 GAP = 0.01  # free space left around a box the planner places
@@ -61,19 +66,8 @@ def layout_problems(layout: Layout, spec: SceneSpec, max_iou: float = MAX_IOU) -
         found = [it for it in layout.items if label_matches(it.label, n)]
         if found:
             problems.append(f"wanted no {n.phrase}, planned {len(found)}")
-    for r in spec.relations:
-        subj, obj = groups[r.subject], groups[r.object]
+    for r, ok in zip(spec.relations, relations_hold(spec, groups, lambda it: it.box), strict=True):
         name = f"{spec.objects[r.subject].phrase} {r.relation} {spec.objects[r.object].phrase}"
-        if r.relation == "between" and r.object2 is not None:
-            ok = all(
-                between(a.box, b.box, c.box)
-                for a in subj
-                for b in obj
-                for c in groups[r.object2]
-                if c is not b  # "between two stars": the references may be read alike
-            )
-        else:
-            ok = related([a.box for a in subj], [b.box for b in obj], r.relation)
         if not ok:
             problems.append(f"'{name}' does not hold")
     items = layout.items

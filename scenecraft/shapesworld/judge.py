@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from scenecraft.core.contracts import Detection, ObjectSpec, SceneSpec
 from scenecraft.shapesworld.grammar import COLORS, SHAPES, SIZES
 
 RELATION_MARGIN = 0.02  # centres must differ by this much (fraction of the canvas)
 NEXT_TO = 0.45  # "next to": centres closer than this (fraction of the canvas)
+MAX_ASSIGNMENTS = 20_000  # ways of telling alike objects apart tried before judging as a group
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -87,23 +92,76 @@ def judge(detections: list[Detection], spec: SceneSpec) -> Verdict:
         checks[key] = not found
         if found:
             reasons.append(f"wanted no {_describe(neg)}, found {len(found)}")
-    for rel in spec.relations:
-        subj, obj = groups[rel.subject], groups[rel.object]
+    held = relations_hold(spec, groups, lambda d: d.box)
+    for rel, ok in zip(spec.relations, held, strict=True):
         key = f"{_describe(spec.objects[rel.subject])} {rel.relation} " + _describe(
             spec.objects[rel.object]
         )
-        if not subj or not obj:
-            checks[key] = False
+        # relations said alike ('three circles in a row': circle left of circle, twice) share
+        # a check, which holds only when each of them does
+        checks[key] = checks.get(key, True) and bool(ok)
+        if ok is None:
             reasons.append(f"cannot check '{key}': an object is missing")
-            continue
-        if rel.relation == "between":
-            ok = all(_between(a, b, groups, rel.object2) for a in subj for b in obj)
-        else:
-            ok = related([d.box for d in subj], [d.box for d in obj], rel.relation)
-        checks[key] = ok
-        if not ok:
+        elif not ok:
             reasons.append(f"'{key}' does not hold")
     return Verdict(ok=all(checks.values()), reasons=reasons, checks=checks)
+
+
+def relations_hold(
+    spec: SceneSpec, groups: Sequence[Sequence[T]], box: Callable[[T], list[float]]
+) -> list[bool | None]:
+    """Whether each of ``spec.relations`` holds among ``groups`` (what each spec object found:
+    detections, or a layout's items; ``box`` gives one's box); None where an object is missing.
+
+    Single objects that can be read as one another ('three squares in a row, the middle one
+    red': the red square is a square too) are told apart first: each is given one of the
+    things found, no two the same, in the way that leaves fewest relations failing, and each
+    relation is checked on those. Without that, every square would have to stand left of the
+    red square, the one on its right included. Other objects are checked as groups (``related``).
+    """
+    alike = _alike(spec, groups)
+    if alike:
+        choices = [groups[k] for k in alike]
+        best: list[bool | None] | None = None
+        combos = itertools.product(*choices)
+        for combo in itertools.islice(combos, MAX_ASSIGNMENTS):
+            if len({id(x) for x in combo}) < len(combo):
+                continue  # one thing found given to two objects
+            view = [list(g) for g in groups]
+            for k, x in zip(alike, combo, strict=True):
+                view[k] = [x]
+            held = [_holds(r, view, box) for r in spec.relations]
+            if best is None or sum(h is not True for h in held) < sum(h is not True for h in best):
+                best = held
+            if all(h is True for h in held):
+                break
+        if best is not None:
+            return best
+    return [_holds(r, groups, box) for r in spec.relations]
+
+
+def _alike(spec: SceneSpec, groups: Sequence[Sequence[T]]) -> list[int]:
+    """Single objects in relations whose finds overlap another such object's finds."""
+    related_ = {
+        k for r in spec.relations for k in (r.subject, r.object, r.object2) if k is not None
+    }
+    singles = [k for k in sorted(related_) if spec.objects[k].count == 1 and groups[k]]
+    ids = {k: {id(x) for x in groups[k]} for k in singles}
+    return [k for k in singles if any(ids[k] & ids[j] for j in singles if j != k)]
+
+
+def _holds(rel, groups: Sequence[Sequence[T]], box: Callable[[T], list[float]]) -> bool | None:
+    subj, obj = groups[rel.subject], groups[rel.object]
+    if not subj or not obj:
+        return None
+    if rel.relation == "between":
+        # "a circle between two stars": the references may be read alike; a star is not on both
+        # sides of it
+        others = groups[rel.object2] if rel.object2 is not None else []
+        return rel.object2 is not None and all(
+            between(box(a), box(b), box(c)) for a in subj for b in obj for c in others if c is not b
+        )
+    return related([box(a) for a in subj], [box(b) for b in obj], rel.relation)
 
 
 def _box_centre(box: list[float]) -> tuple[float, float]:
@@ -138,10 +196,3 @@ def between(a: list[float], b: list[float], c: list[float]) -> bool:
     """Is box ``a``'s centre horizontally between those of ``b`` and ``c``?"""
     ax, bx, cx = _box_centre(a)[0], _box_centre(b)[0], _box_centre(c)[0]
     return min(bx, cx) < ax < max(bx, cx)
-
-
-def _between(a: Detection, b: Detection, groups: list[list[Detection]], other: int | None) -> bool:
-    # "a circle between two stars": b and c may be read alike; a star is not on both sides
-    return other is not None and all(
-        between(a.box, b.box, c.box) for c in groups[other] if c is not b
-    )

@@ -92,3 +92,37 @@ def test_a_relation_between_objects_read_alike_relates_two_of_them():
         assert layout_problems(OfflinePlanner().layout(text), spec) == [], text
         verdict = judge(detect(render_scene(scene_from_spec(spec, 4), 128).image), spec)
         assert verdict.ok, (text, verdict.reasons)
+
+
+def test_single_objects_read_alike_are_told_apart_one_thing_found_each():
+    """'A square, a red square and a square in a row': the red square is a square too, and as a
+    group every square would have to stand left of it, the one on its right included. The judge
+    gives each single object one detection, no two the same, and checks each relation on those."""
+    from scenecraft.core.contracts import Detection, ObjectSpec, RelationSpec, SceneSpec
+    from scenecraft.planner.geometry import layout_problems
+    from scenecraft.planner.layout import plan_layout
+
+    at = lambda label, x, y=0.4: Detection(label, [x, y, 0.15, 0.15], 0.9)  # noqa: E731
+    square, red = ObjectSpec(name="square"), ObjectSpec(name="square", attributes=["red"])
+    row = SceneSpec(
+        objects=[square, red, square.model_copy()],
+        relations=[
+            RelationSpec(subject=0, relation="left of", object=1),
+            RelationSpec(subject=1, relation="left of", object=2),
+        ],
+    )
+    assert judge([at("blue square", 0.1), at("red square", 0.4), at("green square", 0.7)], row).ok
+    assert judge([at("green square", 0.7), at("red square", 0.4), at("blue square", 0.1)], row).ok
+    wrong = judge([at("red square", 0.1), at("blue square", 0.4), at("green square", 0.7)], row)
+    assert not wrong.ok and wrong.reasons == ["'square left of red square' does not hold"]
+    # a chain of three alike: an order left to right must exist, not just one pair in it
+    chain = parse_prompt("three circles in a row")
+    assert judge([at("red circle", x) for x in (0.1, 0.4, 0.7)], chain).ok
+    ell = [at("red circle", 0.1), at("red circle", 0.4), at("red circle", 0.1, 0.7)]
+    bent = judge(ell, chain)
+    assert not bent.ok and bent.reasons == ["'circle left of circle' does not hold"]
+    # the layout check reads relations the same way, so the planner lays the row out
+    layout = plan_layout(row)
+    assert layout_problems(layout, row) == []
+    verdict = judge(detect(render_scene(scene_from_spec(row, 2), 128).image), row)
+    assert verdict.ok, verdict.reasons
