@@ -98,12 +98,14 @@ _RELATIONS = {
     "below": "below",
     "nextto": "next to",
     "between": "between",
-    # read into "between" when complete (``_Parser.surround``): a pair around an object, or on
-    # either side of it, holds it between them
+    # read when complete (``_Parser.surround``): a pair around an object, or on either side of
+    # it, holds it between them; three or four around it take a side each
     "aroundrel": "around",
     "surroundedby": "surrounded by",
     "flanking": "flanking",
 }
+# the sides three or four around an object take, one each, in this order
+_AROUND = ("left of", "right of", "above", "below")
 # "from left to right: a, b, c": each object said in that order stands so to the next
 _ORDERS = {
     "orderleftright": "left of",
@@ -164,6 +166,7 @@ _NOUN_WORDS = frozenset(w for noun in COMMON_NOUNS for w in noun.split())
 # said before it in the order said (as "from left to right" / "from top to bottom" after them)
 _LINES = {"inarow": "left of", "inacolumn": "above"}
 _MARKERS = {
+    "chainpick",
     "sidebyside", "countis", "pairedas", "stacked", "both", "one", "ones", *_ORDERS, *_LINES
 }  # fmt: skip
 # "three circles of different colours", "two squares of the same colour": colours the prompt
@@ -333,9 +336,21 @@ _MIDDLE = r"(?:very )?(middle|centre|center)"
 _WHOLE = r"(?:picture|image|scene|canvas|page)"
 # "a star in the middle of two squares" is a star between them; "a circle in the middle, a star
 # on the left and a heart on the right" a circle between the two (a side, read with the others)
+# "three squares in a row, the middle one red": one of a chain named by its place, and its colour
+_PLACES = {
+    "middle": "middle", "centre": "middle", "center": "middle",
+    "left": "first", "leftmost": "first", "first": "first", "top": "first", "topmost": "first",
+    "right": "last", "rightmost": "last", "last": "last", "bottom": "last", "bottommost": "last",
+}  # fmt: skip
+_PLACE_ALT = "|".join(_PLACES)
 _LINE_REWRITES = tuple(
     (re.compile(p), r)
     for p, r in (
+        (
+            rf"\b(?:with |and )?the ({_PLACE_ALT}) one(?: of them)? "
+            rf"(?:is |being |in |coloured |colored )?({'|'.join(COLORS)})\b",
+            r" chainpick \1 \2 ",
+        ),
         (
             r"\b(?:(?:in|into|forming) (?:a|one) (?:neat |straight |single )?vertical (?:row|line)"
             r"|(?:in|into|forming) (?:a|one) (?:neat |straight |single |vertical )*column"
@@ -540,6 +555,9 @@ class _Parser:
         self.part: str | None = None  # "two of them" said of a group already counted
         self.both = False  # "both red": colour the last two objects (or the last pair)
         self.pairing = False  # "one above the other": the next relation splits the last pair
+        # the last chain a group became (its members in order, each related so to the next)
+        self.chain: tuple[list[int], str] | None = None
+        self.picking: list[str] = []  # "the middle one red": the place and colour read so far
         # relations among the members of a group ("two squares, one above the other"), kept out
         # of what is given to every member at the end
         self.inner: list[RelationSpec] = []
@@ -619,6 +637,14 @@ class _Parser:
             self.drop_unattached()  # "two stars, a big one and a small one": parts of the stars
         elif t in ("one", "ones") and self.attrs and self.last is not None:
             self.emit(self.last.name, is_plural=t == "ones")  # "a red circle and a blue one"
+        elif t == "chainpick":
+            self.end_phrase(boundary=True)
+            self.picking = ["?"]
+        elif self.picking:
+            self.picking.append(t)  # the place, then the colour
+            if len(self.picking) == 3:
+                self.pick(*self.picking[1:])
+                self.picking = []
         elif t == "sidebyside":
             self.end_phrase(boundary=True)
             if self.last is not None and self.last.count >= 2:  # "three circles side by side"
@@ -814,6 +840,30 @@ class _Parser:
             RelationSpec(subject=a, relation=relation, object=b)
             for a, b in zip(members, members[1:], strict=False)
         ]
+        self.chain = (list(members), relation)
+
+    def pick(self, place: str, colour: str) -> None:
+        """'three squares in a row, the middle one red': the member of the last chain at that
+        place takes the colour (the others keep theirs: the judge tells them apart)."""
+        said = f"the {place} one {colour}"
+        if self.chain is None:
+            self.warnings.append(f"ignored '{said}': no row or column said before it")
+            return
+        members, relation = self.chain
+        where = _PLACES[place]
+        vertical = relation in ("above", "below")
+        sideways = place in ("left", "leftmost", "right", "rightmost")
+        upright = place in ("top", "topmost", "bottom", "bottommost")
+        if (vertical and sideways) or (not vertical and upright):
+            self.warnings.append(f"ignored '{said}': the chain does not run that way")
+            return
+        if where == "middle" and len(members) % 2 == 0:
+            self.warnings.append(f"ignored '{said}': {len(members)} have no middle one")
+            return
+        order = members if relation in ("left of", "above") else members[::-1]
+        k = {"first": order[0], "last": order[-1], "middle": order[len(order) // 2]}[where]
+        o = self.objects[k]
+        o.attributes = [a for a in o.attributes if a not in COLORS] + [colour]
 
     def recolour(self, marker: str, i: int | None) -> None:
         """'three circles of different colours' (a colour each), 'two squares of the same colour',
@@ -1050,19 +1100,37 @@ class _Parser:
 
     def surround(self, subject: int, p: _Pending) -> None:
         """'two circles around a star', 'a star surrounded by two circles', 'two circles on
-        either side of a star': the star between them. Three or four around one are reported:
-        the judge tells objects read alike apart only by what holds for all of them, and each
-        of those would stand on another side."""
+        either side of a star': the star between them. Three or four around one: one to the
+        left of it, one to its right, then one above and one below (the judge gives each of
+        the alike objects one of the things it finds, so each side is checked)."""
         group, middle = (
             (p.refs[0], subject) if p.relation == "surrounded by" else (subject, p.refs[0])
         )
         self.pending = None
         said = "on either side" if p.relation == "flanking" else p.relation
-        if self.objects[group].count != 2 or group == middle:
-            self.warnings.append(f"ignored '{said}': read only of two objects and a third")
+        n = self.objects[group].count
+        most = 2 if p.relation == "flanking" else len(_AROUND)
+        if not 2 <= n <= most or group == middle:
+            many = "two to four" if most > 2 else "two"
+            self.warnings.append(f"ignored '{said}': read only of {many} objects and one more")
             return
-        a, b = self.pair(group)
-        self.relations.append(RelationSpec(subject=middle, relation="between", object=a, object2=b))
+        if n == 2:
+            a, b = self.pair(group)
+            self.relations.append(
+                RelationSpec(subject=middle, relation="between", object=a, object2=b)
+            )
+            return
+        one = self.objects[group].model_copy(update={"count": 1})
+        self.objects[group] = one
+        members = [group]
+        for _ in range(n - 1):
+            self.objects.append(one.model_copy())
+            members.append(len(self.objects) - 1)
+        self.counted |= set(members)
+        self.relations += [
+            RelationSpec(subject=m, relation=side, object=middle)
+            for m, side in zip(members, _AROUND, strict=False)
+        ]
 
     def ordered(self) -> list[RelationSpec]:
         """'from left to right: a red circle, a blue square and a green star' (or the objects

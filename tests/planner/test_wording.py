@@ -92,6 +92,26 @@ WORDING: dict[str, Meant] = {
     "seven stars in a row": Meant(((7, "star"),), warned=("'in a row'",)),
     "a lone star in a row": Meant(((1, "star"),), warned=("'in a row'",)),
     "a star side by side": Meant(((1, "star"),), warned=("'side by side'",)),
+    # one of a row or column named by its place
+    "three squares in a row, the middle one red": Meant(
+        ((1, "square"), (1, "red square"), (1, "square")), ((0, "left of", 1), (1, "left of", 2))
+    ),
+    "four blue stars in a column, with the top one yellow": Meant(
+        ((1, "yellow star"),) + ((1, "blue star"),) * 3,
+        ((0, "above", 1), (1, "above", 2), (2, "above", 3)),
+    ),
+    "two circles side by side, the rightmost one is green": Meant(
+        ((1, "circle"), (1, "green circle")), ((0, "left of", 1),)
+    ),
+    "a star, the middle one red": Meant(((1, "star"),), warned=("'the middle one red'",)),
+    "four squares in a row, the middle one red": Meant(
+        ((1, "square"),) * 4,
+        ((0, "left of", 1), (1, "left of", 2), (2, "left of", 3)),
+        warned=("'the middle one red'",),
+    ),
+    "three hearts stacked, the left one red": Meant(
+        ((1, "heart"),) * 3, ((0, "above", 1), (1, "above", 2)), warned=("'the left one red'",)
+    ),
     # a group in so many colours: parts as even as the count allows, the colours chosen
     "four squares in two colours": Meant(
         ((2, "red square"), (2, "blue square")), warned=("chose red, blue for 'two colours'",)
@@ -132,8 +152,14 @@ WORDING: dict[str, Meant] = {
         ((1, "purple hexagon"), (1, "square")), warned=("'on either side'",)
     ),
     "a green square surrounded by four red circles": Meant(
-        ((1, "green square"), (4, "red circle")), warned=("'surrounded by'",)
+        ((1, "green square"),) + ((1, "red circle"),) * 4,
+        ((1, "left of", 0), (2, "right of", 0), (3, "above", 0), (4, "below", 0)),
     ),
+    "three circles around a star": Meant(
+        ((1, "circle"), (1, "star"), (1, "circle"), (1, "circle")),
+        ((0, "left of", 1), (2, "right of", 1), (3, "above", 1)),
+    ),
+    "five hearts around a star": Meant(((5, "heart"), (1, "star")), warned=("'around'",)),
     "a star surrounded by a circle": Meant(
         ((1, "star"), (1, "circle")), warned=("'surrounded by'",)
     ),
@@ -489,7 +515,11 @@ def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
         "3 circles stacked up",
         "four blue hearts in a row",
         "four squares in two colours",
+        "three squares in a row, the middle one red",
+        "three green hearts stacked, the bottom one purple",
         "a green square surrounded by two red circles",
+        "a green square surrounded by four red circles",
+        "three blue circles around a star",
         "a star with two circles on either side",
         "a red circle, a blue square and a green star in a column",
         "two red stars left of a heart, one above the other",
