@@ -334,8 +334,6 @@ _BACKGROUND_RES = (
 
 _MIDDLE = r"(?:very )?(middle|centre|center)"
 _WHOLE = r"(?:picture|image|scene|canvas|page)"
-# "a star in the middle of two squares" is a star between them; "a circle in the middle, a star
-# on the left and a heart on the right" a circle between the two (a side, read with the others)
 # "three squares in a row, the middle one red": one of a chain named by its place, and its colour
 _PLACES = {
     "middle": "middle", "centre": "middle", "center": "middle",
@@ -380,6 +378,8 @@ _AROUND_REWRITES = tuple(
         ),
     )
 )
+# "a star in the middle of two squares" is a star between them; "a circle in the middle, a star
+# on the left and a heart on the right" a circle between the two (a side, read with the others)
 _MIDDLE_REWRITES = tuple(
     (re.compile(p), r)
     for p, r in (
@@ -557,7 +557,7 @@ class _Parser:
         self.pairing = False  # "one above the other": the next relation splits the last pair
         # the last chain a group became (its members in order, each related so to the next)
         self.chain: tuple[list[int], str] | None = None
-        self.picking: list[str] = []  # "the middle one red": the place and colour read so far
+        self.picking: list[str] | None = None  # "the middle one red": place and colour so far
         # relations among the members of a group ("two squares, one above the other"), kept out
         # of what is given to every member at the end
         self.inner: list[RelationSpec] = []
@@ -639,12 +639,12 @@ class _Parser:
             self.emit(self.last.name, is_plural=t == "ones")  # "a red circle and a blue one"
         elif t == "chainpick":
             self.end_phrase(boundary=True)
-            self.picking = ["?"]
-        elif self.picking:
+            self.picking = []
+        elif self.picking is not None:
             self.picking.append(t)  # the place, then the colour
-            if len(self.picking) == 3:
-                self.pick(*self.picking[1:])
-                self.picking = []
+            if len(self.picking) == 2:
+                self.pick(*self.picking)
+                self.picking = None
         elif t == "sidebyside":
             self.end_phrase(boundary=True)
             if self.last is not None and self.last.count >= 2:  # "three circles side by side"
@@ -825,7 +825,7 @@ class _Parser:
             members = list(self.replace_last([one.model_copy(deep=True) for _ in range(n)]))
         elif len(pairs := [j for j, o in enumerate(self.objects) if o.count == 2]) == 1:
             j = pairs[0]
-            members = self.pair(j)
+            members = self.singles(j)
             self.relations += [
                 r.model_copy(update={f: members[1]})
                 for r in self.relations
@@ -1053,7 +1053,7 @@ class _Parser:
             return
         if p.relation == "between":  # "two stars with a circle between them"
             if p.subject is not None and p.subject > 0 and self.objects[p.subject - 1].count == 2:
-                p.refs = self.pair(p.subject - 1)
+                p.refs = self.singles(p.subject - 1)
                 self.add_relation(p.subject, p)
             return
         if p.subject is not None:
@@ -1069,7 +1069,7 @@ class _Parser:
         if p is None:
             return
         if p.relation == "between" and not p.refs and self.objects[idx].count == 2:
-            p.refs = self.pair(idx)  # "a circle between two stars": one star on each side
+            p.refs = self.singles(idx)  # "a circle between two stars": one star on each side
             if p.subject is not None:
                 self.add_relation(p.subject, p)
         elif len(p.refs) < p.refs_needed:
@@ -1079,13 +1079,17 @@ class _Parser:
         elif p.subject is None:
             self.add_relation(idx, p)
 
-    def pair(self, idx: int) -> list[int]:
-        """Object ``idx``, two of a kind, as two objects of one each (the second appended)."""
+    def singles(self, idx: int) -> list[int]:
+        """Object ``idx``, two or more of a kind, as that many objects of one each (the first
+        where it was, the others appended)."""
         one = self.objects[idx].model_copy(update={"count": 1})
-        self.objects[idx] = one
-        self.objects.append(one.model_copy())
-        self.counted |= {idx, len(self.objects) - 1}
-        return [idx, len(self.objects) - 1]
+        n, self.objects[idx] = self.objects[idx].count, one
+        members = [idx]
+        for _ in range(n - 1):
+            self.objects.append(one.model_copy())
+            members.append(len(self.objects) - 1)
+        self.counted |= set(members)
+        return members
 
     def add_relation(self, subject: int, p: _Pending) -> None:
         if p.relation in ("around", "surrounded by", "flanking"):
@@ -1114,23 +1118,17 @@ class _Parser:
             many = "two to four" if most > 2 else "two"
             self.warnings.append(f"ignored '{said}': read only of {many} objects and one more")
             return
+        members = self.singles(group)
         if n == 2:
-            a, b = self.pair(group)
+            a, b = members
             self.relations.append(
                 RelationSpec(subject=middle, relation="between", object=a, object2=b)
             )
-            return
-        one = self.objects[group].model_copy(update={"count": 1})
-        self.objects[group] = one
-        members = [group]
-        for _ in range(n - 1):
-            self.objects.append(one.model_copy())
-            members.append(len(self.objects) - 1)
-        self.counted |= set(members)
-        self.relations += [
-            RelationSpec(subject=m, relation=side, object=middle)
-            for m, side in zip(members, _AROUND, strict=False)
-        ]
+        else:
+            self.relations += [
+                RelationSpec(subject=m, relation=side, object=middle)
+                for m, side in zip(members, _AROUND, strict=False)
+            ]
 
     def ordered(self) -> list[RelationSpec]:
         """'from left to right: a red circle, a blue square and a green star' (or the objects
