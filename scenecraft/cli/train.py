@@ -91,13 +91,26 @@ def train_world_model_ship(
     to: Path | None = typer.Option(None, "--to", help="default: scenecraft/assets/shapes-sd"),
     label: str = typer.Option("", "--label", help="the history row's name (default: RUN)"),
     force: bool = typer.Option(False, "--force", help="ship even if it measures no better"),
+    recheck: tuple[Path, Path] | None = typer.Option(
+        None,
+        "--recheck",
+        help="CANDIDATE.json SHIPPED.json: both judged on one fresh draw (eval world-model "
+        "--draw N); each scored by its mean over the card's draw and this one",
+    ),
 ) -> None:
     """Ship a run's model (fp16) if it measures better than the shipped one; card + history."""
     from scenecraft.core.settings import ASSETS
     from scenecraft.training.ship import ship
 
     try:
-        ship(run, report, to or ASSETS / "shapes-sd", label or run.name, force=force)
+        ship(
+            run,
+            report,
+            to or ASSETS / "shapes-sd",
+            label or run.name,
+            force=force,
+            recheck=recheck,
+        )
     except (FileNotFoundError, ValueError, KeyError) as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None

@@ -194,9 +194,38 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
     assert rec["not_shipped"][0]["command"] == " ; then ".join(cfg["commands"])
     assert "did not ship" in (dest / "README.md").read_text()
     assert "| 3 -> 5 |" in (dest / "README.md").read_text()
+    # a close call rechecked on one fresh draw judged for both: each scored by its mean over the
+    # card's draw and that one
+    from scenecraft.training.ship import score
+
+    old = score(rec["report"])
+
+    def judged(name: str, model, value: float, draw: int = 1):
+        rep = json.loads(report.read_text()) | {"model": str(model), "draw": draw}
+        rep["single_object"]["accuracy"] = rep["grounded"]["object_recall_iou50"] = value
+        (tmp_path / name).write_text(json.dumps(rep))
+        return tmp_path / name
+
+    close = judged("close.json", model, old - 0.1, draw=0)
+    worse = (judged("c1.json", model, old + 0.05), judged("s1.json", dest, old))
+    assert not ship(second, close, dest, "s2", recheck=worse)  # (-0.1 + 0.05) / 2 < 0
+    assert json.loads((dest / "training.json").read_text())["not_shipped"][-1]["recheck"] == {
+        "draw": 1,
+        "candidate": old + 0.05,
+        "shipped": old,
+        "files": [str(p) for p in worse],
+    }
+    with pytest.raises(ValueError, match="draw"):
+        ship(second, close, dest, "s2", recheck=(worse[0], judged("s0.json", dest, old, 0)))
+    with pytest.raises(ValueError, match="judged"):
+        ship(second, close, dest, "s2", recheck=(worse[1], worse[0]))
+    better = (judged("c2.json", model, old + 0.3), judged("s2.json", dest, old - 0.1))
+    assert ship(second, close, dest, "s2", recheck=better)  # (-0.1 + 0.3) / 2 > -0.1 / 2
+    assert json.loads((dest / "training.json").read_text())["history"][-1]["recheck"]["draw"] == 1
     assert ship(second, report, dest, "s2", force=True)
     rec = json.loads((dest / "training.json").read_text())
-    assert [h["label"] for h in rec["not_shipped"]] == ["s2"]  # a record of a session is kept
+    # a record of a session is kept (and of its rechecked try)
+    assert [h["label"] for h in rec["not_shipped"]] == ["s2", "s2"]
     assert [h["label"] for h in rec["history"]] == ["s1", "s2"]
     assert rec["steps"] == 5 and rec["samples"] == 5 * 4
     assert len(rec["commands"]) >= 1
