@@ -13,6 +13,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Box = list[float]
 RelationName = Literal["left of", "right of", "above", "below", "next to", "between"]
+# where on the canvas an object stands when the prompt says so ("a star in the top left corner")
+PlaceName = Literal[
+    "left",
+    "right",
+    "top",
+    "bottom",
+    "centre",
+    "top left",
+    "top right",
+    "bottom left",
+    "bottom right",
+]
 
 
 def check_box(box: list[float]) -> list[float]:
@@ -38,6 +50,9 @@ class ObjectSpec(BaseModel):
     name: str = Field(min_length=1, description="noun, e.g. 'star' or 'dog'")
     count: int = Field(1, ge=0, le=20)
     attributes: list[str] = Field(default_factory=list, description="e.g. ['red', 'small']")
+    place: PlaceName | None = Field(
+        None, description="where on the canvas every one of them stands, if the prompt says"
+    )
 
     @property
     def phrase(self) -> str:

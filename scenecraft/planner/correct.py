@@ -4,7 +4,8 @@ The rules, in order: delete anything the prompt negates; keep every object that 
 spec where it is; of too many, delete those that break the spec's relations most (then the
 least confident); recolour a same-shaped leftover in place before adding a new object; move
 objects that break a relation only as far as the relation needs (to the nearest free spot that
-satisfies it); add what is still missing in free space, near where a fresh layout would put it.
+satisfies it); move an object out of the place the prompt gives it back in, near that place's
+anchor; add what is still missing in free space, near where a fresh layout would put it.
 Objects the prompt does not mention are left alone (extra objects are allowed, as in LMD).
 """
 
@@ -29,7 +30,7 @@ from scenecraft.planner.geometry import (
 )
 from scenecraft.planner.layout import place_kinds, plan_layout
 from scenecraft.shapesworld.grammar import SIZES
-from scenecraft.shapesworld.judge import RELATION_MARGIN, between, holds
+from scenecraft.shapesworld.judge import RELATION_MARGIN, between, holds, in_place, place_anchor
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class _Corrector:
                 break
             for r in broken:
                 self.fix(r)
+        self.fix_places()
         self.add_missing()
         return self.objs
 
@@ -133,8 +135,12 @@ class _Corrector:
     def others_mask(
         self, o: _Obj, skip: RelationSpec | None, cx: np.ndarray, cy: np.ndarray
     ) -> np.ndarray:
-        """Candidate centres at which ``o`` keeps every relation of its kind but ``skip``."""
+        """Candidate centres at which ``o`` keeps its place and every relation of its kind but
+        ``skip``."""
         ok = np.ones_like(cx, dtype=bool)
+        place = self.spec.objects[o.kind].place if o.kind is not None else None
+        if place is not None:
+            ok &= in_place(cx, cy, place)
         for r in self.spec.relations:
             if r is skip or r.relation == "between" or o.kind not in (r.subject, r.object):
                 continue
@@ -162,7 +168,7 @@ class _Corrector:
     def move(
         self,
         o: _Obj,
-        skip: RelationSpec,
+        skip: RelationSpec | None,
         extra: Allowed,
         towards: tuple[float, float] | None = None,
     ) -> None:
@@ -177,6 +183,30 @@ class _Corrector:
         box = free_box(w, h, occupied, towards or centre(o.box), allowed)
         if box is not None:
             o.box = box
+
+    def fix_places(self) -> None:
+        """Move each object out of its place (the spec's, 'a star in the top left corner') to
+        the free spot nearest the place's anchor at which its relations hold, smaller if only
+        a smaller one fits there."""
+        for k, want in enumerate(self.spec.objects):
+            if want.place is None:
+                continue
+            for o in self.of_kind(k):
+                if in_place(*centre(o.box), want.place):
+                    continue
+                occupied = [b.box for b in self.objs if b is not o]
+                _, _, w, h = o.box
+                for scale in _SHRINK:
+                    box = free_box(
+                        w * scale,
+                        h * scale,
+                        occupied,
+                        place_anchor(want.place),
+                        lambda cx, cy, o=o: self.others_mask(o, None, cx, cy),
+                    )
+                    if box is not None:
+                        o.box = box
+                        break
 
     def fix(self, r: RelationSpec) -> None:
         subj, obj = self.of_kind(r.subject), self.of_kind(r.object)

@@ -36,6 +36,7 @@ from scenecraft.planner.geometry import (
     words_of,
 )
 from scenecraft.shapesworld.grammar import COLORS, SIZES
+from scenecraft.shapesworld.judge import in_place, place_anchor, place_of
 from scenecraft.shapesworld.prompts import parse_prompt
 
 _COLOR_ALT = "|".join(COLORS)
@@ -43,7 +44,6 @@ _SIZE_ALT = "|".join(SIZES)
 _FACTORS = {"bigger": 1.5, "larger": 1.5, "enlarge": 1.5, "grow": 1.5, "double": 2.0}
 _FACTORS |= {"smaller": 1 / 1.5, "tinier": 1 / 1.5, "shrink": 1 / 1.5, "halve": 0.5}
 _NUDGE = 0.2  # "move it left": a fifth of the canvas ("a bit": half that)
-_REGION = 0.35  # "on the left": centre within this fraction of the canvas from that edge
 # where to look first for a spot "left of" (etc.) a reference: this far from its centre
 _TOWARDS = {
     "left of": (-0.25, 0.0),
@@ -310,33 +310,11 @@ class _Editor:
             ry = float(np.mean([centre(b)[1] for b in refs]))
             dx, dy = _TOWARDS[relation]
             return (rx + dx, ry + dy), lambda cx, cy: relation_mask(relation, refs, True, cx, cy)
-        region = (
-            (groups.get("where") or "centre").replace("upper", "top").replace("lower", "bottom")
-        )
-        tx, ty = 0.5, 0.5
-        tests = []
-        if "left" in region:
-            tx = _REGION / 2
-            tests.append(lambda cx, cy: cx <= _REGION)
-        if "right" in region:
-            tx = 1 - _REGION / 2
-            tests.append(lambda cx, cy: cx >= 1 - _REGION)
-        if "top" in region:
-            ty = _REGION / 2
-            tests.append(lambda cx, cy: cy <= _REGION)
-        if "bottom" in region:
-            ty = 1 - _REGION / 2
-            tests.append(lambda cx, cy: cy >= 1 - _REGION)
-        if not tests:  # centre / middle
-            tests.append(lambda cx, cy: (abs(cx - 0.5) <= 0.15) & (abs(cy - 0.5) <= 0.15))
-
-        def allowed(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
-            ok = np.ones_like(cx, dtype=bool)
-            for t in tests:
-                ok &= t(cx, cy)
-            return ok
-
-        return (tx, ty), allowed
+        words = (groups.get("where") or "").replace("upper", "top").replace("lower", "bottom")
+        # "the top middle" is the top; nothing said but "middle" (or nothing) is the centre
+        sides = [w for w in words.split() if w in ("left", "right", "top", "bottom")]
+        place = place_of(sides) or "centre"
+        return place_anchor(place), lambda cx, cy: in_place(cx, cy, place)
 
     def apply(self, step: str) -> None:
         for kind, pattern in _STEP_PATTERNS:

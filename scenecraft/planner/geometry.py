@@ -1,8 +1,10 @@
 """Geometry the planners share: which label is which object, relation tests, free-space search,
-and the checklist a layout must pass against a spec (counts, negations, relations, overlaps).
+and the checklist a layout must pass against a spec (counts, negations, places, relations,
+overlaps).
 
-Relations use the judge's semantics (box centres, ``RELATION_MARGIN``), so a layout that passes
-here is one the judge would pass if every object were drawn inside its box.
+Relations and places use the judge's semantics (box centres, ``RELATION_MARGIN``, ``in_place``),
+so a layout that passes here is one the judge would pass if every object were drawn inside its
+box.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from scenecraft.shapesworld.judge import (
     NEXT_TO,
     RELATION_MARGIN,
     counted,
+    place_phrase,
+    places_hold,
     relations_hold,
 )
 
@@ -70,6 +74,9 @@ def layout_problems(layout: Layout, spec: SceneSpec, max_iou: float = MAX_IOU) -
         name = f"{spec.objects[r.subject].phrase} {r.relation} {spec.objects[r.object].phrase}"
         if not ok:
             problems.append(f"'{name}' does not hold")
+    for o, ok in zip(spec.objects, places_hold(spec, groups, lambda it: it.box), strict=True):
+        if o.place is not None and ok is False:
+            problems.append(f"'{o.phrase} {place_phrase(o.place)}' does not hold")
     items = layout.items
     for i, a in enumerate(items):
         for b in items[i + 1 :]:

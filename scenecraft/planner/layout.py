@@ -1,11 +1,14 @@
-"""The offline layout: boxes for a SceneSpec that keep its counts and relations without overlap.
+"""The offline layout: boxes for a SceneSpec that keep its counts, places and relations without
+overlap.
 
-Relations become an order of columns (left/right, between) and rows (above/below): each object
-kind gets the cell its relations put it in, and the instances in a cell share it on a grid, each
-in the middle of its slot. Kinds that must be "next to" each other share a cell, packed tight.
-Boxes are square in pixels (aspect-aware) with the ShapesWorld sizes: a side of twice the
-circumradius (small 0.15, medium 0.2, large 0.26 of the shorter canvas side), smaller only when
-a cell is crowded.
+Relations become an order of columns (left/right, between) and rows (above/below), and a place
+on the canvas an order against an empty column or row ("on the left": left of an empty middle
+column; "in the centre": between two empty ones): each object kind gets the cell these put it
+in, and the instances in a cell share it on a grid, each in the middle of its slot. Kinds that
+must be "next to" each other share a cell, packed tight. Boxes are square in pixels
+(aspect-aware) with the ShapesWorld sizes: a side of twice the circumradius (small 0.15, medium
+0.2, large 0.26 of the shorter canvas side), smaller only when a cell is crowded; a crowded
+place (three objects in a corner) is packed around its anchor, smaller still if need be.
 """
 
 from __future__ import annotations
@@ -14,12 +17,22 @@ import math
 
 from scenecraft.core.contracts import Box, Layout, SceneSpec
 from scenecraft.core.errors import PlannerError
-from scenecraft.planner.geometry import NEXT_TO, layout_problems, negative_prompt, numbered
+from scenecraft.planner.geometry import (
+    NEXT_TO,
+    centre,
+    free_box,
+    layout_problems,
+    negative_prompt,
+    numbered,
+    relation_mask,
+)
 from scenecraft.shapesworld.grammar import SIZES
+from scenecraft.shapesworld.judge import in_place, place_anchor
 
 SLOT_FILL = 0.8  # an object's side is at most this fraction of its slot, so neighbours keep apart
 MIN_SIDE = 0.06  # below this fraction of the shorter side an object is too small to draw
 _DEFAULT_SIZE = "medium"
+_SHRINK = (1.0, 0.85, 0.7, 0.55, 0.4)  # sizes tried when packing objects into their place
 
 
 def _layers(n: int, edges: set[tuple[int, int]], spec: SceneSpec, axis: str) -> list[int]:
@@ -34,8 +47,11 @@ def _layers(n: int, edges: set[tuple[int, int]], spec: SceneSpec, axis: str) -> 
         if not changed:
             return layer
     wanted = "; ".join(
-        f"{spec.objects[r.subject].phrase} {r.relation} {spec.objects[r.object].phrase}"
-        for r in spec.relations
+        [
+            f"{spec.objects[r.subject].phrase} {r.relation} {spec.objects[r.object].phrase}"
+            for r in spec.relations
+        ]
+        + [f"{o.phrase} at the {o.place}" for o in spec.objects if o.place]
     )
     raise PlannerError(f"the relations contradict each other along the {axis} axis: {wanted}")
 
@@ -80,6 +96,60 @@ def _order_edges(spec: SceneSpec, cluster: list[int]) -> tuple[set, set]:
     return xs, ys
 
 
+def _place_edges(
+    spec: SceneSpec, cluster: list[int], n: int, xs: set, ys: set
+) -> tuple[int, dict[str, int]]:
+    """Order objects with a place against empty anchor cells: along x, 'left' before a middle
+    anchor and 'right' after it, 'centre' between a low and a high anchor; likewise along y.
+    Adds the edges to ``xs``/``ys``; returns the node count and each axis's middle anchor."""
+    mids: dict[str, int] = {}
+    for axis, edges, (low, high) in (("x", xs, ("left", "right")), ("y", ys, ("top", "bottom"))):
+        placed = [(cluster[k], o.place) for k, o in enumerate(spec.objects) if o.place and o.count]
+        sided = [(c, w) for c, place in placed for w in place.split() if w in (low, high)]
+        if sided:
+            mids[axis] = n
+            edges |= {(c, n) if w == low else (n, c) for c, w in sided}
+            n += 1
+        centred = {c for c, place in placed if place == "centre"}
+        if centred:
+            edges |= {(n, c) for c in centred} | {(c, n + 1) for c in centred}
+            n += 2
+    return n, mids
+
+
+def _pack_in_place(spec: SceneSpec, placed: dict[int, list[Box]], k: int) -> None:
+    """Move kind ``k``'s boxes into its place when the cells left some out (crowded corners),
+    each to the free spot nearest the place's anchor that keeps its relations, shrinking them
+    until they fit."""
+    place = spec.objects[k].place
+    assert place is not None
+    if all(in_place(*centre(b), place) for b in placed[k]):
+        return
+    others = [b for j, boxes in placed.items() if j != k for b in boxes]
+    relations = [
+        (r.relation, r.subject == k, placed[r.object if r.subject == k else r.subject])
+        for r in spec.relations
+        if r.relation != "between" and k in (r.subject, r.object) and r.subject != r.object
+    ]
+
+    def allowed(cx, cy):  # noqa: ANN001, ANN202 - numpy arrays of candidate centres
+        ok = in_place(cx, cy, place)
+        for relation, as_subject, boxes in relations:
+            ok &= relation_mask(relation, boxes, as_subject, cx, cy)
+        return ok
+
+    for scale in _SHRINK:
+        boxes: list[Box] = []
+        for _, _, w, h in placed[k]:
+            box = free_box(w * scale, h * scale, others + boxes, place_anchor(place), allowed)
+            if box is None:
+                break
+            boxes.append(box)
+        else:
+            placed[k] = boxes
+            return
+
+
 def _weights(cells: dict[tuple[int, int], list[int]], index: int, n: int) -> list[float]:
     """Share of the canvas each column (index 0) or row (index 1) gets: more for crowded ones."""
     need = [1.0] * n
@@ -106,8 +176,14 @@ def place_kinds(spec: SceneSpec, size: tuple[int, int] = (512, 512)) -> dict[int
     cluster = _clusters(spec)
     n_clusters = max(cluster, default=-1) + 1
     xs, ys = _order_edges(spec, cluster)
-    col = _layers(n_clusters, xs, spec, "x")
-    row = _layers(n_clusters, ys, spec, "y")
+    n_nodes, mids = _place_edges(spec, cluster, n_clusters, xs, ys)
+    col = _layers(n_nodes, xs, spec, "x")
+    row = _layers(n_nodes, ys, spec, "y")
+    # kinds free along an axis stand beside its middle anchor, away from the placed ones
+    for layer, edges, axis in ((col, xs, "x"), (row, ys, "y")):
+        if axis in mids:
+            for c in set(range(n_clusters)) - {c for e in edges for c in e}:
+                layer[c] = layer[mids[axis]]
     cells: dict[tuple[int, int], list[int]] = {}  # (col, row) -> object kinds, one per instance
     for k in kinds:
         cells.setdefault((col[cluster[k]], row[cluster[k]]), []).extend([k] * spec.objects[k].count)
@@ -146,6 +222,9 @@ def place_kinds(spec: SceneSpec, size: tuple[int, int] = (512, 512)) -> dict[int
             cy = y0 + ch * (r_i + 0.5) / rows
             w, h = side_px / width, side_px / height
             placed[k].append([cx - w / 2, cy - h / 2, w, h])
+    for k in kinds:
+        if spec.objects[k].place is not None:
+            _pack_in_place(spec, placed, k)
     return placed
 
 

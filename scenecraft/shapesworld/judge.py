@@ -5,13 +5,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from scenecraft.core.contracts import Detection, ObjectSpec, SceneSpec
+import numpy as np
+
+from scenecraft.core.contracts import Detection, ObjectSpec, PlaceName, SceneSpec
 from scenecraft.shapesworld.grammar import COLORS, SHAPES, SIZES
 
 RELATION_MARGIN = 0.02  # centres must differ by this much (fraction of the canvas)
 NEXT_TO = 0.45  # "next to": centres closer than this (fraction of the canvas)
+PLACE_EDGE = 0.35  # "on the left": the centre within this fraction of the canvas of that edge
+PLACE_MIDDLE = 0.15  # "in the middle": the centre within this of the canvas's, along each axis
 MAX_ASSIGNMENTS = 20_000  # ways of telling alike objects apart tried before judging as a group
 
 T = TypeVar("T")
@@ -92,6 +96,15 @@ def judge(detections: list[Detection], spec: SceneSpec) -> Verdict:
         checks[key] = not found
         if found:
             reasons.append(f"wanted no {_describe(neg)}, found {len(found)}")
+    for obj, ok in zip(spec.objects, places_hold(spec, groups, lambda d: d.box), strict=True):
+        if obj.place is None:
+            continue
+        key = f"{_describe(obj)} {place_phrase(obj.place)}"
+        checks[key] = checks.get(key, True) and bool(ok)
+        if ok is None:
+            reasons.append(f"cannot check '{key}': the object is missing")
+        elif not ok:
+            reasons.append(f"'{key}' does not hold")
     held = relations_hold(spec, groups, lambda d: d.box)
     for rel, ok in zip(spec.relations, held, strict=True):
         key = f"{_describe(spec.objects[rel.subject])} {rel.relation} " + _describe(
@@ -162,6 +175,79 @@ def _holds(rel, groups: Sequence[Sequence[T]], box: Callable[[T], list[float]]) 
             between(box(a), box(b), box(c)) for a in subj for b in obj for c in others if c is not b
         )
     return related([box(a) for a in subj], [box(b) for b in obj], rel.relation)
+
+
+def place_bounds(place: PlaceName) -> tuple[float, float, float, float]:
+    """The centres (x0, x1, y0, y1, canvas fractions) in ``place``: a side is the band within
+    ``PLACE_EDGE`` of that edge, a corner where two such bands meet, the centre the square
+    within ``PLACE_MIDDLE`` of the canvas's centre."""
+    if place == "centre":
+        lo, hi = 0.5 - PLACE_MIDDLE, 0.5 + PLACE_MIDDLE
+        return lo, hi, lo, hi
+    x0, x1, y0, y1 = 0.0, 1.0, 0.0, 1.0
+    for word in place.split():
+        if word == "left":
+            x1 = PLACE_EDGE
+        elif word == "right":
+            x0 = 1 - PLACE_EDGE
+        elif word == "top":
+            y1 = PLACE_EDGE
+        elif word == "bottom":
+            y0 = 1 - PLACE_EDGE
+    return x0, x1, y0, y1
+
+
+def in_place(cx: T, cy: T, place: PlaceName) -> T:
+    """Is a centre (canvas fractions; floats or arrays) in ``place`` (``place_bounds``)?"""
+    x0, x1, y0, y1 = place_bounds(place)
+    cx_, cy_ = np.asarray(cx, dtype=float), np.asarray(cy, dtype=float)
+    ok = (cx_ >= x0) & (cx_ <= x1) & (cy_ >= y0) & (cy_ <= y1)
+    return ok if ok.ndim else bool(ok)  # type: ignore[return-value]
+
+
+def place_of(words: Sequence[str]) -> PlaceName | None:
+    """The place that side words name ('top', 'left' -> 'top left'; 'middle' -> 'centre'), or
+    None when they name none ('left', 'right')."""
+    if not words:
+        return None
+    if set(words) <= {"middle", "centre", "center"}:
+        return "centre"
+    across = {w for w in words if w in ("left", "right")}
+    down = {w for w in words if w in ("top", "bottom")}
+    if len(across) > 1 or len(down) > 1 or len(across) + len(down) != len(set(words)):
+        return None
+    return cast(PlaceName, " ".join([*down, *across]))
+
+
+def place_anchor(place: PlaceName) -> tuple[float, float]:
+    """Where in ``place`` a planner aims an object: the middle of its band or corner."""
+    x0, x1, y0, y1 = place_bounds(place)
+    return (x0 + x1) / 2, (y0 + y1) / 2
+
+
+def place_phrase(place: PlaceName) -> str:
+    """How a place reads after an object: 'in the top left corner', 'on the left'."""
+    if place == "centre":
+        return "in the centre"
+    if " " in place:
+        return f"in the {place} corner"
+    return f"on the {place}" if place in ("left", "right") else f"at the {place}"
+
+
+def places_hold(
+    spec: SceneSpec, groups: Sequence[Sequence[T]], box: Callable[[T], list[float]]
+) -> list[bool | None]:
+    """Whether each object of ``spec`` with a place stands there (None: nothing found, or no
+    place asked). Of what its group holds, as many as it asks for must be in place: a group of
+    objects read alike ('a circle at the top and a red circle') holds the others' finds too."""
+    out: list[bool | None] = []
+    for obj, found in zip(spec.objects, groups, strict=True):
+        if obj.place is None or not found:
+            out.append(None)
+            continue
+        inside = sum(bool(in_place(*_box_centre(box(f)), obj.place)) for f in found)
+        out.append(inside >= min(obj.count, len(found)))
+    return out
 
 
 def _box_centre(box: list[float]) -> tuple[float, float]:

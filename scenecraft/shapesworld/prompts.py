@@ -19,6 +19,7 @@ import numpy as np
 from scenecraft.core.contracts import ObjectSpec, RelationSpec, SceneSpec
 from scenecraft.core.errors import InvalidParams
 from scenecraft.shapesworld.grammar import BACKGROUNDS, COLORS, NUMBER_WORDS, SHAPES, SIZES, plural
+from scenecraft.shapesworld.judge import in_place, place_bounds, place_of
 from scenecraft.shapesworld.scene import Scene, ShapeObject, place, random_background
 from scenecraft.shapesworld.words import COMMON_NOUNS, FILLER, POSITION_WORDS, correct_typo
 
@@ -210,12 +211,30 @@ _REWRITES = tuple(
         ),
         (r"&", " and "),
         (r"\bfrom (left|right|top|bottom) to (left|right|top|bottom)\b", r" order\1\2 "),
-        # "at the top left", "in the bottom right corner": a corner, two sides
+        # a place "of the picture" is a place on the canvas, not a relation to an object
         (
-            r"\b(?:at|in|on|to) the (?:very )?(?:(top|bottom)|(?:upper|lower))[ ]?(left|right)"
-            r"(?: hand)?(?: corner| side)?\b(?! of)",
+            r"\b((?:top|bottom|upper|lower|left|right|middle|centre|center)(?: hand)?"
+            r"(?: corner| side| half| edge| part)?) of the (?:whole )?"
+            r"(?:picture|image|scene|canvas|page|frame)\b",
+            r"\1",
+        ),
+        # "at the top left", "in the bottom right corner", "near the top left": a corner, two
+        # sides; "a blue square, top left" and "top left: a red star" too
+        (
+            r"(?:\b(?:up |down |over )?(?:at|in|on|to|into|near|towards?|along) the (?:very )?|"
+            r"(?:^|(?<=[.;,]))\s*)"
+            r"(?:(top|bottom)|(?:upper|lower))[ ]?(left|right)"
+            r"(?: hand)?(?: corner| side)?\b(?! of)(?: ?:)?",
             lambda m: f" side{m[1] or ('top' if 'upper' in m[0] else 'bottom')}{m[2]} ",
         ),
+        # "near the top", "along the bottom edge", "up at the top": a side
+        (
+            r"\b(?:(?:up|down|over|out|off) (?:at|in|on|to) the|(?:near|along|towards?) the)"
+            r" (?:very )?(top|bottom|left|right)(?: hand)?(?: side| edge| border| half)?\b(?! of)",
+            r" side\1 ",
+        ),
+        (r"(?<=,) ?(top|bottom)(?= ?(?:[,;.!]|$))", r" side\1 "),
+        (r"\b(?:centred|centered)\b", " sidecentre "),
         (r"\bright (?=next to|beside|above|below|under|over|on top)", " "),
         # "on the far left": a side; "left: a red star. right: a blue heart."
         (r"\b(?:far|very|extreme) (left|right|top|bottom)\b", r"\1"),
@@ -545,9 +564,13 @@ class _Parser:
         self.negating = False
         self.pending: _Pending | None = None
         self.pending_side: str | None = None
+        # "a red circle, top left, and ...": a side set off by commas after an object is its own
+        self.side_back: int | None = None  # the object a pending side goes back to, so set off
+        self.prev: str | None = None  # the token before this one
         self.last: ObjectSpec | None = None  # the object (or negation) read last
         self.last_idx: int | None = None  # its index when it is an object, not a negation
         self.after_noun = False  # only filler read since the last noun
+        self.comma_noun = False  # the last comma came straight after an object
         self.definite = False  # "the": the noun may name an object already mentioned
         self.count_word: str | None = None  # the word the count was read from
         self.recount = False  # "x3", "three of them": the next number is the last object's count
@@ -557,6 +580,7 @@ class _Parser:
         self.pairing = False  # "one above the other": the next relation splits the last pair
         # the last chain a group became (its members in order, each related so to the next)
         self.chain: tuple[list[int], str] | None = None
+        self.split: dict[int, list[int]] = {}  # each object a group became -> all its objects
         self.picking: list[str] | None = None  # "the middle one red": place and colour so far
         # relations among the members of a group ("two squares, one above the other"), kept out
         # of what is given to every member at the end
@@ -583,7 +607,9 @@ class _Parser:
                 self.typos.append((t, fixed))
                 t = "gray" if fixed == "grey" else fixed
             self.step(t)
+            self.prev = t
         self.end_phrase(boundary=True)
+        self.side_back_ends()
         if self.elided and not self.split_last():
             self.unattached += [" ".join([w or "", *a]).strip() for _, w, a in self.elided]
         self.elided = []
@@ -596,6 +622,12 @@ class _Parser:
             wanted = "two objects" if p.refs_needed == 2 else "an object"
             self.warnings.append(f"ignored '{p.relation}': it needs {wanted} to relate to")
         self.relations = self.group_relations() + self.inner + self.ordered()
+
+    def side_back_ends(self) -> None:
+        """A side set off by commas after an object ends at a boundary: it was that object's."""
+        if self.pending_side and self.side_back is not None:
+            self.sides.append((self.side_back, self.pending_side))
+            self.pending_side = self.side_back = None
 
     def group_relations(self) -> list[RelationSpec]:
         """Each relation read for the last object of a group, given to every object of it ('a
@@ -720,10 +752,13 @@ class _Parser:
                 self.sides.append((self.last_idx, _SIDES[t]))
             else:
                 self.pending_side = _SIDES[t]
+                self.side_back = self.last_idx if self.prev == "," and self.comma_noun else None
         elif t in _PRONOUNS:
             self.resolve_pronoun()
         elif t in _BOUNDARIES:
+            self.comma_noun = t == "," and self.after_noun
             self.end_phrase(boundary=True)
+            self.side_back_ends()
             self.negating = self.after_noun = False
         elif t == "both":
             self.end_phrase()
@@ -841,6 +876,7 @@ class _Parser:
             for a, b in zip(members, members[1:], strict=False)
         ]
         self.chain = (list(members), relation)
+        self.split |= {m: list(members) for m in members}
 
     def pick(self, place: str, colour: str) -> None:
         """'three squares in a row, the middle one red': the member of the last chain at that
@@ -970,7 +1006,7 @@ class _Parser:
         self.link(idx)
         if self.pending_side:
             self.sides.append((idx, self.pending_side))
-            self.pending_side = None
+            self.pending_side = self.side_back = None
         colouring, self.colouring = self.colouring, None
         self.reset_phrase()
         if colouring:
@@ -1089,6 +1125,7 @@ class _Parser:
             self.objects.append(one.model_copy())
             members.append(len(self.objects) - 1)
         self.counted |= set(members)
+        self.split |= {m: members for m in members}
         return members
 
     def add_relation(self, subject: int, p: _Pending) -> None:
@@ -1148,8 +1185,8 @@ class _Parser:
         """'X on the left and Y on the right' -> X left of Y (and likewise top and bottom; a
         corner is two sides, 'at the top left'); a middle between a left and a right is between
         them; with two objects, a side said of one is a side of the other ('a square and a
-        circle, the square on the left'); any other side is reported (the spec has no absolute
-        place)."""
+        circle, the square on the left'); any other side is the object's place on the canvas
+        ('a red circle in the top right corner'), and one that names none is reported."""
         said = [(i, part) for i, side in self.sides for part in side.split()]
         out = []
         used: set[tuple[int, str]] = set()
@@ -1172,7 +1209,12 @@ class _Parser:
                     )
                     used.add(middle[0])
         if len(self.objects) == 2:
-            for i, side in [e for e in said if e not in used and e[1] not in _MIDDLES]:
+            # a side said of both ('a heart on the left and a circle on the left') is a place
+            for i, side in [
+                e
+                for e in said
+                if e not in used and e[1] not in _MIDDLES and (1 - e[0], e[1]) not in said
+            ]:
                 relation = {"left": "left of", "right": "right of", "top": "above"}.get(
                     side, "below"
                 )
@@ -1180,20 +1222,25 @@ class _Parser:
                 used.add((i, side))
             # "a star on the left and a circle in the middle": the middle is right of the star
             used |= {e for e in said if e[1] in _MIDDLES and any(u[0] != e[0] for u in used)}
-        # what is left of each side said ("the top right corner" unread is one warning)
-        sides = [
-            " ".join(left)
-            for i, side in self.sides
-            if (left := [part for part in side.split() if (i, part) not in used])
-        ]
+        # what is left of each side said is the object's place on the canvas ("a star in the
+        # top left corner"), when it names one
+        left_over: dict[int, list[str]] = {}
+        for i, side in self.sides:
+            left_over.setdefault(i, []).extend(p for p in side.split() if (i, p) not in used)
+        sides = []
+        for i, parts in left_over.items():
+            place = place_of(parts)
+            # said after a group ('three triangles in a row along the bottom'): all of it
+            group = self.split.get(i, [i])
+            targets = group if i == group[-1] else [i]
+            if place is not None and all(self.objects[j].place in (None, place) for j in targets):
+                for j in targets:
+                    self.objects[j] = self.objects[j].model_copy(update={"place": place})
+            elif parts:
+                sides.append(" ".join(parts))
         if self.pending_side:
             sides.append(self.pending_side)
-        self.warnings += [
-            f"ignored 'in the {side}': read only between an object on the left and one on the right"
-            if side in _MIDDLES
-            else f"ignored 'on the {side}': a side is read only opposite another object's side"
-            for side in sides
-        ]
+        self.warnings += [f"ignored 'on the {side}': no object is said for it" for side in sides]
         return [r for k, r in enumerate(out) if r not in out[:k]]
 
 
@@ -1291,6 +1338,9 @@ def _checked_count(count: int, name: str) -> int:
 
 
 def _relation_ok(objs: list[ShapeObject], groups: list[list[int]], spec: SceneSpec) -> bool:
+    for o, group in zip(spec.objects, groups, strict=True):
+        if o.place and not all(in_place(objs[a].cx, objs[a].cy, o.place) for a in group):
+            return False
     for rel in spec.relations:
         for a in groups[rel.subject]:
             for b in groups[rel.object]:
@@ -1313,7 +1363,7 @@ def _relation_ok(objs: list[ShapeObject], groups: list[list[int]], spec: SceneSp
 
 
 def scene_from_spec(spec: SceneSpec, seed: int) -> Scene:
-    """A scene with exactly what ``spec`` asks for, placed to satisfy its relations."""
+    """A scene with exactly what ``spec`` asks for, placed to satisfy its places and relations."""
     if not spec.objects and not spec.negations and spec.warnings:
         # every word was ignored: an empty canvas would hide that the prompt was not understood
         raise InvalidParams.single("prompt", f"found nothing to draw ({'; '.join(spec.warnings)})")
@@ -1337,18 +1387,33 @@ def scene_from_spec(spec: SceneSpec, seed: int) -> Scene:
             c = options[rng.integers(len(options))]
             s = size or list(SIZES)[rng.integers(len(SIZES))]
             wanted.append((o.name, c, s))
+    # a place's bounds drawn in by a margin, as relations are (a shape's box is not centred
+    # on it: a triangle's or a star's box centre lies off the shape's)
+    bounds = [
+        _inset(place_bounds(o.place), 0.04) if o.place else None
+        for o in spec.objects
+        for _ in range(o.count)
+    ]
     for attempt in range(8):
-        objs = place(wanted, rng, lambda objs: _relation_ok(objs, groups, spec))
+        objs = place(wanted, rng, lambda objs: _relation_ok(objs, groups, spec), bounds=bounds)
         if objs is not None:
             break
         # crowded: shrink everything one size step and retry
         wanted = [(sh, c, "small" if attempt >= 1 else "medium") for sh, c, _ in wanted]
     else:
-        raise InvalidParams.single("prompt", "could not place that many objects on one canvas")
+        where = " in their places" if any(o.place for o in spec.objects) else ""
+        raise InvalidParams.single(
+            "prompt", f"could not place that many objects on one canvas{where}"
+        )
     background = random_background(rng)
     if spec.background in BACKGROUNDS:
         background = (spec.background, spec.background)
     return Scene(objs, background)
+
+
+def _inset(b: tuple[float, float, float, float], m: float) -> tuple[float, float, float, float]:
+    x0, x1, y0, y1 = b
+    return x0 + m * (x0 > 0), x1 - m * (x1 < 1), y0 + m * (y0 > 0), y1 - m * (y1 < 1)
 
 
 def _colors_of(o: ObjectSpec) -> list[str]:

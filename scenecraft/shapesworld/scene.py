@@ -143,23 +143,30 @@ def place(
     rng: np.random.Generator,
     constraint=None,
     tries: int = 400,
+    bounds: list[tuple[float, float, float, float] | None] | None = None,
 ) -> list[ShapeObject] | None:
     """Place (shape, colour, size) objects at random without overlap.
 
-    ``constraint(objects) -> bool`` is checked on the full placement; returns None if no
-    placement was found in ``tries`` attempts.
+    ``constraint(objects) -> bool`` is checked on the full placement; ``bounds`` (one per
+    object, or None) keeps an object's centre in (x0, x1, y0, y1). Returns None if no placement
+    was found in ``tries`` attempts.
     """
     for _ in range(tries):
         placed: list[ShapeObject] = []
-        for shape, color, size in wanted:
+        for k, (shape, color, size) in enumerate(wanted):
             r = SIZES[size]
+            x0, x1, y0, y1 = (bounds[k] if bounds else None) or (0.0, 1.0, 0.0, 1.0)
+            x0, x1 = max(x0, r + 0.01), min(x1, 1 - r - 0.01)
+            y0, y1 = max(y0, r + 0.01), min(y1, 1 - r - 0.01)
+            if x0 > x1 or y0 > y1:
+                break
             for _ in range(60):
                 cand = ShapeObject(
                     shape,
                     color,
                     size,
-                    cx=float(rng.uniform(r + 0.01, 1 - r - 0.01)),
-                    cy=float(rng.uniform(r + 0.01, 1 - r - 0.01)),
+                    cx=float(rng.uniform(x0, x1)),
+                    cy=float(rng.uniform(y0, y1)),
                     rotation=_random_rotation(shape, rng),
                 )
                 if _fits(cand, placed):

@@ -9,6 +9,7 @@ from scenecraft.core.contracts import Detection, Layout
 from scenecraft.eval.planner import correction_case
 from scenecraft.planner.geometry import centre, layout_problems
 from scenecraft.planner.offline import OfflinePlanner
+from scenecraft.shapesworld.judge import in_place
 from scenecraft.shapesworld.prompts import parse_prompt
 
 
@@ -123,3 +124,42 @@ def test_synthetic_cases_end_satisfied_with_uninvolved_objects_in_place(perturba
         kept = [it.box for it in layout.items]
         for i in case.uninvolved:
             assert case.detections[i].box in kept, case.id
+
+
+def test_an_object_out_of_its_place_moves_back_in_and_the_rest_stay_put():
+    layout = _correct(
+        "a red circle in the top right corner, a blue star and a heart",
+        [
+            ("red circle", [0.1, 0.7, 0.2, 0.2], 0.9),
+            ("blue star", [0.4, 0.4, 0.2, 0.2], 0.9),
+            ("heart", [0.7, 0.7, 0.2, 0.2], 0.9),
+        ],
+    )
+    cx, cy = centre(_boxes(layout, "red circle")[0])
+    assert in_place(cx, cy, "top right")
+    assert _boxes(layout, "red circle")[0][2:] == [0.2, 0.2]
+    assert _boxes(layout, "blue star") == [[0.4, 0.4, 0.2, 0.2]]
+    assert _boxes(layout, "heart") == [[0.7, 0.7, 0.2, 0.2]]
+
+
+def test_an_object_out_of_its_place_shrinks_to_fit_beside_what_is_there():
+    layout = _correct(
+        "a red circle in the top right corner, a blue star and a heart",
+        [
+            ("red circle", [0.1, 0.7, 0.2, 0.2], 0.9),
+            ("blue star", [0.4, 0.4, 0.2, 0.2], 0.9),
+            ("heart", [0.75, 0.05, 0.2, 0.2], 0.9),
+        ],
+    )
+    (circle,) = _boxes(layout, "red circle")
+    assert in_place(*centre(circle), "top right") and circle[2] < 0.2
+    assert _boxes(layout, "heart") == [[0.75, 0.05, 0.2, 0.2]]
+
+
+def test_a_missing_object_with_a_place_is_added_there():
+    layout = _correct(
+        "two green squares, a yellow star at the bottom and a circle",
+        [("green square", [0.1, 0.1, 0.2, 0.2], 0.9), ("green square", [0.7, 0.1, 0.2, 0.2], 0.9)],
+    )
+    (star,) = _boxes(layout, "yellow star")
+    assert in_place(*centre(star), "bottom")

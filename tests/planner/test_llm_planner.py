@@ -14,6 +14,7 @@ from scenecraft.core.settings import get_settings
 from scenecraft.planner import get_planner
 from scenecraft.planner.llm import OpenAIPlanner
 from scenecraft.planner.offline import OfflinePlanner
+from scenecraft.shapesworld.judge import PLACE_EDGE, PLACE_MIDDLE
 
 PROMPT = "two red circles to the left of a blue star"
 SPEC = {
@@ -99,6 +100,20 @@ def test_a_wrong_count_is_named_in_the_repair_message(llm, tmp_path):
     assert "wanted 2 red circle, planned 1" in llm.requests[2]["messages"][-1]["content"]
 
 
+def test_a_place_the_layout_misses_is_named_in_the_repair_message(llm, tmp_path):
+    spec = {"objects": [{"name": "heart", "count": 1, "attributes": ["red"], "place": "top right"}]}
+    llm.reply_json(spec)
+    llm.reply_json(_layout(("red heart #1", [40, 300, 100, 100])))
+    llm.reply_json(_layout(("red heart #1", [380, 30, 100, 100])))
+    layout = _planner(llm, tmp_path).layout("a red heart in the top right corner", (512, 512))
+    assert layout.items[0].box[0] == pytest.approx(380 / 512)
+    repair = llm.requests[2]["messages"][-1]["content"]
+    assert "'red heart in the top right corner' does not hold" in repair
+    # the rules the template states are the judge's
+    system = llm.requests[1]["messages"][0]["content"]
+    assert f"{PLACE_EDGE:.0%} of the canvas" in system and f"{PLACE_MIDDLE:.0%}" in system
+
+
 def test_a_timeout_is_retried(llm, tmp_path):
     llm.reply_json(SPEC, delay_s=2.0)
     llm.reply_json(SPEC)
@@ -149,8 +164,8 @@ def test_cached_replies_answer_again_without_the_server(llm, tmp_path):
     assert len(llm.requests) == 2
     entries = list((tmp_path / "cache").rglob("*.json"))
     assert {json.loads(p.read_text())["template"].split("-")[0] for p in entries} == {
-        "parse.v1",
-        "layout.v1",
+        "parse.v2",
+        "layout.v2",
     }
     # another model is another key
     llm.reply_json(SPEC)

@@ -1,8 +1,8 @@
 """Other people's wording: prompts written as users write them, apart from the parser's grammar.
 
-Each case says what a reader would take the prompt to mean. Where the spec cannot say it (a row,
-a corner, part of a group) or a word is not one the parser can know, the case expects a warning
-naming what was ignored, never an object made of it.
+Each case says what a reader would take the prompt to mean. Where the spec cannot say it (five
+in a circle, part of a group) or a word is not one the parser can know, the case expects a
+warning naming what was ignored, never an object made of it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Meant:
     relations: tuple[tuple[int, str, int], ...] = ()
     negations: tuple[str, ...] = ()
     warned: tuple[str, ...] = ()  # one quoted fragment per warning the parse must give
+    places: tuple[str | None, ...] = ()  # each object's place on the canvas (none said: all None)
 
 
 WORDING: dict[str, Meant] = {
@@ -278,9 +279,7 @@ WORDING: dict[str, Meant] = {
     "a red heart at the top left and a blue star at the bottom right": Meant(
         ((1, "red heart"), (1, "blue star")), ((0, "left of", 1), (0, "above", 1))
     ),
-    "a red square in the top right corner": Meant(
-        ((1, "red square"),), warned=("'on the top right'",)
-    ),
+    "a red square in the top right corner": Meant(((1, "red square"),), places=("top right",)),
     "a green circle, with a red square placed right next to it": Meant(
         ((1, "green circle"), (1, "red square")), ((1, "next to", 0),)
     ),
@@ -341,9 +340,7 @@ WORDING: dict[str, Meant] = {
     "three circles coloured pink": Meant(((3, "pink circle"),)),
     "a square of blue colour": Meant(((1, "blue square"),)),
     "two hexagons in the colour orange": Meant(((2, "orange hexagon"),)),
-    "a couple of grey squares in the centre": Meant(
-        ((2, "gray square"),), warned=("'in the centre'",)
-    ),
+    "a couple of grey squares in the centre": Meant(((2, "gray square"),), places=("centre",)),
     # plurals
     "hearts and stars": Meant(((2, "heart"), (2, "star"))),
     "circles above squares": Meant(((2, "circle"), (2, "square")), ((0, "above", 1),)),
@@ -373,8 +370,8 @@ WORDING: dict[str, Meant] = {
     ),
     # what the spec cannot say, or words the parser cannot know: named in a warning
     "five stars in a circle": Meant(((5, "star"),), warned=("'in a circle'",)),
-    "a triangle in the middle": Meant(((1, "triangle"),), warned=("'in the middle'",)),
-    "a star in the middle of the picture": Meant(((1, "star"),), warned=("'in the middle'",)),
+    "a triangle in the middle": Meant(((1, "triangle"),), places=("centre",)),
+    "a star in the middle of the picture": Meant(((1, "star"),), places=("centre",)),
     "one lonely triangle": Meant(((1, "triangle"),), warned=("'lonely'",)),
     "a blu circle": Meant(((1, "circle"),), warned=("'blu'",)),
     "a red dragon and a blue square": Meant(((1, "blue square"),), warned=("'dragon'",)),
@@ -431,7 +428,39 @@ WORDING: dict[str, Meant] = {
     "two stars with a circle between them": Meant(
         ((1, "star"), (1, "circle"), (1, "star")), ((1, "between", 0),)
     ),
-    "a star on the left": Meant(((1, "star"),), warned=("'on the left'",)),
+    "a star on the left": Meant(((1, "star"),), places=("left",)),
+    # a place on the canvas, said every way
+    "a heart in the bottom-left": Meant(((1, "heart"),), places=("bottom left",)),
+    "a hexagon in the lower right": Meant(((1, "hexagon"),), places=("bottom right",)),
+    "a square in the upper right hand corner": Meant(((1, "square"),), places=("top right",)),
+    "pink star, top left": Meant(((1, "pink star"),), places=("top left",)),
+    "top right: a green heart": Meant(((1, "green heart"),), places=("top right",)),
+    "a circle near the top": Meant(((1, "circle"),), places=("top",)),
+    "three triangles in a row along the bottom edge": Meant(
+        ((1, "triangle"), (1, "triangle"), (1, "triangle")),
+        ((0, "left of", 1), (1, "left of", 2)),
+        places=("bottom", "bottom", "bottom"),
+    ),
+    "a centred red circle": Meant(((1, "red circle"),), places=("centre",)),
+    "one blue circle, centered": Meant(((1, "blue circle"),), places=("centre",)),
+    "three stars placed at the top left of the image": Meant(((3, "star"),), places=("top left",)),
+    "two circles on the right side of the picture": Meant(((2, "circle"),), places=("right",)),
+    "a yellow star, in the centre of the image, and two blue circles": Meant(
+        ((1, "yellow star"), (2, "blue circle")), places=("centre", None)
+    ),
+    "a red circle, top left, and a blue star, bottom right": Meant(
+        ((1, "red circle"), (1, "blue star")), ((0, "left of", 1), (0, "above", 1))
+    ),
+    "a heart on the left and a circle on the left too": Meant(
+        ((1, "heart"), (1, "circle")), places=("left", "left")
+    ),
+    "a red star, a blue circle on the left, and a green heart": Meant(
+        ((1, "red star"), (1, "blue circle"), (1, "green heart")), places=(None, "left", None)
+    ),
+    "a star up at the very top and a square, a circle": Meant(
+        ((1, "star"), (1, "square"), (1, "circle")), places=("top", None, None)
+    ),
+    "a star in the left corner": Meant(((1, "star"),), warned=("'left'",)),
 }
 
 
@@ -441,6 +470,7 @@ def test_wording_is_read_as_a_user_means_it(prompt):
     assert [(o.count, o.phrase) for o in spec.objects] == list(meant.objects), spec
     assert {(r.subject, r.relation, r.object) for r in spec.relations} == set(meant.relations)
     assert [n.phrase for n in spec.negations] == list(meant.negations)
+    assert [o.place for o in spec.objects] == list(meant.places or [None] * len(spec.objects))
     assert len(spec.warnings) == len(meant.warned), spec.warnings
     for fragment in meant.warned:
         assert any(fragment in w for w in spec.warnings), (fragment, spec.warnings)
@@ -532,6 +562,12 @@ def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
         "two purple hexagons with an orange circle in between",
         "from top to bottom: a red circle, a blue square and a green star",
         "a red heart at the top left and a blue star at the bottom right",
+        "a red square in the top right corner",
+        "three stars placed at the top left of the image",
+        "a yellow star, in the centre of the image, and two blue circles",
+        "three triangles in a row along the bottom edge",
+        "a red circle on the left, a blue star at the top and a heart",
+        "a heart on the left and a circle on the left too",
     ],
 )
 def test_what_is_read_of_new_wording_can_be_laid_out_drawn_and_judged(prompt):

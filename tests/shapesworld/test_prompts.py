@@ -1,10 +1,14 @@
 """Prompts: the benchmark parses to its own spec; scenes placed from a spec satisfy it."""
 
+import numpy as np
+import pytest
+
 from scenecraft.shapesworld.benchmark import CATEGORIES, prompt_set
 from scenecraft.shapesworld.detect import detect
-from scenecraft.shapesworld.judge import judge
+from scenecraft.shapesworld.judge import in_place, judge, place_anchor
 from scenecraft.shapesworld.prompts import parse_prompt, scene_from_spec
 from scenecraft.shapesworld.render import render_scene
+from scenecraft.shapesworld.scene import Scene, ShapeObject
 
 
 def test_benchmark_has_100_per_category_and_parses_back_to_its_spec():
@@ -126,3 +130,54 @@ def test_single_objects_read_alike_are_told_apart_one_thing_found_each():
     assert layout_problems(layout, row) == []
     verdict = judge(detect(render_scene(scene_from_spec(row, 2), 128).image), row)
     assert verdict.ok, verdict.reasons
+
+
+def test_a_place_on_the_canvas_is_judged_where_the_object_stands():
+    spec = parse_prompt("a red circle in the top right corner")
+    assert spec.objects[0].place == "top right"
+    right = scene_from_spec(spec, 2)
+    assert judge(detect(render_scene(right, 128).image), spec).ok
+    wrong = scene_from_spec(parse_prompt("a red circle in the bottom left corner"), 2)
+    verdict = judge(detect(render_scene(wrong, 128).image), spec)
+    assert not verdict.ok
+    assert verdict.reasons == ["'red circle in the top right corner' does not hold"]
+    nothing = scene_from_spec(parse_prompt("a blue star"), 2)
+    reasons = judge(detect(render_scene(nothing, 128).image), spec).reasons
+    assert "cannot check 'red circle in the top right corner': the object is missing" in reasons
+
+
+def test_a_place_holds_for_as_many_as_asked_of_objects_read_alike():
+    # "a circle at the top and a red circle": the red one is a circle too, so one of the two
+    # circles found at the top is enough
+    spec = parse_prompt("a circle at the top, a red circle and a star")
+    assert [o.place for o in spec.objects] == ["top", None, None]
+
+    def scene(red_y: float, blue_y: float) -> Scene:
+        return Scene(
+            [
+                ShapeObject("circle", "red", "medium", 0.25, red_y),
+                ShapeObject("circle", "blue", "medium", 0.75, blue_y),
+                ShapeObject("star", "green", "medium", 0.5, 0.5),
+            ]
+        )
+
+    for red_y, blue_y, ok in ((0.2, 0.8, True), (0.8, 0.2, True), (0.8, 0.8, False)):
+        verdict = judge(detect(render_scene(scene(red_y, blue_y), 128).image), spec)
+        assert verdict.ok is ok, (red_y, blue_y, verdict.reasons)
+
+
+@pytest.mark.parametrize(
+    ("place", "inside", "outside"),
+    [
+        ("left", (0.2, 0.9), (0.45, 0.5)),
+        ("top right", (0.8, 0.2), (0.8, 0.5)),
+        ("centre", (0.55, 0.45), (0.5, 0.75)),
+        ("bottom", (0.1, 0.7), (0.5, 0.6)),
+    ],
+)
+def test_in_place_takes_floats_and_arrays_alike(place, inside, outside):
+    assert in_place(*inside, place) is True
+    assert in_place(*outside, place) is False
+    cx, cy = np.array([inside[0], outside[0]]), np.array([inside[1], outside[1]])
+    assert in_place(cx, cy, place).tolist() == [True, False]
+    assert in_place(*place_anchor(place), place)
