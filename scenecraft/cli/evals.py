@@ -258,6 +258,24 @@ def eval_vectorize(
     main(n=n, size=size, out=out, iters=iters)
 
 
+_LMD = "negation,numeracy,attribute,spatial"
+_CATEGORIES_HELP = "comma-separated prompt categories: LMD's four, and/or 'placement'"
+
+
+def _categories(text: str) -> tuple[str, ...]:
+    from scenecraft.shapesworld.benchmark import CATEGORIES, EXTRA_CATEGORIES
+
+    chosen = tuple(c.strip() for c in text.split(",") if c.strip())
+    known = (*CATEGORIES, *EXTRA_CATEGORIES)
+    if not chosen or (unknown := [c for c in chosen if c not in known]):
+        raise typer.BadParameter(
+            f"unknown {', '.join(map(repr, unknown)) if chosen else 'nothing'}; choose from "
+            + ", ".join(known),
+            param_hint="--categories",
+        )
+    return chosen
+
+
 @eval_app.command("sld")
 def eval_sld(
     model: str = typer.Option("", help="diffusers folder (default: settings.world_model)"),
@@ -268,6 +286,7 @@ def eval_sld(
         False, help="ablation: the paper's final denoise redraws moved and added objects"
     ),
     guidance: float = typer.Option(3.0, min=1.0, max=20.0, help="classifier-free guidance"),
+    categories: str = typer.Option(_LMD, help=_CATEGORIES_HELP),
     out: Path = typer.Option(Path("eval/results/sld.json")),
 ) -> None:
     """SLD on the LMD-style benchmark and a fresh held-out set: base, 1 round, 3 rounds."""
@@ -282,6 +301,7 @@ def eval_sld(
         out,
         paste_objects=not paper_denoise,
         guidance=guidance,
+        categories=_categories(categories),
     )
 
 
@@ -320,6 +340,7 @@ def eval_svgcraft(
     variants: str = typer.Option(
         "", help="comma-separated subset of the variants (default: all), e.g. 'svgcraft,no layout'"
     ),
+    categories: str = typer.Option(_LMD, help=_CATEGORIES_HELP),
 ) -> None:
     """SVGCraft vs its repair-free (the paper's), recognised-objects-held, lost-objects-redrawn,
     no-layout and no-attention-fusion variants; every SVG render judged."""
@@ -347,7 +368,7 @@ def eval_svgcraft(
         ) from None
     params = {k: getattr(p, k) for k in given}
     model = None if oracle else model or get_settings().world_model
-    main(model, n, split, offset, out, params, vae or None, chosen)
+    main(model, n, split, offset, out, params, vae or None, chosen, _categories(categories))
 
 
 @eval_app.command("sheets")

@@ -68,11 +68,12 @@ def run_sld_benchmark(
     progress: bool = True,
     paste_objects: bool = True,
     guidance: float = 3.0,
+    categories: tuple[str, ...] = CATEGORIES,
 ) -> list[Case]:
     pipe = _pipeline(model, device, steps, rounds=3, paste_objects=paste_objects, guidance=guidance)
     size = (pipe.diffusion.default_size, pipe.diffusion.default_size)
     cases = []
-    prompts = prompt_set(n, which, offset)
+    prompts = prompt_set(n, which, offset, categories)
     for p in track(prompts, description=f"SLD on {len(prompts)} prompts", disable=not progress):
         g = torch.Generator().manual_seed(p.seed)
         t0 = time.perf_counter()
@@ -107,7 +108,7 @@ def run_sld_benchmark(
 
 def summarise(cases: list[Case]) -> dict:
     table = {}
-    for cat in (*CATEGORIES, "overall"):
+    for cat in (*dict.fromkeys(c.category for c in cases), "overall"):
         sel = [c for c in cases if cat == "overall" or c.category == cat]
         if sel:
             table[cat] = {k: float(np.mean([c.ok[k] for c in sel])) for k in CHECKPOINTS}
@@ -176,6 +177,7 @@ def main(
     out: Path,
     paste_objects: bool = True,
     guidance: float = 3.0,
+    categories: tuple[str, ...] = CATEGORIES,
 ) -> dict:
     results = {}
     for name, which, offset in (
@@ -183,7 +185,14 @@ def main(
         ("held-out", "heldout_prompts", heldout_offset),
     ):
         cases = run_sld_benchmark(
-            model, n, which, offset, steps, paste_objects=paste_objects, guidance=guidance
+            model,
+            n,
+            which,
+            offset,
+            steps,
+            paste_objects=paste_objects,
+            guidance=guidance,
+            categories=categories,
         )
         results[name] = summarise(cases)
     for name, s in results.items():
@@ -196,7 +205,7 @@ def main(
             f"{s['round_cost_x_generation'] or 0:.1f}x a generation), rounds that made the "
             f"image worse {s['rounds_made_worse']:.1%}, images {s['images_made_worse']:.1%}"
         )
-    record = {"model": model, "steps": steps, "guidance": guidance}
+    record = {"model": model, "steps": steps, "guidance": guidance, "categories": list(categories)}
     write_json(out, record | {"paste_objects": paste_objects, "results": results})
     bar_chart(results, out.with_suffix(".png"))
     print(f"wrote {out} and {out.with_suffix('.png')}")

@@ -125,14 +125,16 @@ def _one(prompt, params: dict, model: str | None, models: dict, store: Path, vae
     }
 
 
+_SHORT = {"negation": "neg", "numeracy": "num", "attribute": "attr", "spatial": "spat"}
+
+
 def _summary(rows: list[dict]) -> dict:
     out = {
         "accuracy": float(np.mean([r["ok"] for r in rows])),
         "raster_accuracy": float(np.mean([r["raster_ok"] for r in rows])),
         "by_category": {
             c: float(np.mean([r["ok"] for r in rows if r["category"] == c]))
-            for c in CATEGORIES
-            if any(r["category"] == c for r in rows)
+            for c in dict.fromkeys(r["category"] for r in rows)
         },
     }
     for key in METRICS[1:]:
@@ -162,9 +164,10 @@ def evaluate(
     params: dict[str, Any] | None = None,
     progress: bool = True,
     vae: str | None = None,
+    categories: tuple[str, ...] = CATEGORIES,
 ) -> dict:
     """``model``: a diffusers folder, or None for the oracle raster (stages 4-6 alone)."""
-    prompts = prompt_set(n, SPLITS[split], offset)
+    prompts = prompt_set(n, SPLITS[split], offset, categories)
     autoencoder = None
     if model is None:
         variants = ("oracle raster",)
@@ -180,6 +183,7 @@ def evaluate(
         "model": model or oracle,
         "split": split,
         "offset": offset,
+        "categories": list(categories),
         "n_prompts": len(prompts),
         "params": params or {},
         "threads": torch.get_num_threads(),
@@ -205,8 +209,11 @@ def main(
     params: dict[str, Any] | None = None,
     vae: str | None = None,
     variants: tuple[str, ...] = tuple(VARIANTS),
+    categories: tuple[str, ...] = CATEGORIES,
 ) -> dict:
-    report = evaluate(model, n, split, offset, variants, params=params, vae=vae)
+    report = evaluate(
+        model, n, split, offset, variants, params=params, vae=vae, categories=categories
+    )
     rows = []
     for name, v in report["variants"].items():
         s = v["summary"]
@@ -215,7 +222,7 @@ def main(
                 name,
                 s["accuracy"],
                 s["raster_accuracy"],
-                *(s["by_category"].get(c, float("nan")) for c in CATEGORIES),
+                *(s["by_category"].get(c, float("nan")) for c in categories),
                 s["psnr"],
                 s["psnr_min"],
                 s["paths"],
@@ -234,10 +241,7 @@ def main(
             "variant",
             "acc",
             "raster acc",
-            "neg",
-            "num",
-            "attr",
-            "spat",
+            *(_SHORT.get(c, c) for c in categories),
             "PSNR",
             "PSNR min",
             "paths",

@@ -1,20 +1,27 @@
 """Benchmark prompt sets in the four LMD categories: negation, numeracy, attribute binding, spatial.
 
 The standard set is 100 prompts per category from fixed seeds in the ``benchmark`` range; fresh
-held-out sets come from the ``heldout_prompts`` range, which tests and tuning never use.
+held-out sets come from the ``heldout_prompts`` range, which tests and tuning never use. A fifth
+category, ``placement`` (an object at a place on the canvas: "two red circles in the top right
+corner"), is not LMD's and is asked for by name; each category keeps its own seed range whatever
+else is asked for.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 
-from scenecraft.core.contracts import ObjectSpec, RelationSpec, SceneSpec
+from scenecraft.core.contracts import ObjectSpec, PlaceName, RelationSpec, SceneSpec
 from scenecraft.shapesworld.grammar import COLORS, RELATIONS, SHAPES, plural
+from scenecraft.shapesworld.judge import place_phrase
 from scenecraft.shapesworld.scene import count_phrase
 
 CATEGORIES: tuple[str, ...] = ("negation", "numeracy", "attribute", "spatial")
+EXTRA_CATEGORIES: tuple[str, ...] = ("placement",)
+PLACES: tuple[PlaceName, ...] = get_args(PlaceName)
 PROMPT_SEEDS: dict[str, int] = {"benchmark": 5_000_000, "heldout_prompts": 6_000_000}
 CATEGORY_STRIDE = 100_000
 
@@ -87,11 +94,30 @@ def _spatial(rng: np.random.Generator) -> tuple[str, SceneSpec]:
     )
 
 
+def _placement(rng: np.random.Generator) -> tuple[str, SceneSpec]:
+    """One to three of a kind at a place; half the time two more kinds, one each, anywhere (with
+    one other kind the parser reads a side as relative to it)."""
+    kinds = 1 if rng.random() < 0.5 else 3
+    shapes = _pick(rng, SHAPES, kinds)
+    colors = _pick(rng, COLORS, kinds)
+    place = PLACES[rng.integers(len(PLACES))]
+    count = int(rng.integers(1, 4 if " " not in place else 3))
+    objs = [ObjectSpec(name=shapes[0], count=count, attributes=[colors[0]], place=place)]
+    objs += [
+        ObjectSpec(name=s, attributes=[c]) for s, c in zip(shapes[1:], colors[1:], strict=True)
+    ]
+    text = f"{count_phrase(objs[0])} {place_phrase(place)}"
+    if kinds == 3:
+        text += f", {count_phrase(objs[1])} and {count_phrase(objs[2])}"
+    return text, SceneSpec(objects=objs)
+
+
 _MAKERS = {
     "negation": _negation,
     "numeracy": _numeracy,
     "attribute": _attribute,
     "spatial": _spatial,
+    "placement": _placement,
 }
 
 
@@ -109,8 +135,9 @@ def prompt_set(
     """``which='benchmark'``: the standard set. ``'heldout_prompts'`` with a new ``offset``: a
     fresh set no test or tuning has seen."""
     base = PROMPT_SEEDS[which] + offset
+    every = (*CATEGORIES, *EXTRA_CATEGORIES)
     return [
-        make_prompt(cat, base + ci * CATEGORY_STRIDE + i)
-        for ci, cat in enumerate(categories)
+        make_prompt(cat, base + every.index(cat) * CATEGORY_STRIDE + i)
+        for cat in categories
         for i in range(n_per_category)
     ]

@@ -56,3 +56,17 @@ def test_eval_svgcraft_checks_its_params_against_the_pipelines_before_any_prompt
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2, result.output
         assert f"params.{field}" in result.output and not out.exists()
+
+
+def test_eval_svgcraft_and_sld_name_an_unknown_category_before_any_prompt(tmp_path):
+    from typer.testing import CliRunner
+
+    from scenecraft.cli import app
+
+    out = tmp_path / "r.json"
+    for system in ("svgcraft", "sld"):
+        args = ["eval", system, "--categories", "spatial,corners", "--out", str(out)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "'corners'" in result.output and "placement" in result.output
+        assert not out.exists()
