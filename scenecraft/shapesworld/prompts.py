@@ -37,6 +37,7 @@ _SHAPE_FORMS: dict[str, tuple[str, bool]] = (
     | {plural(s): (s, True) for s in SHAPES}
     | {"disc": ("circle", False), "disk": ("circle", False)}
     | {"discs": ("circle", True), "disks": ("circle", True)}
+    | {"dot": ("circle", False), "dots": ("circle", True)}
 )
 _COLOR_SYNONYMS = {
     "violet": "purple",
@@ -339,6 +340,7 @@ _REWRITES = tuple(
         ),
         # terse sides: "blue triangle left, red triangle right"
         (r"\b(left|right)\b(?= ?(?:[,;.!]|$))", r" side\1 "),
+        (r"(?<!the )\b(middle|centre|center)\b(?= ?(?:[,;.!]|$))", r" side\1 "),
         (r"\b(?:as well as|along with|together with|in addition to)\b", " and "),
     )
 )
@@ -617,11 +619,27 @@ class _Parser:
         if p and p.subject is None and len(p.refs) == p.refs_needed and p.refs[0] > 0:
             # "X, to the left of Y": no subject followed, so it is the object before Y
             self.add_relation(p.refs[0] - 1, p)
+        elif (
+            p
+            and p.refs_needed == 1
+            and p.subject is not None
+            and not p.refs
+            and (self._other(p.subject) is not None)
+        ):
+            # "a circle and a square, with the circle above": above the other one
+            p.refs = [self._other(p.subject)]
+            self.add_relation(p.subject, p)
         if self.pending:
             p = self.pending
             wanted = "two objects" if p.refs_needed == 2 else "an object"
             self.warnings.append(f"ignored '{p.relation}': it needs {wanted} to relate to")
         self.relations = self.group_relations() + self.inner + self.ordered()
+
+    def _other(self, i: int) -> int | None:
+        """The one other object, when two are said (and it is not negated away)."""
+        if len(self.objects) != 2 or self.objects[1 - i].count == 0:
+            return None
+        return 1 - i
 
     def side_back_ends(self) -> None:
         """A side set off by commas after an object ends at a boundary: it was that object's."""
@@ -790,9 +808,24 @@ class _Parser:
     def split_last(self) -> bool:
         """'four stars, two red and two blue': the elided phrases are parts of the last object
         when there are two or more and their counts add up to its count; it becomes one object
-        a part, and a relation that named it names each part."""
+        a part, and a relation that named it names each part. A group already made one object
+        each (a pair 'next to each other') gives each member a part of one, in order."""
         i = len(self.objects) - 1
-        if len(self.elided) < 2 or self.last_idx != i or i < 0:
+        if len(self.elided) < 2 or i < 0:
+            return False
+        group = self.split.get(i, [])
+        if group == list(range(i - len(group) + 1, i + 1)) and [c for c, _, _ in self.elided] == [
+            1
+        ] * len(group):
+            # the group already became one object each ('two circles, one red and one blue,
+            # next to each other'): each takes its part's words, in the order said
+            for j, (_, _, a) in zip(group, self.elided, strict=True):
+                o = self.objects[j]
+                attrs = _canonical_attributes(o.attributes + a)
+                self.objects[j] = o.model_copy(update={"attributes": attrs})
+            self.elided = []
+            return True
+        if self.last_idx != i:
             return False
         whole = self.objects[i]
         if whole.count != sum(c for c, _, _ in self.elided):

@@ -461,6 +461,21 @@ WORDING: dict[str, Meant] = {
         ((1, "star"), (1, "square"), (1, "circle")), places=("top", None, None)
     ),
     "a star in the left corner": Meant(((1, "star"),), warned=("'left'",)),
+    # a pair said one a colour, then how they stand; a relation left hanging with two objects
+    "two hexagons, one pink and one cyan, next to each other": Meant(
+        ((1, "pink hexagon"), (1, "cyan hexagon")), ((0, "next to", 1),)
+    ),
+    "two circles next to each other, one red and one blue": Meant(
+        ((1, "red circle"), (1, "blue circle")), ((0, "next to", 1),)
+    ),
+    "a circle and a square, with the circle above": Meant(
+        ((1, "circle"), (1, "square")), ((0, "above", 1),)
+    ),
+    "blue circle left, green square middle, red star right": Meant(
+        ((1, "blue circle"), (1, "green square"), (1, "red star")),
+        ((0, "left of", 2), (1, "between", 0)),
+    ),
+    "five dots": Meant(((5, "circle"),)),
 }
 
 
