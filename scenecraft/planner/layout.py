@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from scenecraft.core.contracts import Box, Layout, SceneSpec
 from scenecraft.core.errors import PlannerError
 from scenecraft.planner.geometry import (
@@ -27,7 +29,7 @@ from scenecraft.planner.geometry import (
     relation_mask,
 )
 from scenecraft.shapesworld.grammar import SIZES
-from scenecraft.shapesworld.judge import in_place, place_anchor
+from scenecraft.shapesworld.judge import in_place, place_anchor, place_phrase
 
 SLOT_FILL = 0.8  # an object's side is at most this fraction of its slot, so neighbours keep apart
 MIN_SIDE = 0.06  # below this fraction of the shorter side an object is too small to draw
@@ -51,7 +53,7 @@ def _layers(n: int, edges: set[tuple[int, int]], spec: SceneSpec, axis: str) -> 
             f"{spec.objects[r.subject].phrase} {r.relation} {spec.objects[r.object].phrase}"
             for r in spec.relations
         ]
-        + [f"{o.phrase} at the {o.place}" for o in spec.objects if o.place]
+        + [f"{o.phrase} {place_phrase(o.place)}" for o in spec.objects if o.place]
     )
     raise PlannerError(f"the relations contradict each other along the {axis} axis: {wanted}")
 
@@ -132,7 +134,7 @@ def _pack_in_place(spec: SceneSpec, placed: dict[int, list[Box]], k: int) -> Non
         if r.relation != "between" and k in (r.subject, r.object) and r.subject != r.object
     ]
 
-    def allowed(cx, cy):  # noqa: ANN001, ANN202 - numpy arrays of candidate centres
+    def allowed(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
         ok = in_place(cx, cy, place)
         for relation, as_subject, boxes in relations:
             ok &= relation_mask(relation, boxes, as_subject, cx, cy)

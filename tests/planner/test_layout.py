@@ -106,5 +106,5 @@ def test_a_place_that_contradicts_a_relation_is_a_clear_error():
         ],
         relations=[RelationSpec(subject=0, relation="left of", object=1)],
     )
-    with pytest.raises(PlannerError, match="star at the right; circle at the left"):
+    with pytest.raises(PlannerError, match="star on the right; circle on the left"):
         plan_layout(spec)
