@@ -935,7 +935,8 @@ class _Parser:
         o.attributes = [a for a in o.attributes if a not in COLORS] + [colour]
 
     def recolour(self, marker: str, i: int | None) -> None:
-        """'three circles of different colours' (a colour each), 'two squares of the same colour',
+        """'three circles of different colours' (a colour each; 'a circle, a star and a heart, all
+        different colours': one each too), 'two squares of the same colour',
         'a circle and a star of the same colour' (one colour for both; 'all the same colour':
         for every object said): a placeholder stands for each colour until the whole prompt is
         read, so a colour it names or forbids is not chosen."""
@@ -966,7 +967,16 @@ class _Parser:
                     ]
                 )
         elif marker == "coloursdiffer":
-            if last.count < 2 or i != len(self.objects) - 1:
+            singles = [j for j, o in enumerate(self.objects) if o.count == 1]
+            if last.count == 1 and len(singles) == len(self.objects) >= 2:
+                # "a triangle, a square and a hexagon, each a different colour": a colour each
+                # for those whose colour is not said
+                self.palettes.append(said)
+                for k, j in enumerate(singles):
+                    o = self.objects[j]
+                    if not any(a in COLORS for a in o.attributes):
+                        o.attributes = [*o.attributes, f"{tag}.{k}"]
+            elif last.count < 2 or i != len(self.objects) - 1:
                 self.warnings.append(f"ignored '{said}': said of one object")
             elif any(a in COLORS for a in last.attributes):
                 self.warnings.append(f"ignored '{said}': its colour is said")

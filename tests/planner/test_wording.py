@@ -476,6 +476,13 @@ WORDING: dict[str, Meant] = {
         ((0, "left of", 2), (1, "between", 0)),
     ),
     "five dots": Meant(((5, "circle"),)),
+    "a triangle, a square and a hexagon, each a different colour": Meant(
+        ((1, "red triangle"), (1, "blue square"), (1, "green hexagon")),
+        warned=("chose red, blue, green",),
+    ),
+    "a red circle and a star, in different colours": Meant(
+        ((1, "red circle"), (1, "blue star")), warned=("chose blue",)
+    ),
 }
 
 
