@@ -169,7 +169,8 @@ _NOUN_WORDS = frozenset(w for noun in COMMON_NOUNS for w in noun.split())
 _LINES = {"inarow": "left of", "inacolumn": "above"}
 _MARKERS = {
     "chainpick",
-    "sidebyside", "countis", "pairedas", "stacked", "both", "one", "ones", *_ORDERS, *_LINES
+    "sidebyside", "countis", "pairedas", "stacked", "both", "one", "ones", "allof", *_ORDERS,
+    *_LINES
 }  # fmt: skip
 # "three circles of different colours", "two squares of the same colour": colours the prompt
 # leaves to the parser, told apart or alike (the marker a rewrite leaves -> what was said)
@@ -212,6 +213,12 @@ _REWRITES = tuple(
         ),
         (r"&", " and "),
         (r"\bfrom (left|right|top|bottom) to (left|right|top|bottom)\b", r" order\1\2 "),
+        # "..., all at the top": the side that follows is every object's said so far
+        (
+            r"\b(?:all|everything)(?: of them| of it)?(?: are| is| placed| sitting)? "
+            r"(?=(?:(?:up |down |over )?(?:at|on|in|along|near|towards?|to) the)\b)",
+            " allof ",
+        ),
         # a place "of the picture" is a place on the canvas, not a relation to an object
         (
             r"\b((?:top|bottom|upper|lower|left|right|middle|centre|center)(?: hand)?"
@@ -569,6 +576,7 @@ class _Parser:
         # "a red circle, top left, and ...": a side set off by commas after an object is its own
         self.side_back: int | None = None  # the object a pending side goes back to, so set off
         self.prev: str | None = None  # the token before this one
+        self.side_all: str | None = None  # a side said of everything, before any object
         self.last: ObjectSpec | None = None  # the object (or negation) read last
         self.last_idx: int | None = None  # its index when it is an object, not a negation
         self.after_noun = False  # only filler read since the last noun
@@ -612,6 +620,8 @@ class _Parser:
             self.prev = t
         self.end_phrase(boundary=True)
         self.side_back_ends()
+        if self.side_all:
+            self.sides += [(j, self.side_all) for j, o in enumerate(self.objects) if o.count]
         if self.elided and not self.split_last():
             self.unattached += [" ".join([w or "", *a]).strip() for _, w, a in self.elided]
         self.elided = []
@@ -765,8 +775,16 @@ class _Parser:
                 self.after_noun = True
             self.start_relation(_RELATIONS[t])
         elif t in _SIDES:
+            both = self.both and not (self.words or self.attrs) and self.count is None
             self.end_phrase(boundary=True)
-            if self.after_noun and self.last_idx is not None:
+            every = {"allof": range(len(self.objects))}.get(self.prev or "")
+            if every is None and both and self.last_idx is not None and self.last_idx > 0:
+                every = range(self.last_idx - 1, self.last_idx + 1)  # "both on the left"
+            if every is not None and not every:
+                self.side_all = _SIDES[t]  # "everything in the top left: a star and a heart"
+            elif every:
+                self.sides += [(j, _SIDES[t]) for j in every if self.objects[j].count]
+            elif self.after_noun and self.last_idx is not None:
                 self.sides.append((self.last_idx, _SIDES[t]))
             else:
                 self.pending_side = _SIDES[t]
@@ -781,6 +799,8 @@ class _Parser:
         elif t == "both":
             self.end_phrase()
             self.both = True
+        elif t == "allof":
+            self.end_phrase(boundary=True)
         elif t in FILLER:
             self.end_phrase()
         elif t in POSITION_WORDS:

@@ -480,6 +480,17 @@ WORDING: dict[str, Meant] = {
         ((1, "red triangle"), (1, "blue square"), (1, "green hexagon")),
         warned=("chose red, blue, green",),
     ),
+    "a blue star between two red hearts, all at the top": Meant(
+        ((1, "blue star"), (1, "red heart"), (1, "red heart")),
+        ((0, "between", 1),),
+        places=("top", "top", "top"),
+    ),
+    "a red circle and a blue star, both at the bottom": Meant(
+        ((1, "red circle"), (1, "blue star")), places=("bottom", "bottom")
+    ),
+    "everything in the top left corner: a star and a heart": Meant(
+        ((1, "star"), (1, "heart")), places=("top left", "top left")
+    ),
     "a red circle and a star, in different colours": Meant(
         ((1, "red circle"), (1, "blue star")), warned=("chose blue",)
     ),
@@ -590,6 +601,7 @@ def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
         "three triangles in a row along the bottom edge",
         "a red circle on the left, a blue star at the top and a heart",
         "a heart on the left and a circle on the left too",
+        "a blue star between two red hearts, all at the top",
     ],
 )
 def test_what_is_read_of_new_wording_can_be_laid_out_drawn_and_judged(prompt):
