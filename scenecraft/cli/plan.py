@@ -30,13 +30,16 @@ def plan_parse(
     planner: str = typer.Option("", help="offline | openai (default: SCENECRAFT_PLANNER)"),
     as_json: bool = typer.Option(False, "--json", help="print the SceneSpec as JSON"),
 ) -> None:
-    """Print the objects, counts, relations, negations and background a planner reads."""
+    """Print the objects, counts, places, relations, negations and background a planner reads."""
     spec = _run_planner(planner, lambda p: p.parse(prompt))
     if as_json:
         print(spec.model_dump_json(indent=1))
         return
+    from scenecraft.shapesworld.judge import place_phrase
+
     for i, o in enumerate(spec.objects):
-        print(f"[{i}] {o.count} x {o.phrase}")
+        where = f" {place_phrase(o.place)}" if o.place else ""
+        print(f"[{i}] {o.count} x {o.phrase}{where}")
     for r in spec.relations:
         other = f" and [{r.object2}]" if r.object2 is not None else ""
         print(f"[{r.subject}] {r.relation} [{r.object}]{other}")

@@ -26,6 +26,8 @@ def test_plan_parse_prints_the_spec():
     result = runner.invoke(app, ["plan", "parse", "three stars in a ring"])
     assert result.stdout.splitlines()[0] == "[0] 3 x star"
     assert "warning: ignored 'in a ring'" in result.stdout
+    result = runner.invoke(app, ["plan", "parse", "three red stars in the top left corner"])
+    assert result.stdout.splitlines() == ["[0] 3 x red star in the top left corner"]
     result = runner.invoke(app, ["plan", "parse", "a couple of discs", "--json"])
     spec = SceneSpec.model_validate_json(result.stdout)
     assert [(o.name, o.count) for o in spec.objects] == [("circle", 2)]
