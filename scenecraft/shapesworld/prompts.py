@@ -30,7 +30,9 @@ _COUNTS = (
     | {"eighteen": 18, "nineteen": 19, "twenty": 20, "single": 1, "lone": 1}
 )
 _ARTICLES = {"a", "an"}
-_DETERMINERS = {"the", "some", "several", "many", "few", "these", "those", "this", "that"}
+_DETERMINERS = {
+    "the", "some", "several", "many", "few", "these", "those", "this", "that", "multiple", "various"
+}  # fmt: skip
 # every written form of a shape -> (shape, is the form plural?)
 _SHAPE_FORMS: dict[str, tuple[str, bool]] = (
     {s: (s, False) for s in SHAPES}
@@ -57,6 +59,11 @@ _COLOR_SYNONYMS = {
     "indigo": "purple",
     "emerald": "green",
     "jade": "green",
+    "lime": "green",
+    "cerulean": "blue",
+    "sapphire": "blue",
+    "ruby": "red",
+    "mustard": "yellow",
     "amber": "orange",
     "tangerine": "orange",
     "fuchsia": "pink",
@@ -170,7 +177,7 @@ _LINES = {"inarow": "left of", "inacolumn": "above"}
 _MARKERS = {
     "chainpick",
     "sidebyside", "countis", "pairedas", "stacked", "both", "one", "ones", "allof", *_ORDERS,
-    *_LINES
+    *_LINES, *(f"nocolour{c}" for c in COLORS)
 }  # fmt: skip
 # "three circles of different colours", "two squares of the same colour": colours the prompt
 # leaves to the parser, told apart or alike (the marker a rewrite leaves -> what was said)
@@ -191,6 +198,10 @@ _SCENE_NOUNS = (
     "ocean|sea|meadow|lake|snow|office|classroom|library|farm|jungle|countryside|space"
 )
 _SHAPE_ALT = "|".join(SHAPES)
+_SHAPE_WORD_ALT = "|".join(sorted(_SHAPE_FORMS, key=len, reverse=True))
+_COLOUR_ALT = "|".join(COLORS)
+# what follows a colour when it is a shape's ("no red or blue squares"), not a colour alone
+_THEN_SHAPE = rf"(?: (?:or|and|nor|,))*(?: (?:{_COLOUR_ALT}))* ?(?:{_SHAPE_WORD_ALT})\b"
 _COUNT_ALT = "|".join(_COUNTS)
 # Placements the spec cannot say (it only relates objects to each other): cut out and reported.
 _UNPLACEABLE = re.compile(
@@ -212,6 +223,20 @@ _REWRITES = tuple(
             " ",
         ),
         (r"&", " and "),
+        # a colour negated with no shape of it: nothing of that colour at all ("nothing red", "no
+        # red shapes", "without any red in the picture"); "no red squares" is one negation, and a
+        # bare "no red" after objects is their colour ("six circles, no red")
+        (
+            rf"\bnothing(?: else)? ({_COLOUR_ALT})\b(?!{_THEN_SHAPE})",
+            r" nocolour\1 ",
+        ),
+        (
+            r"\b(?:no|without(?: any)?|not any|none)(?: other| more)? "
+            rf"({_COLOUR_ALT})(?: (?:shapes?|objects?|things?|items?|at all|anywhere|"
+            r"in the (?:picture|image|scene|canvas)))+\b"
+            rf"(?!{_THEN_SHAPE})",
+            r" nocolour\1 ",
+        ),
         (r"\bfrom (left|right|top|bottom) to (left|right|top|bottom)\b", r" order\1\2 "),
         # "..., all at the top": the side that follows is every object's said so far
         (
@@ -575,8 +600,8 @@ class _Parser:
         self.pending_side: str | None = None
         # "a red circle, top left, and ...": a side set off by commas after an object is its own
         self.side_back: int | None = None  # the object a pending side goes back to, so set off
-        self.prev: str | None = None  # the token before this one
         self.side_all: str | None = None  # a side said of everything, before any object
+        self.colour_negated: list[str] = []  # "nothing red": colours no object may have
         self.last: ObjectSpec | None = None  # the object (or negation) read last
         self.last_idx: int | None = None  # its index when it is an object, not a negation
         self.after_noun = False  # only filler read since the last noun
@@ -617,7 +642,6 @@ class _Parser:
                 self.typos.append((t, fixed))
                 t = "gray" if fixed == "grey" else fixed
             self.step(t)
-            self.prev = t
         self.end_phrase(boundary=True)
         self.side_back_ends()
         if self.side_all:
@@ -644,6 +668,14 @@ class _Parser:
             wanted = "two objects" if p.refs_needed == 2 else "an object"
             self.warnings.append(f"ignored '{p.relation}': it needs {wanted} to relate to")
         self.relations = self.group_relations() + self.inner + self.ordered()
+        # "a red star and no other red shapes": every shape of the colour but those asked for
+        asked = {(o.name, a) for o in self.objects for a in o.attributes}
+        self.negations += [
+            ObjectSpec(name=shape, count=0, attributes=[c])
+            for c in dict.fromkeys(self.colour_negated)
+            for shape in SHAPES
+            if (shape, c) not in asked
+        ]
 
     def _other(self, i: int) -> int | None:
         """The one other object, when two are said (and it is not negated away)."""
@@ -675,15 +707,15 @@ class _Parser:
         self.previous = t
 
     def parts_of_last(self) -> bool:
-        """Is the phrase being read ('a big one') a part of the last object, a group said with its
-        count ('two stars, a big one and a small one'), not a new object ('and a blue one')?"""
+        """Is the phrase being read ('a big one') a part of the last object, a group ('two stars,
+        a big one and a small one'; 'hearts: two red ones and a blue one', whose parts then say
+        how many), not a new object ('and a blue one')?"""
         i = self.last_idx
         told_apart = self.count_after == "," or (self.elided and self.count_after == "and")
         return (
             told_apart
             and i is not None
             and i == len(self.objects) - 1
-            and i in self.counted
             and self.objects[i].count >= 2
             and self.pending is None
         )
@@ -693,7 +725,7 @@ class _Parser:
             shape, is_plural = _SHAPE_FORMS[t]
             self.ignore(*self.words)  # "a lonely star": ShapesWorld draws no loneliness
             self.emit(shape, is_plural)
-        elif t == "one" and self.attrs and self.parts_of_last():
+        elif t in ("one", "ones") and self.attrs and self.parts_of_last():
             self.drop_unattached()  # "two stars, a big one and a small one": parts of the stars
         elif t in ("one", "ones") and self.attrs and self.last is not None:
             self.emit(self.last.name, is_plural=t == "ones")  # "a red circle and a blue one"
@@ -765,6 +797,10 @@ class _Parser:
         elif t in _NEGATORS:
             self.end_phrase()
             self.negating = self.open = True
+        elif t.startswith("nocolour") and t[8:] in COLORS:
+            # nothing of that colour, whatever its shape
+            self.end_phrase(boundary=True)
+            self.colour_negated.append(t[8:])
         elif t in _RELATIONS:
             both = self.both and not (self.words or self.attrs) and self.count is None
             self.end_phrase(boundary=True)
@@ -777,7 +813,7 @@ class _Parser:
         elif t in _SIDES:
             both = self.both and not (self.words or self.attrs) and self.count is None
             self.end_phrase(boundary=True)
-            every = {"allof": range(len(self.objects))}.get(self.prev or "")
+            every = {"allof": range(len(self.objects))}.get(self.previous)
             if every is None and both and self.last_idx is not None and self.last_idx > 0:
                 every = range(self.last_idx - 1, self.last_idx + 1)  # "both on the left"
             if every is not None and not every:
@@ -788,7 +824,7 @@ class _Parser:
                 self.sides.append((self.last_idx, _SIDES[t]))
             else:
                 self.pending_side = _SIDES[t]
-                self.side_back = self.last_idx if self.prev == "," and self.comma_noun else None
+                self.side_back = self.last_idx if self.previous == "," and self.comma_noun else None
         elif t in _PRONOUNS:
             self.resolve_pronoun()
         elif t in _BOUNDARIES:
@@ -848,8 +884,8 @@ class _Parser:
         if self.last_idx != i:
             return False
         whole = self.objects[i]
-        if whole.count != sum(c for c, _, _ in self.elided):
-            return False
+        if whole.count != sum(c for c, _, _ in self.elided) and i in self.counted:
+            return False  # a count said and parts that do not add up to it
         self.replace_last(
             [
                 ObjectSpec(

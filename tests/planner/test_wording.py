@@ -491,6 +491,24 @@ WORDING: dict[str, Meant] = {
     "everything in the top left corner: a star and a heart": Meant(
         ((1, "star"), (1, "heart")), places=("top left", "top left")
     ),
+    "hearts: two red ones and a blue one": Meant(((2, "red heart"), (1, "blue heart"))),
+    "three circles, two red ones and one blue one": Meant(((2, "red circle"), (1, "blue circle"))),
+    "multiple lime triangles beneath a turquoise hexagon": Meant(
+        ((2, "green triangle"), (1, "cyan hexagon")), ((0, "below", 1),)
+    ),
+    # a colour negated alone: nothing of it, but what is asked in it
+    "two blue squares and nothing red": Meant(
+        ((2, "blue square"),), negations=tuple(f"red {s}" for s in SHAPES)
+    ),
+    "a star and no green shapes": Meant(
+        ((1, "star"),), negations=tuple(f"green {s}" for s in SHAPES)
+    ),
+    "a red star and no other red shapes at all": Meant(
+        ((1, "red star"),), negations=tuple(f"red {s}" for s in SHAPES if s != "star")
+    ),
+    "two circles without any yellow in the picture": Meant(
+        ((2, "circle"),), negations=tuple(f"yellow {s}" for s in SHAPES)
+    ),
     "a red circle and a star, in different colours": Meant(
         ((1, "red circle"), (1, "blue star")), warned=("chose blue",)
     ),
@@ -602,6 +620,7 @@ def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
         "a red circle on the left, a blue star at the top and a heart",
         "a heart on the left and a circle on the left too",
         "a blue star between two red hearts, all at the top",
+        "a red star and no other red shapes at all",
     ],
 )
 def test_what_is_read_of_new_wording_can_be_laid_out_drawn_and_judged(prompt):
