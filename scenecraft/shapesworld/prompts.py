@@ -1089,8 +1089,14 @@ class _Parser:
             if self.definite and o.name == name and set(attrs) <= set(o.attributes)
         ]
         if self.negating:
-            self.last, self.last_idx = ObjectSpec(name=name, count=0, attributes=attrs), None
-            self.negations.append(self.last)
+            # "no red or blue squares": no red square and no blue square (nothing is both)
+            colours = [a for a in attrs if a in COLORS]
+            rest = [a for a in attrs if a not in COLORS]
+            each = [[*rest, c] for c in colours] if len(colours) > 1 else [attrs]
+            for a in each:
+                self.last = ObjectSpec(name=name, count=0, attributes=_canonical_attributes(a))
+                self.negations.append(self.last)
+            self.last_idx = None
             self.reset_phrase()
             return
         if known:
@@ -1132,7 +1138,10 @@ class _Parser:
             # size is not judged, so "not big" would forbid every star: it is reported instead
             colours = [a for a in self.attrs if a not in SIZES]
             for o in self.described() if colours else []:
-                self.negations.append(ObjectSpec(name=o.name, count=0, attributes=colours))
+                # "a star that is not red or blue": neither a red nor a blue star
+                self.negations += [
+                    ObjectSpec(name=o.name, count=0, attributes=[c]) for c in colours
+                ]
             self.ignore(*(f"not {a}" for a in self.attrs if a in SIZES))
             self.attrs, self.both = [], False
         elif self.attrs and self.count is None and self.last is not None:

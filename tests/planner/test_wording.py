@@ -509,6 +509,10 @@ WORDING: dict[str, Meant] = {
     "two circles without any yellow in the picture": Meant(
         ((2, "circle"),), negations=tuple(f"yellow {s}" for s in SHAPES)
     ),
+    "no red or blue squares, just a circle": Meant(
+        ((1, "circle"),), negations=("red square", "blue square")
+    ),
+    "a star that is not red or blue": Meant(((1, "star"),), negations=("red star", "blue star")),
     "a red circle and a star, in different colours": Meant(
         ((1, "red circle"), (1, "blue star")), warned=("chose blue",)
     ),
