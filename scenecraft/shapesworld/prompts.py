@@ -260,6 +260,19 @@ _REWRITES = tuple(
             r"(?: hand)?(?: corner| side)?\b(?! of)(?: ?:)?",
             lambda m: f" side{m[1] or ('top' if 'upper' in m[0] else 'bottom')}{m[2]} ",
         ),
+        # "the left one is a red star and the right one a blue circle": a side said first
+        (
+            r"\b(?:the|on the|at the) (?:(top|bottom|upper|lower) ?)?"
+            r"(left|right|top|bottom|upper|lower)(?:most|hand)?"
+            r"(?: one| shape| object| thing| side)?"
+            r"(?: (?:is|should be|will be|must be|has|shows|holds|contains|:)|"
+            rf" (?=(?:a|an|one|two|three|four|five|\d+|{_COLOUR_ALT}) ))",
+            lambda m: (
+                " side"
+                + "".join({"upper": "top", "lower": "bottom"}.get(w, w) for w in (m[1] or "", m[2]))
+                + " "
+            ),
+        ),
         # "near the top", "along the bottom edge", "up at the top": a side
         (
             r"\b(?:(?:up|down|over|out|off) (?:at|in|on|to) the|(?:near|along|towards?) the)"

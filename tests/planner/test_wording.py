@@ -513,6 +513,15 @@ WORDING: dict[str, Meant] = {
         ((1, "circle"),), negations=("red square", "blue square")
     ),
     "a star that is not red or blue": Meant(((1, "star"),), negations=("red star", "blue star")),
+    "the left shape is a red star and the right shape is a blue circle": Meant(
+        ((1, "red star"), (1, "blue circle")), ((0, "left of", 1),)
+    ),
+    "the top one is a green heart, the bottom one a yellow square": Meant(
+        ((1, "green heart"), (1, "yellow square")), ((0, "above", 1),)
+    ),
+    "the upper one is a star and the lower one is a circle": Meant(
+        ((1, "star"), (1, "circle")), ((0, "above", 1),)
+    ),
     "a red circle and a star, in different colours": Meant(
         ((1, "red circle"), (1, "blue star")), warned=("chose blue",)
     ),
