@@ -63,7 +63,10 @@ class TrainConfig:
     decoder_batch: int = 4
     decoder_lr: float = 2e-4
     n_latents: int = 8_000  # cached training scenes; a resumed run may ask for more
-    unet_steps: int = 30_000
+    # a cap on the UNet's steps in all, across the runs a model was continued through (a run
+    # started --init-from counts on from the steps before it); runs end on --time-limit here.
+    # It was 30,000 until session 26, whose continuation of 28,616 stopped at it after 1,384
+    unet_steps: int = 1_000_000
     batch: int = 32
     lr: float = 5e-4
     warmup: int = 500
