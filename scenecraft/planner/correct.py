@@ -195,18 +195,9 @@ class _Corrector:
                 if in_place(*centre(o.box), want.place):
                     continue
                 occupied = [b.box for b in self.objs if b is not o]
-                _, _, w, h = o.box
-                for scale in _SHRINK:
-                    box = free_box(
-                        w * scale,
-                        h * scale,
-                        occupied,
-                        place_anchor(want.place),
-                        lambda cx, cy, o=o: self.others_mask(o, None, cx, cy),
-                    )
-                    if box is not None:
-                        o.box = box
-                        break
+                box = self.fitted(o, o.box[2], o.box[3], occupied, place_anchor(want.place))
+                if box is not None:
+                    o.box = box
 
     def fix(self, r: RelationSpec) -> None:
         subj, obj = self.of_kind(r.subject), self.of_kind(r.object)
@@ -266,19 +257,27 @@ class _Corrector:
                 sizes = [o.box[2:] for o in have] or [ideal[2:]]
                 w, h = (float(v) for v in np.median(sizes, axis=0))
                 new = _Obj(want.phrase, [0.0, 0.0, w, h], k)
-                occupied = [o.box for o in self.objs]
-                for scale in _SHRINK:
-                    box = free_box(
-                        w * scale,
-                        h * scale,
-                        occupied,
-                        centre(ideal),
-                        lambda cx, cy, new=new: self.others_mask(new, None, cx, cy),
-                    )
-                    if box is not None:
-                        new.box = box
-                        self.objs.append(new)
-                        break
+                box = self.fitted(new, w, h, [o.box for o in self.objs], centre(ideal))
+                if box is not None:
+                    new.box = box
+                    self.objs.append(new)
+
+    def fitted(
+        self, o: _Obj, w: float, h: float, occupied: list[Box], prefer: tuple[float, float]
+    ) -> Box | None:
+        """The free box nearest ``prefer`` at which ``o`` keeps its place and relations, at its
+        size (w, h) or, where only a smaller one fits, the largest of ``_SHRINK`` that does."""
+        for scale in _SHRINK:
+            box = free_box(
+                w * scale,
+                h * scale,
+                occupied,
+                prefer,
+                lambda cx, cy: self.others_mask(o, None, cx, cy),
+            )
+            if box is not None:
+                return box
+        return None
 
 
 def correct_layout(spec: SceneSpec, detections: list[Detection]) -> Layout:

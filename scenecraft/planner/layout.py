@@ -105,8 +105,8 @@ def _place_edges(
     anchor and 'right' after it, 'centre' between a low and a high anchor; likewise along y.
     Adds the edges to ``xs``/``ys``; returns the node count and each axis's middle anchor."""
     mids: dict[str, int] = {}
+    placed = [(cluster[k], o.place) for k, o in enumerate(spec.objects) if o.place and o.count]
     for axis, edges, (low, high) in (("x", xs, ("left", "right")), ("y", ys, ("top", "bottom"))):
-        placed = [(cluster[k], o.place) for k, o in enumerate(spec.objects) if o.place and o.count]
         sided = [(c, w) for c, place in placed for w in place.split() if w in (low, high)]
         if sided:
             mids[axis] = n
