@@ -174,10 +174,16 @@ _NOUN_WORDS = frozenset(w for noun in COMMON_NOUNS for w in noun.split())
 # "in a row", "lined up" / "in a column": the group said last in a chain, or else every object
 # said before it in the order said (as "from left to right" / "from top to bottom" after them)
 _LINES = {"inarow": "left of", "inacolumn": "above"}
+# "in a 2x3 grid", "in two rows of three", "in a grid": rows and columns (None: from the count)
+_GRID_SIDE = {w: n for n, w in NUMBER_WORDS.items() if 1 <= n <= 4}
+_GRIDS: dict[str, tuple[int, int] | None] = {"gridany": None} | {
+    f"grid{a}by{b}": (r, c) for a, r in _GRID_SIDE.items() for b, c in _GRID_SIDE.items()
+}
+_MAX_GRID = 9  # "a 3x3 grid of circles" fits one canvas
 _MARKERS = {
     "chainpick",
     "sidebyside", "countis", "pairedas", "stacked", "both", "one", "ones", "allof", *_ORDERS,
-    *_LINES, *(f"nocolour{c}" for c in COLORS)
+    *_LINES, *_GRIDS, *(f"nocolour{c}" for c in COLORS)
 }  # fmt: skip
 # "three circles of different colours", "two squares of the same colour": colours the prompt
 # leaves to the parser, told apart or alike (the marker a rewrite leaves -> what was said)
@@ -310,6 +316,8 @@ _REWRITES = tuple(
             " no ",
         ),
         (r"\bneither\b", " no "),  # "neither hearts nor circles"
+        # "no red nor blue triangles": one negation per colour, of the shape after them
+        (rf"\bno +((?:{_COLOUR_ALT}) +)nor +(?=(?:{_COLOUR_ALT})\b)", r"no \1or "),
         (r"\bnor\b", " , no "),
         (r"\b(?:circular|round) (?:shape|object|thing|figure)(s?)\b", r" circle\1 "),
         (r"\b(?:triangular|three sided) (?:shape|object|thing|figure)(s?)\b", r" triangle\1 "),
@@ -407,7 +415,54 @@ _PLACES = {
     "right": "last", "rightmost": "last", "last": "last", "bottom": "last", "bottommost": "last",
 }  # fmt: skip
 _PLACE_ALT = "|".join(_PLACES)
-_LINE_REWRITES = tuple(
+_SIDE_NUMBER = r"([1-4]|one|two|three|four)"
+_BY = r" ?(?:x|by|\u00d7|\*) ?"
+
+
+def _grid(rows: str, cols: str) -> str:
+    """The marker of a grid of ``rows`` by ``cols`` (digits or words)."""
+    word = lambda n: n if n in _GRID_SIDE else NUMBER_WORDS[int(n)]  # noqa: E731
+    return f" grid{word(rows)}by{word(cols)} "
+
+
+def _side(n: str) -> int:
+    return int(n) if n.isdigit() else _GRID_SIDE[n]
+
+
+_GRID_REWRITES = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        # "a 2x2 grid of red circles": as many as the grid holds, then the grid
+        (
+            rf"\b(?:a|an|one) {_SIDE_NUMBER}{_BY}{_SIDE_NUMBER} (?:grid|array|matrix) "
+            rf"(?:of|with) ((?:[a-z]+ ){{0,3}}?(?:{_SHAPE_WORD_ALT}))\b",
+            lambda m: f" {_side(m[1]) * _side(m[2])} {m[3]} {_grid(m[1], m[2])} ",
+        ),
+        (
+            r"\b(?:(?:arranged|laid out|placed|set out|put) )?(?:in|into|on|as|forming) "
+            rf"(?:a|an|one) {_SIDE_NUMBER}{_BY}{_SIDE_NUMBER} (?:grid|array|matrix|square)\b",
+            lambda m: _grid(m[1], m[2]),
+        ),
+        # "in two rows of three", "in 2 rows and 3 columns", "in three columns of two"
+        (
+            rf"\b(?:(?:arranged|laid out|placed|set out|put) )?in {_SIDE_NUMBER} rows? "
+            rf"(?:of|and|by) {_SIDE_NUMBER}(?: columns?)?\b",
+            lambda m: _grid(m[1], m[2]),
+        ),
+        (
+            rf"\b(?:(?:arranged|laid out|placed|set out|put) )?in {_SIDE_NUMBER} columns? "
+            rf"(?:of|and|by) {_SIDE_NUMBER}(?: rows?)?\b",
+            lambda m: _grid(m[2], m[1]),
+        ),
+        (
+            r"\b(?:(?:arranged|laid out|placed|set out|put) )?(?:in|into|on|as|forming) "
+            r"(?:a|an|one) (?:neat |regular |square |tidy )?(?:grid|array|matrix)"
+            r"(?: pattern| formation| layout| arrangement)?\b",
+            " gridany ",
+        ),
+    )
+)
+_LINE_REWRITES = _GRID_REWRITES + tuple(
     (re.compile(p), r)
     for p, r in (
         (
@@ -469,6 +524,10 @@ _LIMITS = re.compile(
 )
 
 
+_ONE_SIDE_CORNER = re.compile(
+    r"\b(?:at|in|into|to|near|towards?) the (?:very |far )?(left|right|top|bottom)(?: hand)? corner"
+    r"(?: of the (?:picture|image|scene|canvas|page|frame))?\b"
+)
 _COLOUR_WORDS = "|".join([*COLORS, *_COLOR_SYNONYMS, *_OTHER_COLORS])
 _SHADE_RE = re.compile(rf"\b(?:{_SHADES}) ({_COLOUR_WORDS})\b")
 _NEAR_RE = re.compile(rf"\b({'|'.join(_COLOUR_NEAR)})\b")
@@ -497,6 +556,9 @@ def _normalise(text: str) -> tuple[str, str | None, list[str], list[str], list[s
     notes = [f"read '{m[0]}' as '{m[1]}'" for m in _SHADE_RE.finditer(text)]
     notes += [f"read '{m[1]}' as '{_COLOUR_NEAR[m[1]]}'" for m in _NEAR_RE.finditer(text)]
     text = _SHADE_RE.sub(r" \1 ", _NEAR_RE.sub(lambda m: f" {_COLOUR_NEAR[m[1]]} ", text))
+    # "in the left corner" names one side of two corners: read as that side, and said so
+    notes += [f"read 'the {m[1]} corner' as 'the {m[1]}'" for m in _ONE_SIDE_CORNER.finditer(text)]
+    text = _ONE_SIDE_CORNER.sub(r" at the \1 ", text)
     for pattern, repl in _MIDDLE_REWRITES:
         text = pattern.sub(repl, text)
     for pattern, repl in (*_LINE_REWRITES, *_AROUND_REWRITES):
@@ -609,6 +671,9 @@ class _Parser:
         self.words: list[str] = []  # unknown words of a generic noun phrase being read
         self.open = True  # may an unknown word start a noun phrase here?
         self.negating = False
+        # the word that negated: after "not" a colour is the last object's ("a star, not red");
+        # after "no" it waits for its noun ("a square, no red or blue triangles") to a boundary
+        self.negator: str | None = None
         self.pending: _Pending | None = None
         self.pending_side: str | None = None
         # "a red circle, top left, and ...": a side set off by commas after an object is its own
@@ -771,6 +836,9 @@ class _Parser:
         elif t == "stacked":
             self.end_phrase(boundary=True)
             self.pair_up("above", said="stacked")
+        elif t in _GRIDS:
+            self.end_phrase(boundary=True)
+            self.grid_up(_GRIDS[t])
         elif t in _LINES:
             self.end_phrase(boundary=True)
             self.line_up(_LINES[t], said="in a row" if t == "inarow" else "in a column")
@@ -810,6 +878,7 @@ class _Parser:
         elif t in _NEGATORS:
             self.end_phrase()
             self.negating = self.open = True
+            self.negator = t
         elif t.startswith("nocolour") and t[8:] in COLORS:
             # nothing of that colour, whatever its shape
             self.end_phrase(boundary=True)
@@ -946,6 +1015,52 @@ class _Parser:
             self.order = (len(self.objects), relation)
         else:
             self.warnings.append(f"ignored '{said}': it needs two objects")
+
+    def grid_up(self, dims: tuple[int, int] | None) -> None:
+        """'four circles in a 2x2 grid', 'six stars in two rows of three', 'a 3x3 grid of
+        squares' (how many the grid holds), 'a circle, a star, a heart and a square in a grid'
+        (every object said so far, in order, when each is one): single objects, each left of
+        the next in its row and above the one below it. 'In a grid' alone takes the squarest
+        grid of the count (four: 2x2, six: 2x3); a count no grid holds is reported."""
+        said = "in a grid" if dims is None else f"in a {dims[0]}x{dims[1]} grid"
+        i = self.last_idx
+        if i is not None and i == len(self.objects) - 1 and self.objects[i].count >= 2:
+            n, members = self.objects[i].count, None
+            if dims is not None and i not in self.counted:
+                n = dims[0] * dims[1]  # "squares in a 2x3 grid": the grid says how many
+        elif len(self.objects) >= 2 and all(o.count == 1 for o in self.objects):
+            n, members = len(self.objects), list(range(len(self.objects)))
+        else:
+            self.warnings.append(f"ignored '{said}': it needs two objects")
+            return
+        if dims is None:
+            fits = [(r, n // r) for r in range(2, n) if n % r == 0 and r <= n // r]
+            if not fits:
+                self.warnings.append(f"ignored '{said}': {n} objects make no grid")
+                return
+            dims = fits[-1]
+        rows, cols = dims
+        if rows * cols != n:
+            self.warnings.append(f"ignored '{said}': it holds {rows * cols}, not {n}")
+            return
+        if n > _MAX_GRID or max(dims) > _MAX_CHAIN or min(dims) < 1:
+            self.warnings.append(f"ignored '{said}': more than {_MAX_GRID} or {_MAX_CHAIN} a side")
+            return
+        if members is None:
+            one = self.objects[i].model_copy(update={"count": 1})
+            members = list(self.replace_last([one.model_copy(deep=True) for _ in range(n)]))
+        for k, m in enumerate(members):
+            r, c = divmod(k, cols)
+            if c + 1 < cols:
+                self.inner.append(
+                    RelationSpec(subject=m, relation="left of", object=members[k + 1])
+                )
+            if r + 1 < rows:
+                self.inner.append(
+                    RelationSpec(subject=m, relation="above", object=members[k + cols])
+                )
+        self.chain = None  # "the middle one": of a row or column, not of a grid
+        self.split |= {m: list(members) for m in members}
 
     def pair_up(self, relation: str, said: str) -> None:
         """'two squares, one above the other', 'three circles stacked': the last object, two to
@@ -1146,7 +1261,13 @@ class _Parser:
             said = " ".join([self.part, *self.attrs])
             self.warnings.append(f"ignored '{said}': a part of a group is not described apart")
             self.part, self.attrs = None, []
-        elif self.attrs and self.count is None and self.last_idx is not None and self.negating:
+        elif (
+            self.attrs
+            and self.count is None
+            and self.last_idx is not None
+            and self.negating
+            and (boundary or self.negator == "not")
+        ):
             # "a star that isn't yellow": no yellow star (the spec has no negated attribute); a
             # size is not judged, so "not big" would forbid every star: it is reported instead
             colours = [a for a in self.attrs if a not in SIZES]
@@ -1157,6 +1278,8 @@ class _Parser:
                 ]
             self.ignore(*(f"not {a}" for a in self.attrs if a in SIZES))
             self.attrs, self.both = [], False
+        elif self.attrs and self.count is None and self.negating and not boundary:
+            pass  # "no red or blue triangles": the colours wait for their noun
         elif self.attrs and self.count is None and self.last is not None:
             for o in self.described():
                 o.attributes = _canonical_attributes(o.attributes + self.attrs)
@@ -1515,8 +1638,15 @@ def scene_from_spec(spec: SceneSpec, seed: int) -> Scene:
         for o in spec.objects
         for _ in range(o.count)
     ]
+    cells = _ranked_cells(spec, groups, len(wanted))
     for attempt in range(8):
         objs = place(wanted, rng, lambda objs: _relation_ok(objs, groups, spec), bounds=bounds)
+        if objs is None and cells is not None and attempt >= 2:
+            # many objects in order both ways ('a 3x3 grid'), which random tries rarely meet:
+            # each in its cell of the orders the relations give, within its place
+            within = [_meet(b, c) for b, c in zip(bounds, cells, strict=True)]
+            if all(w is not None for w in within):
+                objs = place(wanted, rng, lambda o: _relation_ok(o, groups, spec), bounds=within)
         if objs is not None:
             break
         # crowded: shrink everything one size step and retry
@@ -1530,6 +1660,61 @@ def scene_from_spec(spec: SceneSpec, seed: int) -> Scene:
     if spec.background in BACKGROUNDS:
         background = (spec.background, spec.background)
     return Scene(objs, background)
+
+
+def _ranked_cells(
+    spec: SceneSpec, groups: list[list[int]], n: int
+) -> list[tuple[float, float, float, float]] | None:
+    """Each object's cell when the canvas is cut into as many columns (rows) as the longest
+    chain of 'left of' ('above') relations: its column is how many must stand left of it, its
+    row how many above it; each centre kept to the middle half of its cell. None when the
+    relations go round in a circle or there is no order to keep."""
+    order: dict[str, list[tuple[int, int]]] = {"x": [], "y": []}
+    for r in spec.relations:
+        axis, flip = {
+            "left of": ("x", False), "right of": ("x", True),
+            "above": ("y", False), "below": ("y", True),
+        }.get(r.relation, (None, False))  # fmt: skip
+        if axis is None:
+            continue
+        for a in groups[r.subject]:
+            for b in groups[r.object]:
+                order[axis].append((b, a) if flip else (a, b))
+    if not order["x"] and not order["y"]:
+        return None
+    ranks = {}
+    for axis, edges in order.items():
+        rank = [0] * n
+        for _ in range(n + 1):
+            moved = False
+            for a, b in edges:
+                if rank[b] < rank[a] + 1:
+                    rank[b], moved = rank[a] + 1, True
+            if not moved:
+                break
+        else:
+            return None  # a circle: no order satisfies it
+        ranks[axis] = rank
+    cols, rows = max(ranks["x"]) + 1, max(ranks["y"]) + 1
+    return [
+        (
+            (ranks["x"][k] + 0.25) / cols,
+            (ranks["x"][k] + 0.75) / cols,
+            (ranks["y"][k] + 0.25) / rows,
+            (ranks["y"][k] + 0.75) / rows,
+        )
+        for k in range(n)
+    ]
+
+
+def _meet(
+    a: tuple[float, float, float, float] | None, b: tuple[float, float, float, float]
+) -> tuple[float, float, float, float] | None:
+    """Where two centre bounds overlap (``a`` None: anywhere); None when they do not."""
+    if a is None:
+        return b
+    x0, x1, y0, y1 = max(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3])
+    return (x0, x1, y0, y1) if x0 <= x1 and y0 <= y1 else None
 
 
 def _inset(b: tuple[float, float, float, float], m: float) -> tuple[float, float, float, float]:

@@ -460,7 +460,74 @@ WORDING: dict[str, Meant] = {
     "a star up at the very top and a square, a circle": Meant(
         ((1, "star"), (1, "square"), (1, "circle")), places=("top", None, None)
     ),
-    "a star in the left corner": Meant(((1, "star"),), warned=("'left'",)),
+    # a corner named by one side: that side, said so
+    "a star in the left corner": Meant(
+        ((1, "star"),), places=("left",), warned=("'the left corner' as 'the left'",)
+    ),
+    "a red heart in the right hand corner of the picture": Meant(
+        ((1, "red heart"),), places=("right",), warned=("'the right corner'",)
+    ),
+    # grids: singles, each left of the next in its row and above the one below
+    "four circles in a 2x2 grid": Meant(
+        ((1, "circle"),) * 4,
+        ((0, "left of", 1), (2, "left of", 3), (0, "above", 2), (1, "above", 3)),
+    ),
+    "a 2 by 2 grid of red squares": Meant(
+        ((1, "red square"),) * 4,
+        ((0, "left of", 1), (2, "left of", 3), (0, "above", 2), (1, "above", 3)),
+    ),
+    "hearts in two rows of three": Meant(
+        ((1, "heart"),) * 6,
+        (
+            (0, "left of", 1),
+            (1, "left of", 2),
+            (3, "left of", 4),
+            (4, "left of", 5),
+            (0, "above", 3),
+            (1, "above", 4),
+            (2, "above", 5),
+        ),
+    ),  # fmt: skip
+    "six stars arranged in a grid": Meant(
+        ((1, "star"),) * 6,
+        (
+            (0, "left of", 1),
+            (1, "left of", 2),
+            (3, "left of", 4),
+            (4, "left of", 5),
+            (0, "above", 3),
+            (1, "above", 4),
+            (2, "above", 5),
+        ),
+    ),  # fmt: skip
+    "stars in 3 columns of 2": Meant(
+        ((1, "star"),) * 6,
+        (
+            (0, "left of", 1),
+            (1, "left of", 2),
+            (3, "left of", 4),
+            (4, "left of", 5),
+            (0, "above", 3),
+            (1, "above", 4),
+            (2, "above", 5),
+        ),
+    ),  # fmt: skip
+    "a circle, a star, a heart and a square in a grid": Meant(
+        ((1, "circle"), (1, "star"), (1, "heart"), (1, "square")),
+        ((0, "left of", 1), (2, "left of", 3), (0, "above", 2), (1, "above", 3)),
+    ),
+    "three circles in a 2x2 grid": Meant(((3, "circle"),), warned=("holds 4, not 3",)),
+    "five hearts in a grid": Meant(((5, "heart"),), warned=("5 objects make no grid",)),
+    "a 4x4 grid of dots": Meant(((16, "circle"),), warned=("'in a 4x4 grid'",)),
+    "a lone star in a grid": Meant(((1, "star"),), warned=("'in a grid'",)),
+    # "nor" between colours: both of the shape after them
+    "a square, no red nor blue triangles": Meant(
+        ((1, "square"),), negations=("red triangle", "blue triangle")
+    ),
+    "neither red nor blue triangles, just a square": Meant(
+        ((1, "square"),), negations=("red triangle", "blue triangle")
+    ),
+    "a star, no red or blue hearts": Meant(((1, "star"),), negations=("red heart", "blue heart")),
     # a pair said one a colour, then how they stand; a relation left hanging with two objects
     "two hexagons, one pink and one cyan, next to each other": Meant(
         ((1, "pink hexagon"), (1, "cyan hexagon")), ((0, "next to", 1),)
@@ -634,6 +701,10 @@ def test_a_prompt_with_nothing_understood_is_an_error_naming_the_words():
         "a heart on the left and a circle on the left too",
         "a blue star between two red hearts, all at the top",
         "a red star and no other red shapes at all",
+        "four circles in a 2x2 grid",
+        "six blue stars in two rows of three",
+        "a 3x3 grid of squares",
+        "a circle, a star, a heart and a square in a grid",
     ],
 )
 def test_what_is_read_of_new_wording_can_be_laid_out_drawn_and_judged(prompt):
