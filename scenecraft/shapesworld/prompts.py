@@ -524,6 +524,13 @@ _LIMITS = re.compile(
 )
 
 
+_INSIDE = re.compile(
+    r"\b(?:(?:placed|drawn|sitting|set|standing) )?(?:(?:inside(?: of)?|within|enclosed (?:by|in)|"
+    r"contained in|nested in)(?= (?:a|an|one|the|some) )|"
+    r"in the (?:middle|centre|center) of(?= (?:a|an|one)(?: [a-z]+){0,2}? (?:"
+    + _SHAPE_WORD_ALT
+    + r")\b))"
+)
 _ONE_SIDE_CORNER = re.compile(
     r"\b(?:at|in|into|to|near|towards?) the (?:very |far )?(left|right|top|bottom)(?: hand)? corner"
     r"(?: of the (?:picture|image|scene|canvas|page|frame))?\b"
@@ -556,6 +563,12 @@ def _normalise(text: str) -> tuple[str, str | None, list[str], list[str], list[s
     notes = [f"read '{m[0]}' as '{m[1]}'" for m in _SHADE_RE.finditer(text)]
     notes += [f"read '{m[1]}' as '{_COLOUR_NEAR[m[1]]}'" for m in _NEAR_RE.finditer(text)]
     text = _SHADE_RE.sub(r" \1 ", _NEAR_RE.sub(lambda m: f" {_COLOUR_NEAR[m[1]]} ", text))
+    # "a red circle inside a blue square": both drawn, apart (no shape holds another here)
+    notes += [
+        f"ignored '{m[0].strip()}': shapes are drawn apart, never one inside another"
+        for m in _INSIDE.finditer(text)
+    ]
+    text = _INSIDE.sub(" , ", text)
     # "in the left corner" names one side of two corners: read as that side, and said so
     notes += [f"read 'the {m[1]} corner' as 'the {m[1]}'" for m in _ONE_SIDE_CORNER.finditer(text)]
     text = _ONE_SIDE_CORNER.sub(r" at the \1 ", text)

@@ -520,6 +520,14 @@ WORDING: dict[str, Meant] = {
     "five hearts in a grid": Meant(((5, "heart"),), warned=("5 objects make no grid",)),
     "a 4x4 grid of dots": Meant(((16, "circle"),), warned=("'in a 4x4 grid'",)),
     "a lone star in a grid": Meant(((1, "star"),), warned=("'in a grid'",)),
+    # one inside another: both drawn, apart, and said so
+    "a red circle inside a blue square": Meant(
+        ((1, "red circle"), (1, "blue square")), warned=("'inside'",)
+    ),
+    "a heart in the middle of a square": Meant(
+        ((1, "heart"), (1, "square")), warned=("'in the middle of'",)
+    ),
+    "a dog inside a house": Meant(((1, "dog"), (1, "house")), warned=("'inside'",)),
     # "nor" between colours: both of the shape after them
     "a square, no red nor blue triangles": Meant(
         ((1, "square"),), negations=("red triangle", "blue triangle")
