@@ -97,6 +97,12 @@ def train_world_model_ship(
         help="CANDIDATE.json SHIPPED.json: both judged on one fresh draw (eval world-model "
         "--draw N); each scored by its mean over the card's draw and this one",
     ),
+    shipped_report: Path | None = typer.Option(
+        None,
+        "--shipped-report",
+        help="the shipped model judged again on the card's draw (eval world-model, draw 0), "
+        "when the judge changed since its row: compared instead of the row's own report",
+    ),
 ) -> None:
     """Ship a run's model (fp16) if it measures better than the shipped one; card + history."""
     from scenecraft.core.settings import ASSETS
@@ -110,6 +116,7 @@ def train_world_model_ship(
             label or run.name,
             force=force,
             recheck=recheck,
+            shipped_report=shipped_report,
         )
     except (FileNotFoundError, ValueError, KeyError) as e:
         console.print(f"[red]{e}[/red]")

@@ -93,6 +93,7 @@ def ship(
     label: str,
     force: bool = False,
     recheck: tuple[Path, Path] | None = None,
+    shipped_report: Path | None = None,
 ) -> bool:
     """Write ``run``'s exported model to ``dest`` if its report beats the shipped one's last row
     (or ``force``). Returns whether it shipped.
@@ -100,7 +101,10 @@ def ship(
     With ``recheck`` (the candidate's and the shipped model's reports on one fresh draw), each
     is scored by its mean over the card's draw and that one: the shipped model was kept as the
     best of several on the card's draw, so its figure there flatters it, and a fresh draw
-    judged for both halves that lean without favouring either."""
+    judged for both halves that lean without favouring either.
+
+    With ``shipped_report`` (the shipped model judged again on the card's draw, as after a
+    change of the judge), that report stands for the shipped model instead of its row's."""
     report = json.loads(report_path.read_text())
     model = run / "model"
     if Path(report["model"]).resolve() != model.resolve():
@@ -123,8 +127,17 @@ def ship(
     new_score = score(report)
     if fresh is not None:
         row["recheck"] = fresh[2]
+    rejudged = json.loads(shipped_report.read_text()) if shipped_report else None
+    if rejudged is not None:
+        if Path(rejudged["model"]).resolve() != dest.resolve() or rejudged.get("draw", 0) != 0:
+            raise ValueError(f"{shipped_report} is not the shipped model {dest} on draw 0")
+        row["shipped_rejudged"] = {
+            "file": _repo_path(shipped_report, dest),
+            "score": score(rejudged),
+            "row_score": score(old["report"]) if old else None,
+        }
     if old and not force:
-        old_score = score(old["report"])
+        old_score = score(rejudged if rejudged is not None else old["report"])
         if fresh is not None:
             new_score, old_score = (new_score + fresh[0]) / 2, (old_score + fresh[1]) / 2
         if new_score <= old_score:

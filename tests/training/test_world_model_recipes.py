@@ -235,6 +235,18 @@ def test_ship_writes_fp16_with_a_history_and_the_next_run_continues_from_it(tmp_
     # the second row counts only the second run's own training time
     rows = rec["history"]
     assert rows[1]["minutes"] <= rec["wall"] / 60 + 1e-6
+    # after a change of the judge, the shipped model judged again on the card's draw stands for
+    # it: a candidate below the shipped row's figure wins when the new judge reads the shipped
+    # model lower still
+    now = score(rec["report"])
+    below = judged("below.json", model, now - 0.1, draw=0)
+    assert not ship(second, below, dest, "s3")
+    with pytest.raises(ValueError, match="draw 0"):
+        ship(second, below, dest, "s3", shipped_report=judged("s_d1.json", dest, now - 0.2))
+    rejudged = judged("s_again.json", dest, now - 0.2, draw=0)
+    assert ship(second, below, dest, "s3", shipped_report=rejudged)
+    again = json.loads((dest / "training.json").read_text())["history"][-1]["shipped_rejudged"]
+    assert again == {"file": "s_again.json", "score": now - 0.2, "row_score": now}
 
 
 def test_unet_lr_warms_up_then_follows_a_cosine_over_training_seconds_to_its_floor():
