@@ -25,6 +25,16 @@ def eval_detector(
     main(n=n, size=size, out=out)
 
 
+@eval_app.command("judge")
+def eval_judge(
+    out: Path = typer.Option(Path("eval/results/judge.json")),
+) -> None:
+    """The judge's shape names against a person's on generated images (eval/judge_labels)."""
+    from scenecraft.eval.judge import main
+
+    main(out=out)
+
+
 @eval_app.command("planner")
 def eval_planner(
     paraphrases: int = typer.Option(300, help="held-out paraphrases (a quarter per category)"),

@@ -45,13 +45,13 @@ def _pipeline(model: str, device: str, steps: int, rounds: int, **config):
     from scenecraft.models.diffusion import load
     from scenecraft.models.segment import ShapesSegmenter
     from scenecraft.planner.offline import OfflinePlanner
-    from scenecraft.shapesworld.detect import DetectorConfig
+    from scenecraft.shapesworld.detect import LOOP_CONFIG
     from scenecraft.sld.pipeline import SLDConfig, SLDPipeline
 
     # the in-loop detector is its own object with its own config, never the judge's
     return SLDPipeline(
         diffusion=load(model, device, cache={}),
-        detector=ShapesDetector(DetectorConfig()),
+        detector=ShapesDetector(LOOP_CONFIG),
         segmenter=ShapesSegmenter(),
         planner=OfflinePlanner(),
         config=SLDConfig(steps=steps, rounds=rounds, **config),

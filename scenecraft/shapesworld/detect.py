@@ -24,7 +24,13 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from scenecraft.core.contracts import Detection
-from scenecraft.shapesworld.grammar import COLORS, ROTATION_PERIOD, SHAPES, unit_outline
+from scenecraft.shapesworld.grammar import (
+    COLORS,
+    ROTATION_PERIOD,
+    SHAPES,
+    star_outline,
+    unit_outline,
+)
 
 _PALETTE = np.array(list(COLORS.values()), np.float32) / 255.0  # [K, 3]
 _NAMES = list(COLORS)
@@ -45,9 +51,19 @@ class DetectorConfig:
     min_area: float = 0.0015  # least component area, fraction of the image
     min_score: float = 0.55  # least template IoU to report a shape
     max_side: int = 256  # larger images are downscaled first (the shapes are not tiny)
+    star_variants: bool = True  # fatter, four- and six-point stars (STAR_VARIANTS) are stars too
 
 
-JUDGE_CONFIG = DetectorConfig()
+# The benchmark judge asks more of a shape than the loop's detector (which should see every
+# candidate): calibrated 2026-12-08 against shapes labelled by a person (`scenecraft eval judge`,
+# docs/shapesworld.md): exact renders score >= 0.90, VAE reconstructions and JPEG-40 copies >= 0.83
+# for 99 in 100 objects, while generated blobs a person names no shape mostly score below 0.75.
+JUDGE_CONFIG = DetectorConfig(min_score=0.75)
+LOOP_CONFIG = DetectorConfig()
+# Stars as people draw and a diffusion model makes them: fatter (inner radius up to 0.65 of the
+# outer) and with four or six points are stars still, and were read as squares or hexagons with
+# only ShapesWorld's own five-point star (inner 0.45) to match. (points, inner radius)
+STAR_VARIANTS = ((5, 0.45), (5, 0.55), (5, 0.65), (4, 0.4), (4, 0.5), (6, 0.5), (6, 0.6))
 
 
 def _polygon_area_centroid(pts: np.ndarray) -> tuple[float, np.ndarray]:
@@ -60,16 +76,17 @@ def _polygon_area_centroid(pts: np.ndarray) -> tuple[float, np.ndarray]:
     return abs(area), np.array([cx, cy])
 
 
-@lru_cache(maxsize=1)
-def _templates() -> tuple[np.ndarray, list[str]]:
+@lru_cache(maxsize=2)
+def _templates(star_variants: bool = True) -> tuple[np.ndarray, list[str]]:
     """Area-normalised shape masks at every distinct rotation: [T, G, G] float, and their shapes."""
     masks, names = [], []
     s = 4
-    for shape in SHAPES:
-        pts = unit_outline(shape)
+    outlines = [(sh, unit_outline(sh), ROTATION_PERIOD[sh]) for sh in SHAPES if sh != "star"]
+    stars = STAR_VARIANTS if star_variants else STAR_VARIANTS[:1]
+    outlines += [("star", star_outline(p, 1.0, r), 360 / p) for p, r in stars]
+    for shape, pts, period in outlines:
         area, c = _polygon_area_centroid(pts)
         pts = (pts - c) / math.sqrt(area)
-        period = ROTATION_PERIOD[shape]
         if shape == "circle":
             angles = [0.0]
         elif period == 0:  # hearts are drawn upright; generated ones may lean a little
@@ -89,10 +106,10 @@ def _templates() -> tuple[np.ndarray, list[str]]:
     return np.stack(masks), names
 
 
-@lru_cache(maxsize=len(_BLUR_LEVELS))
-def _blurred_templates(level: int) -> np.ndarray:
+@lru_cache(maxsize=2 * len(_BLUR_LEVELS))
+def _blurred_templates(level: int, star_variants: bool = True) -> np.ndarray:
     sigma = _BLUR_LEVELS[level]
-    masks = _templates()[0]
+    masks = _templates(star_variants)[0]
     if sigma == 0:
         return masks
     return ndimage.gaussian_filter(masks, sigma=(0, sigma, sigma), mode="constant")
@@ -145,7 +162,7 @@ def _colour_labels(img: np.ndarray, cfg: DetectorConfig) -> tuple[np.ndarray, np
     return labels, best_alpha
 
 
-def classify_shape(alpha: np.ndarray) -> tuple[str, float]:
+def classify_shape(alpha: np.ndarray, star_variants: bool = True) -> tuple[str, float]:
     """Best-matching shape of one object's alpha map [H, W] (1 inside), and its soft IoU."""
     area = float(alpha.sum())
     if area < 4:
@@ -157,10 +174,10 @@ def classify_shape(alpha: np.ndarray) -> tuple[str, float]:
     gy, gx = np.meshgrid(cy + u * s, cx + u * s, indexing="ij")
     sample = ndimage.map_coordinates(alpha, [gy - 0.0, gx - 0.0], order=1, cval=0.0)
     sample = sample.clip(0, 1)  # [G, G]
-    names = _templates()[1]
+    names = _templates(star_variants)[1]
     best_iou, best_name = -1.0, "circle"
     for level in range(len(_BLUR_LEVELS)):
-        templates = _blurred_templates(level)
+        templates = _blurred_templates(level, star_variants)
         inter = np.minimum(templates, sample).sum((1, 2))
         union = np.maximum(templates, sample).sum((1, 2))
         iou = inter / np.maximum(union, 1e-6)
@@ -199,7 +216,7 @@ def detect(image: np.ndarray, cfg: DetectorConfig = JUDGE_CONFIG) -> list[Detect
             x0, x1 = max(sl[1].start - pad, 0), min(sl[1].stop + pad, w)
             own = comp[y0:y1, x0:x1] == i
             a = np.where(ndimage.binary_dilation(own, iterations=1), alpha[y0:y1, x0:x1], 0)
-            shape, score = classify_shape(a.clip(0, 1))
+            shape, score = classify_shape(a.clip(0, 1), cfg.star_variants)
             if score < cfg.min_score:
                 continue
             mask = np.zeros((h, w), bool)

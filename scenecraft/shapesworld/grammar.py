@@ -68,7 +68,7 @@ def _regular_polygon(n: int, radius: float, phase: float) -> np.ndarray:
     return np.stack([radius * np.cos(angles), radius * np.sin(angles)], axis=1)
 
 
-def _star(points: int = 5, outer: float = 1.0, inner: float = 0.45) -> np.ndarray:
+def star_outline(points: int = 5, outer: float = 1.0, inner: float = 0.45) -> np.ndarray:
     angles = -math.pi / 2 + np.arange(2 * points) * math.pi / points
     radii = np.where(np.arange(2 * points) % 2 == 0, outer, inner)
     return np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
@@ -109,7 +109,7 @@ def unit_outline(shape: str, circle_vertices: int = 96) -> np.ndarray:
         # pointing up; centroid at the origin, a little larger so its area reads as "same size"
         return _regular_polygon(3, 1.1, -math.pi / 2)
     if shape == "star":
-        return _star()
+        return star_outline()
     if shape == "hexagon":
         return _regular_polygon(6, 1.0, 0.0)
     if shape == "heart":
