@@ -50,12 +50,14 @@ def test_the_judge_names_generated_shapes_as_a_person_does_on_the_held_out_label
     its measured agreement there and name the wrong shape rarely (the detector before the
     calibration agreed on 0.54 and named 25 of 171 another shape)."""
     from dataclasses import replace
+    from pathlib import Path
 
-    from scenecraft.eval.judge import LABELS, score
+    from scenecraft.eval.judge import score
     from scenecraft.shapesworld.detect import JUDGE_CONFIG
 
-    judged = score(LABELS / "test", JUDGE_CONFIG)
-    before = score(LABELS / "test", replace(JUDGE_CONFIG, star_variants=False, min_score=0.55))
+    labelled = Path(__file__).resolve().parents[2] / "eval" / "judge_labels" / "test"
+    judged = score(labelled, JUDGE_CONFIG)
+    before = score(labelled, replace(JUDGE_CONFIG, star_variants=False, min_score=0.55))
     assert judged["agreement"] >= 0.70, judged
     assert judged["other_shape"] <= 0.05 * judged["n"], judged
     assert before["agreement"] < judged["agreement"] - 0.1, (before, judged)
