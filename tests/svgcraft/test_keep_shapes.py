@@ -7,6 +7,7 @@ and whose fitted SVG it read as a hexagon.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,9 @@ import pytest
 from PIL import Image
 
 from scenecraft.core.contracts import Layout
-from scenecraft.models.detect import load_detector
+from scenecraft.models.detect import ShapesDetector
 from scenecraft.models.segment import ShapesSegmenter
-from scenecraft.shapesworld.detect import detect
+from scenecraft.shapesworld.detect import LOOP_CONFIG, detect
 from scenecraft.shapesworld.judge import judge
 from scenecraft.shapesworld.prompts import parse_prompt, scene_from_spec
 from scenecraft.shapesworld.render import render_scene
@@ -44,24 +45,34 @@ def test_named_outline_covers_a_drawn_shape(shape):
     assert named_outline(shape, np.zeros_like(mask)) is None
 
 
+# With ShapesWorld's own star alone (the detector before 2026-12-08), the pipeline reads this
+# fit's fat star as another shape and restores the named star: the case these tests are about.
+# With the star variants it reads the fat star as a star, while the judge (IoU 0.75) does not.
+_OLD_STARS = ShapesDetector(dataclasses.replace(LOOP_CONFIG, star_variants=False))
+
+
 def _vectorise(keep: bool):
     raster = np.asarray(Image.open(DATA / "fused.png").convert("RGB"))
     layout = Layout.model_validate_json((DATA / "layout.json").read_text())
     pipe = SVGCraftPipeline(
         None,
         ShapesSegmenter(),
-        load_detector("shapes"),
+        _OLD_STARS,
         make_fit_loss("l2"),
         SVGCraftConfig(keep_shapes=keep),
     )
     v = pipe.vectorise(raster, layout, PROMPT, 0)
     shown = to_uint8(v.render)
-    return v, judge(detect(shown), parse_prompt(PROMPT))
+    # read as the pipeline reads it: the mechanism under test, not the judge's bar (a fitted star
+    # of this older raster scores under the judge's 0.75)
+    return v, judge(detect(shown, _OLD_STARS.config), parse_prompt(PROMPT))
 
 
 def test_an_object_the_fit_lost_takes_its_named_shape_and_the_rest_stays_fitted():
     raster = np.asarray(Image.open(DATA / "fused.png").convert("RGB"))
-    assert judge(detect(raster), parse_prompt(PROMPT)).ok  # the raster had both objects
+    # the raster had both objects, as the pipeline's own detector reads them (the judge, since
+    # 2026-12-08, asks a template IoU of 0.75 and reads this older model's star at 0.744)
+    assert judge(detect(raster, LOOP_CONFIG), parse_prompt(PROMPT)).ok
     plain, plain_verdict = _vectorise(False)
     kept, verdict = _vectorise(True)
     assert plain.restored == []
@@ -80,9 +91,7 @@ def test_no_refit_leaves_the_restored_outline_as_it_was_drawn():
     raster = np.asarray(Image.open(DATA / "fused.png").convert("RGB"))
     layout = Layout.model_validate_json((DATA / "layout.json").read_text())
     config = dataclasses.replace(SVGCraftConfig(), refit_iters=0)
-    pipe = SVGCraftPipeline(
-        None, ShapesSegmenter(), load_detector("shapes"), make_fit_loss("l2"), config
-    )
+    pipe = SVGCraftPipeline(None, ShapesSegmenter(), _OLD_STARS, make_fit_loss("l2"), config)
     v = pipe.vectorise(raster, layout, PROMPT, 0)
     assert len(v.losses) == config.iters
     assert v.psnr < 30
