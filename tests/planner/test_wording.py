@@ -34,6 +34,13 @@ class Meant:
     places: tuple[str | None, ...] = ()  # each object's place on the canvas (none said: all None)
 
 
+# the relations of a grid's members, written out: 0 1 / 2 3, and 0 1 2 / 3 4 5
+GRID_2X2 = ((0, "left of", 1), (2, "left of", 3), (0, "above", 2), (1, "above", 3))
+GRID_2X3 = (
+    (0, "left of", 1), (1, "left of", 2), (3, "left of", 4), (4, "left of", 5),
+    (0, "above", 3), (1, "above", 4), (2, "above", 5),
+)  # fmt: skip
+
 WORDING: dict[str, Meant] = {
     # terse
     "red star": Meant(((1, "red star"),)),
@@ -470,51 +477,27 @@ WORDING: dict[str, Meant] = {
     # grids: singles, each left of the next in its row and above the one below
     "four circles in a 2x2 grid": Meant(
         ((1, "circle"),) * 4,
-        ((0, "left of", 1), (2, "left of", 3), (0, "above", 2), (1, "above", 3)),
+        GRID_2X2,
     ),
     "a 2 by 2 grid of red squares": Meant(
         ((1, "red square"),) * 4,
-        ((0, "left of", 1), (2, "left of", 3), (0, "above", 2), (1, "above", 3)),
+        GRID_2X2,
     ),
     "hearts in two rows of three": Meant(
         ((1, "heart"),) * 6,
-        (
-            (0, "left of", 1),
-            (1, "left of", 2),
-            (3, "left of", 4),
-            (4, "left of", 5),
-            (0, "above", 3),
-            (1, "above", 4),
-            (2, "above", 5),
-        ),
-    ),  # fmt: skip
+        GRID_2X3,
+    ),
     "six stars arranged in a grid": Meant(
         ((1, "star"),) * 6,
-        (
-            (0, "left of", 1),
-            (1, "left of", 2),
-            (3, "left of", 4),
-            (4, "left of", 5),
-            (0, "above", 3),
-            (1, "above", 4),
-            (2, "above", 5),
-        ),
-    ),  # fmt: skip
+        GRID_2X3,
+    ),
     "stars in 3 columns of 2": Meant(
         ((1, "star"),) * 6,
-        (
-            (0, "left of", 1),
-            (1, "left of", 2),
-            (3, "left of", 4),
-            (4, "left of", 5),
-            (0, "above", 3),
-            (1, "above", 4),
-            (2, "above", 5),
-        ),
-    ),  # fmt: skip
+        GRID_2X3,
+    ),
     "a circle, a star, a heart and a square in a grid": Meant(
         ((1, "circle"), (1, "star"), (1, "heart"), (1, "square")),
-        ((0, "left of", 1), (2, "left of", 3), (0, "above", 2), (1, "above", 3)),
+        GRID_2X2,
     ),
     "three circles in a 2x2 grid": Meant(((3, "circle"),), warned=("holds 4, not 3",)),
     "five hearts in a grid": Meant(((5, "heart"),), warned=("5 objects make no grid",)),
