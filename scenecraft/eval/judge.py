@@ -53,14 +53,12 @@ def score(folder: Path, cfg: DetectorConfig) -> dict:
         if k not in found_cache:
             img = np.asarray(Image.open(folder / f"{k:03d}.png").convert("RGB"))
             found_cache[k] = detect(img, replace(cfg, min_score=0.0))
-        near = [
-            d
-            for d in found_cache[k]
-            if np.hypot(*np.subtract(_centre(d.box), (obj["cx"], obj["cy"]))) < NEAR
-        ]
+        at = (obj["cx"], obj["cy"])
+        gap = lambda d, at=at: float(np.hypot(*np.subtract(_centre(d.box), at)))  # noqa: E731
+        nearest = min(found_cache[k], key=gap, default=None)
         said = None
-        if near and near[0].score >= cfg.min_score:
-            said = near[0].label.split()[-1]
+        if nearest is not None and gap(nearest) < NEAR and nearest.score >= cfg.min_score:
+            said = nearest.label.split()[-1]
         want = obj["shape"]
         if said is None:
             counts["none_right" if want is None else "missed"] += 1
