@@ -298,10 +298,20 @@ def eval_sld(
     guidance: float = typer.Option(3.0, min=1.0, max=20.0, help="classifier-free guidance"),
     categories: str = typer.Option(_LMD, help=_CATEGORIES_HELP),
     out: Path = typer.Option(Path("eval/results/sld.json")),
+    set_: list[str] = typer.Option(
+        [],
+        "--set",
+        help="an SLDConfig field otherwise (JSON value), an ablation: --set clear_of_unknown=false",
+    ),
 ) -> None:
     """SLD on the LMD-style benchmark and a fresh held-out set: base, 1 round, 3 rounds."""
     from scenecraft.core.settings import get_settings
     from scenecraft.eval.sld import main
+    from scenecraft.sld.pipeline import SLDConfig
+
+    config = _config_overrides(
+        SLDConfig(), set_, fixed=("steps", "rounds", "guidance", "paste_objects")
+    )
 
     main(
         model or get_settings().world_model,
@@ -312,7 +322,33 @@ def eval_sld(
         paste_objects=not paper_denoise,
         guidance=guidance,
         categories=_categories(categories),
+        config=config,
     )
+
+
+def _config_overrides(default: object, items: list[str], fixed: tuple[str, ...] = ()) -> dict:
+    """``--set KEY=VALUE`` items as {field: value} of the dataclass ``default``, each value
+    JSON and of its field's type; a bad item exits with a message naming it."""
+    import json
+    from dataclasses import asdict
+
+    fields = {k: v for k, v in asdict(default).items() if k not in fixed}
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in fields:
+            console.print(f"[red]--set {item}: expected KEY=VALUE, KEY one of {', '.join(fields)}")
+            raise typer.Exit(2)
+        try:
+            parsed = json.loads(value.lower() if value in ("True", "False") else value)
+            kind = type(fields[key])
+            if kind is bool and not isinstance(parsed, bool):
+                raise TypeError
+            out[key] = kind(parsed)
+        except (ValueError, TypeError):
+            console.print(f"[red]--set {item}: {value!r} is not a {type(fields[key]).__name__}")
+            raise typer.Exit(2) from None
+    return out
 
 
 @eval_app.command("sld-edit")

@@ -69,8 +69,17 @@ def run_sld_benchmark(
     paste_objects: bool = True,
     guidance: float = 3.0,
     categories: tuple[str, ...] = CATEGORIES,
+    config: dict | None = None,
 ) -> list[Case]:
-    pipe = _pipeline(model, device, steps, rounds=3, paste_objects=paste_objects, guidance=guidance)
+    pipe = _pipeline(
+        model,
+        device,
+        steps,
+        rounds=3,
+        paste_objects=paste_objects,
+        guidance=guidance,
+        **(config or {}),
+    )
     size = (pipe.diffusion.default_size, pipe.diffusion.default_size)
     cases = []
     prompts = prompt_set(n, which, offset, categories)
@@ -178,7 +187,9 @@ def main(
     paste_objects: bool = True,
     guidance: float = 3.0,
     categories: tuple[str, ...] = CATEGORIES,
+    config: dict | None = None,
 ) -> dict:
+    """``config``: SLDConfig fields set otherwise than their defaults (an ablation)."""
     results = {}
     for name, which, offset in (
         ("benchmark", "benchmark", 0),
@@ -193,6 +204,7 @@ def main(
             paste_objects=paste_objects,
             guidance=guidance,
             categories=categories,
+            config=config,
         )
         results[name] = summarise(cases)
     for name, s in results.items():
@@ -206,6 +218,7 @@ def main(
             f"image worse {s['rounds_made_worse']:.1%}, images {s['images_made_worse']:.1%}"
         )
     record = {"model": model, "steps": steps, "guidance": guidance, "categories": list(categories)}
+    record["config"] = config or {}
     write_json(out, record | {"paste_objects": paste_objects, "results": results})
     bar_chart(results, out.with_suffix(".png"))
     print(f"wrote {out} and {out.with_suffix('.png')}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from scenecraft.core.contracts import Detection, Layout, SceneSpec
+from scenecraft.core.contracts import Box, Detection, Layout, SceneSpec
 from scenecraft.core.errors import InvalidParams
 from scenecraft.core.settings import Settings, get_settings
 
@@ -26,8 +26,16 @@ class Planner(Protocol):
         """A box per object for a (width, height) canvas (LMD's layout step)."""
         ...
 
-    def correct(self, prompt: str, spec: SceneSpec, detections: list[Detection]) -> Layout:
-        """The layout that repairs what a detector found into what the prompt asks (SLD)."""
+    def correct(
+        self,
+        prompt: str,
+        spec: SceneSpec,
+        detections: list[Detection],
+        obstacles: list[Box] | None = None,
+    ) -> Layout:
+        """The layout that repairs what a detector found into what the prompt asks (SLD).
+        ``obstacles``: boxes of what else the image holds, which added or moved objects should
+        keep clear of (a planner may ignore them)."""
         ...
 
     def edit(self, instruction: str, detections: list[Detection]) -> Layout:

@@ -94,9 +94,10 @@ def free_box(
     prefer: tuple[float, float],
     allowed: Allowed | None = None,
     step: float = 0.01,
+    gap: float = GAP,
 ) -> Box | None:
     """The box of size (w, h) nearest to centre ``prefer`` that stays on the canvas, keeps
-    ``GAP`` from every occupied box, and whose centre ``allowed`` accepts; None if none does."""
+    ``gap`` from every occupied box, and whose centre ``allowed`` accepts; None if none does."""
     if w > 1 or h > 1:
         return None
     # a grid, plus the lines through the preferred spot and along the canvas edges, so that
@@ -108,8 +109,8 @@ def free_box(
     cx, cy = (g.ravel() for g in np.meshgrid(xs, ys))
     ok = np.ones_like(cx, dtype=bool)
     for ox, oy, ow, oh in occupied:
-        apart_x = (cx + w / 2 + GAP <= ox) | (cx - w / 2 >= ox + ow + GAP)
-        apart_y = (cy + h / 2 + GAP <= oy) | (cy - h / 2 >= oy + oh + GAP)
+        apart_x = (cx + w / 2 + gap <= ox) | (cx - w / 2 >= ox + ow + gap)
+        apart_y = (cy + h / 2 + gap <= oy) | (cy - h / 2 >= oy + oh + gap)
         ok &= apart_x | apart_y
     if allowed is not None:
         ok &= allowed(cx, cy)

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import openai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scenecraft.core.contracts import Detection, Layout, SceneSpec
+from scenecraft.core.contracts import Box, Detection, Layout, SceneSpec
 from scenecraft.core.errors import PlannerError
 from scenecraft.core.settings import Settings
 from scenecraft.planner.base import Planner
@@ -210,7 +210,15 @@ class OpenAIPlanner:
 
         return self._or_fallback("layout", (prompt, size), plan)
 
-    def correct(self, prompt: str, spec: SceneSpec, detections: list[Detection]) -> Layout:
+    def correct(
+        self,
+        prompt: str,
+        spec: SceneSpec,
+        detections: list[Detection],
+        obstacles: list[Box] | None = None,
+    ) -> Layout:
+        # the template (correct.v2) has no slot for obstacles: the LLM is told only the
+        # detections and "add missing objects in free space"; the fallback planner uses them
         values = {
             "prompt": prompt,
             # the template's spec is what to draw; the parse's warnings are for the record
@@ -219,7 +227,7 @@ class OpenAIPlanner:
         }
         return self._or_fallback(
             "correct",
-            (prompt, spec, detections),
+            (prompt, spec, detections, obstacles),
             lambda: self._ask("correct", values, lambda d: _layout_from(d, CANVAS, CANVAS, spec)),
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scenecraft.core.contracts import Detection, Layout, SceneSpec
+from scenecraft.core.contracts import Box, Detection, Layout, SceneSpec
 from scenecraft.core.errors import PlannerError
 from scenecraft.planner.correct import correct_layout
 from scenecraft.planner.edit import edit_layout
@@ -23,8 +23,14 @@ class OfflinePlanner:
             raise PlannerError(f"found no objects to draw in {prompt!r}{why}")
         return plan_layout(spec, size)
 
-    def correct(self, prompt: str, spec: SceneSpec, detections: list[Detection]) -> Layout:
-        return correct_layout(spec, detections)
+    def correct(
+        self,
+        prompt: str,
+        spec: SceneSpec,
+        detections: list[Detection],
+        obstacles: list[Box] | None = None,
+    ) -> Layout:
+        return correct_layout(spec, detections, obstacles)
 
     def edit(self, instruction: str, detections: list[Detection]) -> Layout:
         return edit_layout(instruction, detections)

@@ -115,8 +115,10 @@ def _blurred_templates(level: int, star_variants: bool = True) -> np.ndarray:
     return ndimage.gaussian_filter(masks, sigma=(0, sigma, sigma), mode="constant")
 
 
-def _background(img: np.ndarray) -> np.ndarray:
-    """Per-row background colour [H, 1, 3] from low-saturation, light pixels."""
+def background(img: np.ndarray) -> np.ndarray:
+    """Per-row background colour [H, 1, 3] of an [H, W, 3] float image (0..1), from its
+    low-saturation, light pixels; rows with none are interpolated, and an image with none at
+    all gets its border's median colour."""
     mx, mn = img.max(-1), img.min(-1)
     sat = (mx - mn) / np.maximum(mx, 1e-6)
     neutral = (sat < 0.2) & (mx > 0.5)
@@ -140,7 +142,7 @@ def _background(img: np.ndarray) -> np.ndarray:
 
 def _colour_labels(img: np.ndarray, cfg: DetectorConfig) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel palette index (-1 = background) and the mixing weight alpha, both [H, W]."""
-    bg = _background(img)
+    bg = background(img)
     diff = img - bg  # [H, W, 3]
     dirs = _PALETTE[:, None, None, :] - bg[None]  # [K, H, 1, 3]
     denom = (dirs**2).sum(-1).clip(1e-4)  # [K, H, 1]

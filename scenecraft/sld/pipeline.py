@@ -20,7 +20,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from scenecraft.core.contracts import Detection, EditOp, Layout, LayoutItem, ObjectSpec, SceneSpec
+from scenecraft.core.contracts import (
+    Box,
+    Detection,
+    EditOp,
+    Layout,
+    LayoutItem,
+    ObjectSpec,
+    SceneSpec,
+)
 from scenecraft.core.fill import fill_from_around
 from scenecraft.core.geometry import box_iou
 from scenecraft.core.progress import Progress, ProgressFn
@@ -49,6 +57,7 @@ from scenecraft.sld.latent_ops import (
     start_latents,
     transplant,
 )
+from scenecraft.sld.occupancy import unexplained_boxes
 
 
 @dataclass
@@ -60,6 +69,10 @@ class SLDConfig:
     grounding_fraction: float = 0.3  # share of steps with GLIGEN boxes on (GLIGEN models only)
     dilate: int = 1  # latent cells added around every object mask
     add_attempts: int = 3  # seeds tried to generate an added object the detector recognises
+    # an attempt whose object the detector scores this is taken at once; else the best-scored of
+    # all attempts (the first found was taken before 2026-12-08: a lumpy star it passed at 0.6
+    # was pasted, and read as a square after the round)
+    add_clear: float = 0.85
     # share of an add attempt's steps after which it is dropped if the detector finds no such
     # object in the predicted clean image (0: every attempt runs to the end). Off: on the shipped
     # model the prediction is too blurred to read before about 60% of the steps, and there the
@@ -79,6 +92,10 @@ class SLDConfig:
     # which start from a classical fill of the input there (1: from pure noise, where the shipped
     # model drew the prompt's objects again into the holes)
     fill_strength: float = 0.5
+    # added and moved objects kept clear of what the image holds that the detector was not
+    # asked about (``scenecraft.sld.occupancy``), and a wider gap from the rest where there is
+    # room. Off: the planner sees only the detections and keeps 0.01 of the canvas from them
+    clear_of_unknown: bool = True
 
 
 @dataclass
@@ -248,7 +265,7 @@ class SLDPipeline:
             phrases,
             image,
             generator,
-            plan=lambda dets: self.planner.edit(instruction, dets),
+            plan=lambda dets, image: self.planner.edit(instruction, dets),
             problems_of=None,
             replan=False,
             progress=progress,
@@ -294,11 +311,20 @@ class SLDPipeline:
             phrases_of(spec),
             image,
             generator,
-            plan=lambda dets: self.planner.correct(prompt, spec, dets),
+            plan=lambda dets, image: self.planner.correct(
+                prompt, spec, dets, self.obstacles(image, dets)
+            ),
             problems_of=lambda dets: assess(spec, dets),
             progress=progress,
             trajectory=trajectory,
         )
+
+    def obstacles(self, image: np.ndarray, detections: list[Detection]) -> list[Box] | None:
+        """Boxes of what ``image`` holds besides ``detections``, for the planner to keep added
+        and moved objects clear of (None with ``clear_of_unknown`` off)."""
+        if not self.config.clear_of_unknown:
+            return None
+        return unexplained_boxes(image, detections)
 
     def problems(self, spec: SceneSpec, image: np.ndarray) -> list[str]:
         """What the in-loop detector finds wrong with ``image`` against ``spec``."""
@@ -310,7 +336,7 @@ class SLDPipeline:
         phrases: list[str],
         image: np.ndarray,
         generator: torch.Generator,
-        plan: Callable[[list[Detection]], Layout],
+        plan: Callable[[list[Detection], np.ndarray], Layout],
         problems_of: Callable[[list[Detection]], list[str]] | None,
         replan: bool = True,
         progress: ProgressFn = _noop,
@@ -337,7 +363,7 @@ class SLDPipeline:
             if problems_of is not None and not rnd.problems:
                 break
             if target is None or replan:
-                target = plan(dets)
+                target = plan(dets, current)
             rnd.target = target
             rnd.ops = layout_diff(dets, target)
             if not replan and len(rounds) > 1:
@@ -446,7 +472,8 @@ class SLDPipeline:
     ) -> tuple[list[torch.Tensor], np.ndarray, list[float], np.ndarray] | None:
         """Generate ``phrase`` alone (grounded in ``box`` when the model can) and find it.
 
-        Returns (trajectory, pixel mask, where it was drawn, the image), or None when no attempt
+        Returns (trajectory, pixel mask, where it was drawn, the image) of the first attempt whose
+        object scores ``add_clear``, else of the best-scored one, or None when no attempt
         produced an object the detector recognises as ``phrase``. The trajectory is the
         generation's own (the latent before every step), not an inversion of its image: exact,
         and one pass cheaper than the paper's generate-then-invert.
@@ -469,6 +496,7 @@ class SLDPipeline:
             if step == check_at and not found_in(decode(self.diffusion, x0)[0]):
                 raise _NotForming
 
+        chosen: tuple[Detection, list[torch.Tensor], np.ndarray] | None = None
         for _ in range(cfg.add_attempts):
             try:
                 out = sample(
@@ -490,9 +518,15 @@ class SLDPipeline:
             if not found:
                 continue
             best = max(found, key=lambda d: d.score)
-            mask = self._masks(img, [best], [best.box])[0]
-            return out.trajectory, mask, best.box, img
-        return None
+            if chosen is None or best.score > chosen[0].score:
+                chosen = (best, out.trajectory, img)
+            if best.score >= cfg.add_clear:
+                break
+        if chosen is None:
+            return None
+        best, trajectory, img = chosen
+        mask = self._masks(img, [best], [best.box])[0]
+        return trajectory, mask, best.box, img
 
     def denoise(
         self,

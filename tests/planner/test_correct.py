@@ -7,7 +7,8 @@ import pytest
 
 from scenecraft.core.contracts import Detection, Layout
 from scenecraft.eval.planner import correction_case
-from scenecraft.planner.geometry import centre, layout_problems
+from scenecraft.planner.correct import WIDE_GAP
+from scenecraft.planner.geometry import GAP, centre, layout_problems
 from scenecraft.planner.offline import OfflinePlanner
 from scenecraft.shapesworld.judge import in_place
 from scenecraft.shapesworld.prompts import parse_prompt
@@ -163,3 +164,26 @@ def test_a_missing_object_with_a_place_is_added_there():
     )
     (star,) = _boxes(layout, "yellow star")
     assert in_place(*centre(star), "bottom")
+
+
+def _gap(a: list[float], b: list[float]) -> float:
+    """How far apart two boxes are along the axis they are apart on (< 0: they overlap)."""
+    return max(
+        b[0] - (a[0] + a[2]), a[0] - (b[0] + b[2]), b[1] - (a[1] + a[3]), a[1] - (b[1] + b[3])
+    )
+
+
+def test_an_added_object_keeps_clear_of_obstacles_and_wider_of_its_kind():
+    prompt = "two red circles"
+    spec = parse_prompt(prompt)
+    dets = [Detection("red circle", [0.35, 0.35, 0.25, 0.25], 0.9)]
+    planner = OfflinePlanner()
+    (_, blind) = _boxes(planner.correct(prompt, spec, dets), "red circle")
+    assert _gap(blind, dets[0].box) < WIDE_GAP  # where it goes knowing only the detection
+    kept, new = _boxes(planner.correct(prompt, spec, dets, obstacles=[blind]), "red circle")
+    assert kept == dets[0].box
+    assert _gap(new, blind) >= GAP - 1e-9 and _gap(new, dets[0].box) >= WIDE_GAP - 1e-9
+    # no room clear of the obstacles: added over them all the same, as close as GAP
+    crowded = planner.correct(prompt, spec, dets, obstacles=[[0.0, 0.0, 1.0, 1.0]])
+    (_, over) = _boxes(crowded, "red circle")
+    assert _gap(over, dets[0].box) >= GAP - 1e-9 and layout_problems(crowded, spec) == []

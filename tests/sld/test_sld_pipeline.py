@@ -222,6 +222,40 @@ def test_an_add_attempt_not_forming_is_dropped_at_the_check(tiny_sd, monkeypatch
     assert made is None and steps_run == [2, 2, 2]  # each stopped after 2 of its 5 steps
 
 
+def test_an_added_object_is_the_clearest_of_the_attempts(tiny_sd, monkeypatch):
+    """No attempt is scored ``add_clear``: all three run and the best-scored one is taken."""
+    import scenecraft.sld.pipeline as sld
+    from scenecraft.core.contracts import Detection
+
+    scores = iter([0.6, 0.7, 0.65])
+    pipe = _blind_pipeline(tiny_sd, add_attempts=3)
+    pipe.detector = lambda image, phrases: [
+        Detection("red circle", [0.2, 0.2, 0.4, 0.4], next(scores))
+    ]
+    made: list[np.ndarray] = []
+    real = sld.sample
+
+    def recording(*args, **kwargs):
+        out = real(*args, **kwargs)
+        made.append(out.images[0])
+        return out
+
+    monkeypatch.setattr(sld, "sample", recording)
+    out = pipe.generate_object("red circle", [0.1, 0.1, 0.4, 0.4], (64, 64), torch.Generator())
+    assert out is not None and len(made) == 3
+    assert np.array_equal(out[3], made[1]) and not np.array_equal(made[0], made[1])
+
+
+def test_an_attempt_scored_clear_ends_the_attempts(tiny_sd, monkeypatch):
+    from scenecraft.core.contracts import Detection
+
+    pipe = _blind_pipeline(tiny_sd, add_attempts=3, add_clear=0.85)
+    pipe.detector = lambda image, phrases: [Detection("red circle", [0.2, 0.2, 0.4, 0.4], 0.9)]
+    steps_run = _count_samples(monkeypatch)
+    assert pipe.generate_object("red circle", [0.1, 0.1, 0.4, 0.4], (64, 64), torch.Generator())
+    assert steps_run == [5]
+
+
 def test_objects_no_op_names_keep_their_pixels(tiny_sd):
     from scenecraft.core.contracts import Detection, EditOp, Layout, LayoutItem
     from scenecraft.sld.latent_ops import LatentCanvas
