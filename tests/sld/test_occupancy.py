@@ -43,3 +43,16 @@ def test_a_busy_picture_reports_nothing():
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)
     assert unexplained_boxes(photo, []) == []
+
+
+def test_on_pictures_nobody_here_made():
+    """scikit-image's samples: the horse silhouette on white is one obstacle where it stands;
+    photographs are mostly foreground and report nothing (the planner sees its detections)."""
+    from skimage import data
+    from skimage.color import gray2rgb
+
+    horse = gray2rgb(data.horse().astype(np.uint8) * 255)  # a black horse on white
+    (box,) = unexplained_boxes(horse, [])
+    assert box[2] > 0.8 and box[3] > 0.8
+    for photo in (data.astronaut(), data.coffee(), data.chelsea()):
+        assert unexplained_boxes(photo, []) == []
