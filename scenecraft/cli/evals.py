@@ -327,28 +327,18 @@ def eval_sld(
 
 
 def _config_overrides(default: object, items: list[str], fixed: tuple[str, ...] = ()) -> dict:
-    """``--set KEY=VALUE`` items as {field: value} of the dataclass ``default``, each value
-    JSON and of its field's type; a bad item exits with a message naming it."""
-    import json
+    """``--set KEY=VALUE`` items as {field: value} over the dataclass ``default``'s fields but
+    ``fixed`` (``parse_setting``); a bad item exits with the message naming it."""
     from dataclasses import asdict
 
+    from scenecraft.core.overrides import parse_setting
+
     fields = {k: v for k, v in asdict(default).items() if k not in fixed}
-    out: dict = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or key not in fields:
-            console.print(f"[red]--set {item}: expected KEY=VALUE, KEY one of {', '.join(fields)}")
-            raise typer.Exit(2)
-        try:
-            parsed = json.loads(value.lower() if value in ("True", "False") else value)
-            kind = type(fields[key])
-            if kind is bool and not isinstance(parsed, bool):
-                raise TypeError
-            out[key] = kind(parsed)
-        except (ValueError, TypeError):
-            console.print(f"[red]--set {item}: {value!r} is not a {type(fields[key]).__name__}")
-            raise typer.Exit(2) from None
-    return out
+    try:
+        return dict(parse_setting(item, fields) for item in items)
+    except ValueError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
 
 
 @eval_app.command("sld-edit")

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from scenecraft.eval.common import print_table, write_json
+from scenecraft.planner.geometry import centre
 from scenecraft.shapesworld.detect import JUDGE_CONFIG, LOOP_CONFIG, DetectorConfig, detect
 
 LABELS = Path("eval/judge_labels")
@@ -39,10 +40,6 @@ CONFIGS: dict[str, DetectorConfig] = {
 }
 
 
-def _centre(box: list[float]) -> tuple[float, float]:
-    return box[0] + box[2] / 2, box[1] + box[3] / 2
-
-
 def score(folder: Path, cfg: DetectorConfig) -> dict:
     """Agreement of ``cfg`` with the person's labels in ``folder``."""
     record = json.loads((folder / "labels.json").read_text())
@@ -54,7 +51,7 @@ def score(folder: Path, cfg: DetectorConfig) -> dict:
             img = np.asarray(Image.open(folder / f"{k:03d}.png").convert("RGB"))
             found_cache[k] = detect(img, replace(cfg, min_score=0.0))
         at = (obj["cx"], obj["cy"])
-        gap = lambda d, at=at: float(np.hypot(*np.subtract(_centre(d.box), at)))  # noqa: E731
+        gap = lambda d, at=at: float(np.hypot(*np.subtract(centre(d.box), at)))  # noqa: E731
         nearest = min(found_cache[k], key=gap, default=None)
         said = None
         if nearest is not None and gap(nearest) < NEAR and nearest.score >= cfg.min_score:

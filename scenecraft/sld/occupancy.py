@@ -20,10 +20,11 @@ import numpy as np
 from scipy import ndimage
 
 from scenecraft.core.contracts import Box, Detection
-from scenecraft.shapesworld.detect import background
+from scenecraft.shapesworld.detect import LOOP_CONFIG, background
 
-MIN_FG = 0.18  # colour distance from the background (RGB, 0..1) of a foreground pixel
-MIN_AREA = 0.0015  # least share of the image of a reported region (the detector's own floor)
+# a foreground pixel and the least region reported, as the loop's detector counts them
+MIN_FG = LOOP_CONFIG.min_fg  # colour distance from the background (RGB, 0..1)
+MIN_AREA = LOOP_CONFIG.min_area  # share of the image
 MAX_SHARE = 0.5  # more foreground than this: not a flat-backed picture, report nothing
 EXPLAINED = 0.5  # a region this much inside detected boxes is those detections' own
 

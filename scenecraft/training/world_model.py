@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from scenecraft.core.overrides import parse_setting
 from scenecraft.models.layout_map import box_cover, expand_conv_in, paint_layout
 from scenecraft.models.world_model.architecture import (
     WorldModelConfig,
@@ -1040,30 +1041,9 @@ def with_overrides(
     Raises ``ValueError`` naming the setting that is wrong."""
     from dataclasses import asdict, fields, replace
 
-    model_f = {f.name: f for f in fields(WorldModelConfig)}
-    train_f = {f.name: f for f in fields(TrainConfig)}
+    model_f = {f.name for f in fields(WorldModelConfig)}
     for item in items:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or key not in model_f | train_f:
-            names = ", ".join(sorted(model_f | train_f))
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {names}")
-        current = (asdict(cfg) | asdict(tc))[key]
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw  # a bare word: a string
-        if isinstance(current, tuple):
-            ok = isinstance(value, list) and all(type(v) is type(current[0]) for v in value)
-            value = tuple(value) if ok else None
-        elif isinstance(current, bool):
-            value = value if isinstance(value, bool) else None
-        elif isinstance(current, float) and type(value) in (int, float):
-            value = float(value)
-        elif type(value) is not type(current):
-            value = None
-        if value is None:
-            raise ValueError(f"--set {item!r}: {key} takes a {type(current).__name__}")
+        key, value = parse_setting(item, asdict(cfg) | asdict(tc))
         if key in model_f:
             cfg = replace(cfg, **{key: value})
         else:

@@ -75,3 +75,20 @@ def test_kept_objects_are_judged_against_the_judges_reading_of_the_input():
     assert not ok and "moved or vanished" in why
     moved = [Detection(d.label, [d.box[0] + 0.2, *d.box[1:]], 1.0) for d in read]
     assert not edit_passes(case, scene, moved, before)[0]
+
+
+def test_eval_sld_names_a_bad_setting_before_loading_anything(tmp_path):
+    from typer.testing import CliRunner
+
+    from scenecraft.cli import app
+
+    out = tmp_path / "sld.json"
+    for item, says in (
+        ("foo=1", "expected KEY=VALUE with KEY one of"),
+        ("steps=5", "expected KEY=VALUE with KEY one of"),  # steps has its own option
+        ("add_clear=x", "add_clear takes a float"),
+        ("clear_of_unknown=1", "clear_of_unknown takes a bool"),
+    ):
+        result = CliRunner().invoke(app, ["eval", "sld", "--set", item, "--out", str(out)])
+        assert result.exit_code == 2 and says in result.output, result.output
+    assert not out.exists()
